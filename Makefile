@@ -1,0 +1,22 @@
+# The two commands a new user runs (see README): `make demo` and `make test`.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+BACKEND ?= rules
+
+$(BIN)/summarizer: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+install: $(BIN)/summarizer
+
+demo: install
+	$(BIN)/summarizer run eval/docs --db results.db --backend $(BACKEND)
+	$(BIN)/summarizer show 001_edc70f5a27395571 --db results.db
+
+test: install
+	$(BIN)/pytest -q
+
+.PHONY: install demo test

@@ -1,0 +1,98 @@
+"""The `rules` backend: the deterministic parser, no model. Baseline and backbone."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from summarizer.backends import CallStats, Identity, PreparedDoc, register
+from summarizer.duty import FIRST_IS_LEAD_RE, Duty, find_notes, parse_duty_clause
+from summarizer.goals import find_goals
+from summarizer.metadata import extract_plan
+from summarizer.models import DocumentResult, GroundedGoal, GroundedMeasure, Responsibility
+from summarizer.structure import Item, Outline
+
+
+def measure_duties(outline: Outline) -> list[list[Duty]]:
+    """Duties per measure, with `下同` rules carried on to the following measures."""
+    text = outline.text
+    first_is_lead = bool(FIRST_IS_LEAD_RE.search(text))
+    carried: list[Duty] = []
+    out: list[list[Duty]] = []
+    for item in outline.measures:
+        own: list[Duty] = []
+        for a, b in _duty_spans(text, item):
+            note = parse_duty_clause(text, a, b, first_is_lead)
+            own.extend(note.duties)
+            carried.extend(d for d in note.carried if d not in carried)
+        seen: set[tuple[str, str]] = set()
+        merged = []
+        for d in own + carried:
+            if (d.unit, d.role) not in seen:
+                seen.add((d.unit, d.role))
+                merged.append(d)
+        out.append(merged)
+    return out
+
+
+def _duty_spans(text: str, item: Item) -> list[tuple[int, int]]:
+    if item.style == "table":
+        duty = item.cells.get("duty")
+        return [duty] if duty else []
+    return find_notes(text, item.head_start, item.body_end)
+
+
+def rules_measures(outline: Outline) -> list[GroundedMeasure]:
+    measures = []
+    for item, duties in zip(outline.measures, measure_duties(outline)):
+        measures.append(
+            GroundedMeasure(
+                number=item.number,
+                title=item.title,
+                section=outline.section_of(item),
+                responsibilities=[Responsibility(unit=d.unit, role=d.role) for d in duties],
+                start=item.head_start,
+                end=item.head_end,
+                quote=outline.text[item.head_start : item.head_end],
+                body_end=item.body_end,
+            )
+        )
+    return measures
+
+
+def rules_goals(text: str) -> tuple[list[GroundedGoal], int]:
+    goals, dropped = [], 0
+    for c in find_goals(text):
+        try:
+            goals.append(
+                GroundedGoal.model_validate(
+                    {
+                        "indicator": c.indicator, "value": c.value, "value_max": c.value_max,
+                        "unit": c.unit, "comparator": c.comparator, "year": c.year,
+                        "start": c.start, "end": c.end, "quote": text[c.start : c.end],
+                    },
+                    context={"text": text},
+                )
+            )
+        except ValidationError:
+            dropped += 1
+    return goals, dropped
+
+
+@register("rules")
+class RulesBackend:
+    """Everything by rule: outline, duties, goals, metadata."""
+
+    def __init__(self, **_: object) -> None:
+        self.identity = Identity("rules")
+        self.stats = CallStats()
+
+    def extract(self, doc: PreparedDoc) -> DocumentResult:
+        goals, dropped = rules_goals(doc.text)
+        self.stats.dropped += dropped
+        return DocumentResult(
+            doc_id=doc.doc_id,
+            plan=extract_plan(doc.text),
+            goals=goals,
+            measures=rules_measures(doc.outline),
+            dropped=dropped,
+        )

@@ -1,0 +1,143 @@
+"""The `summarizer` command: thin wrappers over the library, one-line errors.
+
+Every command parses options, calls a library function, and prints. Library
+errors (`SummarizerError`) become one red line and a non-zero exit; set
+SUMMARIZER_RAISE_ERRORS=1 to see tracebacks instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from summarizer.errors import SummarizerError
+
+app = typer.Typer(help="Structured summaries of Chinese government policy documents.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+gold_app = typer.Typer(help="Gold (hand-labeled answer key) files.", no_args_is_help=True)
+app.add_typer(gold_app, name="gold")
+
+F = TypeVar("F", bound=Callable[..., Any])
+DbOpt = Annotated[Path, typer.Option("--db", help="Results database (SQLite)")]
+
+
+def one_line_errors(fn: F) -> F:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except SummarizerError as exc:
+            if os.environ.get("SUMMARIZER_RAISE_ERRORS"):
+                raise
+            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.command()
+@one_line_errors
+def run(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (searched recursively)")],
+    db: DbOpt = Path("results.db"),
+    backend: Annotated[str, typer.Option(help="rules | local | openai")] = "rules",
+    force: Annotated[bool, typer.Option(help="Re-extract unchanged documents")] = False,
+) -> None:
+    """Extract every document under PATHS into the results database."""
+    from summarizer.backends import get_backend
+    from summarizer.pipeline import DocOutcome, run_batch
+
+    engine = get_backend(backend)
+    marks = {"ok": ("ok", typer.colors.GREEN), "skipped": ("skip", typer.colors.YELLOW),
+             "failed": ("FAIL", typer.colors.RED)}
+
+    def show(o: DocOutcome) -> None:
+        label, colour = marks[o.status]
+        line = f"{label:4} {o.doc_id}: {o.message}" if o.status != "failed" else f"{label:4} {o.message}"
+        typer.secho(line, fg=colour, err=o.status == "failed")
+
+    summary = run_batch(paths, db, engine, force=force, on_doc=show)
+    for p in summary.ignored:
+        typer.echo(f"note {p}: not a supported document type, skipped")
+    res = [o.result for o in summary.outcomes if o.result]
+    typer.echo(
+        f"run {summary.run_id}: {len(summary.outcomes)} documents, {summary.count('ok')} ok, "
+        f"{summary.count('skipped')} unchanged, {summary.count('failed')} failed; "
+        f"{sum(len(r.goals) for r in res)} goals, {sum(len(r.measures) for r in res)} measures, "
+        f"{sum(len(m.responsibilities) for r in res for m in r.measures)} responsibilities -> {db}"
+    )
+    if not summary.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+@one_line_errors
+def show(
+    doc_id: str,
+    db: DbOpt = Path("results.db"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the gold-format JSON")] = False,
+) -> None:
+    """Print one document's latest result."""
+    from summarizer import store
+    from summarizer.render import render_text
+
+    conn = store.open_db(db)
+    rid = store.latest_results(conn).get(doc_id)
+    if rid is None:
+        raise SummarizerError(f"{db}: no result for document {doc_id!r}")
+    result = store.load_result(conn, rid)
+    if as_json:
+        typer.echo(json.dumps(result.to_gold().dump(), ensure_ascii=False, indent=2))
+    else:
+        typer.echo(render_text(result))
+
+
+@app.command()
+@one_line_errors
+def export(
+    db: DbOpt = Path("results.db"),
+    fmt: Annotated[str, typer.Option("--format", help="json | jsonl | csv")] = "json",
+    out: Annotated[Path, typer.Option("--out", help="Output file (csv: a folder)")] = Path("export.json"),
+) -> None:
+    """Export every document's latest result."""
+    from summarizer.export import export_results
+
+    written = export_results(db, fmt, out)
+    typer.echo(f"wrote {', '.join(str(p) for p in written)}")
+
+
+@app.command()
+@one_line_errors
+def schema(out: Annotated[Path, typer.Option(help="Folder for the JSON Schema files")] = Path("schemas")) -> None:
+    """Write the JSON Schema files derived from the models."""
+    from summarizer.schemas import write_schemas
+
+    for p in write_schemas(out):
+        typer.echo(f"wrote {p}")
+
+
+@gold_app.command("check")
+@one_line_errors
+def gold_check(
+    gold_dir: Path,
+    docs: Annotated[Path | None, typer.Option(help="Folder of source documents")] = None,
+) -> None:
+    """Validate every gold file in GOLD_DIR (and its quotes against the documents)."""
+    from summarizer.gold import check_gold_dir
+
+    problems, count = check_gold_dir(gold_dir, docs)
+    for p in problems:
+        typer.secho(p, fg=typer.colors.RED, err=True)
+    typer.echo(f"{count} gold files, {len(problems)} problems")
+    if problems:
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,201 @@
+"""Responsibility clauses: who leads, supports, implements or answers for a measure.
+
+Plans state duties in a few fixed forms: a labeled note
+`（责任单位：A、B；实施单位：C，下同，不再列出）`, a verb form `A牵头，B等部门配合`,
+`A、B分别牵头`, `C负责实施`, or a task-table column in either form. This module
+turns any such clause into (unit, role) pairs with offsets, and reports units that a
+`下同`/`不再列出` rule carries on to the following measures.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from summarizer.models import Role
+
+# Label forms: `责任单位：…`. Longest labels first so 牵头责任单位 wins over 责任单位.
+_LABELS: tuple[tuple[str, Role], ...] = (
+    ("牵头责任单位", Role.lead), ("主要责任单位", Role.lead), ("牵头单位", Role.lead),
+    ("牵头部门", Role.lead), ("牵头", Role.lead),
+    ("配合单位", Role.support), ("配合部门", Role.support), ("协同单位", Role.support),
+    ("协办单位", Role.support), ("参与单位", Role.support), ("协助单位", Role.support),
+    ("实施单位", Role.implement), ("落实单位", Role.implement), ("实施主体", Role.implement),
+    ("责任单位", Role.responsible), ("责任部门", Role.responsible),
+    ("负责单位", Role.responsible), ("主管部门", Role.responsible),
+)
+_LABEL_RE = re.compile(
+    "(" + "|".join(re.escape(w) for w, _ in _LABELS) + r")\s*[:：]\s*"
+)
+_LABEL_ROLE = dict(_LABELS)
+# Verb forms after the unit list: longest first.
+_VERBS: tuple[tuple[str, Role], ...] = (
+    ("分别牵头负责", Role.lead), ("牵头负责", Role.lead), ("分别牵头", Role.lead),
+    ("牵头", Role.lead),
+    ("按职责分工负责", Role.responsible),
+    ("负责实施", Role.implement), ("共同实施", Role.implement), ("负责落实", Role.implement),
+    ("组织实施", Role.implement), ("具体实施", Role.implement), ("抓好落实", Role.implement),
+    ("配合", Role.support), ("协同", Role.support), ("参与", Role.support),
+    ("协助", Role.support), ("协办", Role.support),
+    ("负责", Role.responsible), ("指导", Role.responsible),
+)
+_VERB_RE = re.compile(
+    r"(?:等有关部门|等相关部门|等有关单位|等相关单位|等部门|等单位|等)?"
+    r"(" + "|".join(re.escape(w) for w, _ in _VERBS) + r")$"
+)
+_VERB_ROLE = dict(_VERBS)
+_CARRY_RE = re.compile(r"下同|不再列出|以下均需")
+_DROP_TAIL_RE = re.compile(r"(等有关部门|等相关部门|等有关单位|等相关单位|等部门|等单位|等)$")
+# A unit name ends in one of these; used to split `A和B` only between two units.
+_UNIT_END = "局委办院部厅会室处所站队中心府区县市镇街组社行司团园校"
+FIRST_IS_LEAD_RE = re.compile(r"列第一位(?:者|的)?(?:单位)?为牵头(?:责任)?单位")
+
+
+@dataclass(frozen=True)
+class Duty:
+    """One unit with its role, and where its name stands in the text."""
+
+    unit: str
+    role: Role
+    start: int
+    end: int
+
+
+@dataclass
+class DutyNote:
+    """A parsed clause: its duties and those a 下同 rule carries forward."""
+
+    duties: list[Duty] = field(default_factory=list)
+    carried: list[Duty] = field(default_factory=list)
+
+
+def _split_top(text: str, start: int, end: int, seps: str) -> list[tuple[int, int]]:
+    """Split text[start:end] on separators outside brackets."""
+    parts, depth, a = [], 0, start
+    for i in range(start, end):
+        ch = text[i]
+        if ch in "（(【[":
+            depth += 1
+        elif ch in "）)】]":
+            depth = max(0, depth - 1)
+        elif depth == 0 and ch in seps:
+            parts.append((a, i))
+            a = i + 1
+    parts.append((a, end))
+    return [_strip(text, s, e) for s, e in parts if _strip(text, s, e)[0] < _strip(text, s, e)[1]]
+
+
+def _strip(text: str, a: int, b: int) -> tuple[int, int]:
+    while a < b and text[a] in " ，,；;。：:":
+        a += 1
+    while b > a and text[b - 1] in " ，,；;。：:":
+        b -= 1
+    return a, b
+
+
+def _units(text: str, a: int, b: int) -> list[tuple[int, int]]:
+    """The unit names in a list `A、B和C等部门`, with their spans."""
+    m = _DROP_TAIL_RE.search(text[a:b])
+    if m:
+        b = a + m.start()
+    out: list[tuple[int, int]] = []
+    for s, e in _split_top(text, a, b, "、/"):
+        out.extend(_split_conj(text, s, e))
+    return [(s, e) for s, e in out if e - s >= 2]
+
+
+def _split_conj(text: str, a: int, b: int) -> list[tuple[int, int]]:
+    """Split `A和B` / `A及B` only where A ends like a unit name (not 自然资源和规划局)."""
+    depth = 0
+    for i in range(a + 1, b - 1):
+        ch = text[i]
+        if ch in "（(":
+            depth += 1
+        elif ch in "）)":
+            depth -= 1
+        elif depth == 0 and ch in "和及与" and text[i - 1] in _UNIT_END + "）)":
+            return [(a, i)] + _split_conj(text, i + 1, b)
+    return [(a, b)]
+
+
+def parse_duty_clause(text: str, start: int, end: int, first_is_lead: bool = False) -> DutyNote:
+    """Parse text[start:end] (a note's inside or a table cell) into duties."""
+    note = DutyNote()
+    seen: set[tuple[str, Role]] = set()
+    # Each `；`-separated group, and inside it each `，` segment, names units then a role.
+    for g_start, g_end in _split_top(text, start, end, "；;"):
+        carry = bool(_CARRY_RE.search(text[g_start:g_end]))
+        group: list[Duty] = []
+        role_from_label: Role | None = None
+        for s, e in _split_top(text, g_start, g_end, "，,"):
+            seg = text[s:e]
+            if _CARRY_RE.fullmatch(seg) or seg.startswith(("下同", "不再列出")):
+                continue
+            m = _LABEL_RE.match(seg)
+            if m:
+                role_from_label = _LABEL_ROLE[m.group(1)]
+                s += m.end()
+                seg = text[s:e]
+            v = _VERB_RE.search(seg)
+            role = role_from_label
+            if v:
+                role = _VERB_ROLE[v.group(1)]
+                e = s + v.start()
+            if role is None:
+                continue
+            for us, ue in _units(text, s, e):
+                group.append(Duty(text[us:ue], role, us, ue))
+        if first_is_lead and group:
+            group = [Duty(d.unit, Role.lead if i == 0 else Role.responsible, d.start, d.end)
+                     for i, d in enumerate(group)]
+        for duty in group:
+            if (duty.unit, duty.role) not in seen:
+                seen.add((duty.unit, duty.role))
+                note.duties.append(duty)
+                if carry:
+                    note.carried.append(duty)
+    return note
+
+
+_NOTE_OPEN = "（("
+_NOTE_CLOSE = {"（": "）", "(": ")"}
+
+
+def find_notes(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Spans (inside the brackets) of duty notes in text[start:end].
+
+    A note is a bracketed clause that carries a duty label (`责任单位：`) or ends in
+    a duty verb (`…牵头`, `…负责实施`); brackets may nest (`区经信局（金融办）`).
+    """
+    spans: list[tuple[int, int]] = []
+    i = start
+    while i < end:
+        if text[i] in _NOTE_OPEN:
+            j = _close(text, i, end)
+            if j is None:
+                i += 1
+                continue
+            inner = text[i + 1 : j]
+            if _LABEL_RE.search(inner) or _VERB_RE.search(inner.rstrip("。；;，, ")):
+                spans.append((i + 1, j))
+            i = j + 1
+        else:
+            i += 1
+    # A bare labeled line (`责任单位：市经信局`) at the end of an item counts too.
+    for m in re.finditer(r"(?m)^\s*(?:" + "|".join(w for w, _ in _LABELS) + r")\s*[:：].*$",
+                         text[start:end]):
+        spans.append((start + m.start(), start + m.end()))
+    return spans
+
+
+def _close(text: str, i: int, end: int) -> int | None:
+    depth = 0
+    for j in range(i, end):
+        if text[j] in "（(":
+            depth += 1
+        elif text[j] in "）)":
+            depth -= 1
+            if depth == 0:
+                return j
+    # Scraped notes sometimes lose their last bracket at the end of the item.
+    return None

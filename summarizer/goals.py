@@ -1,0 +1,216 @@
+"""Rule-based reading of quantified targets: `到2026年，全部工业增加值突破1000亿元`.
+
+A target is a number with a unit in a clause that a time scope governs. The rules
+read the genre's fixed vocabulary: year scopes (`到YYYY年`, `YYYY年底`), bound words
+(`以上`, `突破`, `不超过`, `左右`), change words (`增长`, `新增`, `提高…个百分点`),
+ranges (`2-3个`) and doubling (`翻番`). They are the baseline the LLM must beat and
+the candidate finder that tells the LLM which spans carry targets.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from summarizer.models import Comparator
+from summarizer.numbers import DOUBLING_RE
+
+# Units, longest first so 万元/人 wins over 万元 and 个百分点 over 个.
+UNITS = sorted(
+    """亿美元 万美元 亿元 万元 元 万亩 亩 平方公里 万平方米 平方米 公里 千米 万吨 吨 万千瓦 千瓦 万千瓦时
+    千瓦时 兆瓦 吉瓦 个百分点 百分点 % ％ 家 个 项 只 次 座 条 所 名 位 人 万人 人次 万人次 户 件 台 套
+    批 处 支 场 部 款 种 类 张 辆 艘 棵 株 天 小时 分钟 倍 强 级 亿 万 TB PB GB""".split(),
+    key=len,
+    reverse=True,
+)
+COUNT_UNITS = set("家 个 项 只 次 座 条 所 名 位 户 件 台 套 批 处 支 场 部 款 种 类 张 辆 艘".split())
+_UNIT_RE = "|".join(re.escape(u) for u in UNITS)
+_NUM = r"\d+(?:\.\d+)?"
+# number, optional range end, optional compound unit (万元/人), optional bound word.
+TARGET_RE = re.compile(
+    rf"(?P<value>{_NUM})(?:\s*[-—–~～至到]\s*(?P<max>{_NUM}))?\s*"
+    rf"(?P<unit>(?:{_UNIT_RE})(?:/(?:{_UNIT_RE}))?)?"
+    r"(?P<bound>及以上|以上|以下|以内|左右)?"
+)
+_YEAR_SCOPE_RE = re.compile(r"(?:到|至|于|力争|确保|在)?(?P<year>20\d\d)\s*年(?:底|末|前|年底)?(?:前)?")
+_CHANGE_INC = ("年均增长", "年均增速", "增速", "增长", "新增", "新建", "新开通", "新培育", "新认定",
+               "新招引", "增加", "扩大")
+_CHANGE_DEC = ("下降", "减少", "降低", "压减", "削减")
+_AT_LEAST = ("突破", "超过", "超", "不低于", "不少于", "至少", "达到…以上")
+_AT_MOST = ("不超过", "不高于", "控制在", "低于", "少于")
+_ABOUT = ("约", "近", "大约")
+# Words that open a target clause but are not part of the indicator.
+_LEAD_WORDS = re.compile(
+    r"^(?:其中|力争|确保|争取|实现|全市|全县|全区|累计|每年|年均|新增|完成|培育|打造|建成|建设|"
+    r"创建|争创|引进|实施|推动|推进|形成|达到|新建|组织|承办|举办|开展|认定|招引|落地|再|共|"
+    r"基本|全面|努力|使|让|将|把|有|并)+"
+)
+_TAIL_WORDS = re.compile(
+    r"(?:分别|均|累计|年均|力争|将|要|突破|超过|超|达到|达|实现|保持在|保持|控制在|提高到|提升到|"
+    r"提高|提升|增长|增速|增加|新增|下降|减少|降低|不低于|不少于|不超过|为|在|至|到|约|近|"
+    r"稳定在|稳定|完成|培育|打造|建成|建设|创建|争创|引进|实施)+$"
+)
+_NOT_TARGET_AFTER = re.compile(r"^(?:年|月|日|号|周年|届|岁|G\b|G网|K|期|号文|版|条举措|大行动)")
+_CLAUSE_SEP = "，,；;。！？：:\n"
+
+
+@dataclass(frozen=True)
+class GoalCandidate:
+    """A target found by the rules, with its quote span in the cleaned text."""
+
+    indicator: str
+    value: float
+    value_max: float | None
+    unit: str | None
+    comparator: Comparator
+    year: int | None
+    start: int
+    end: int
+
+
+def _inside_quotes(text: str, pos: int, lo: int) -> bool:
+    """True when pos sits inside “…” or 《…》 (names, slogans), looking back to lo."""
+    seg = text[lo:pos]
+    return seg.count("“") > seg.count("”") or seg.count("《") > seg.count("》")
+
+
+def _comparator(before: str, bound: str | None, unit: str | None) -> Comparator:
+    if any(w in before for w in _CHANGE_DEC) and "到" not in before[-3:]:
+        return Comparator.decrease_by
+    recent = before[-6:].replace("增加值", "")
+    inc = any(w in recent for w in _CHANGE_INC) or any(w in before for w in ("新增", "年均增"))
+    raise_pts = re.search(r"(提高|提升)$", before) and unit in ("个百分点", "百分点", "%", "％", "倍")
+    if inc or raise_pts:
+        return Comparator.increase_by
+    if bound in ("以上", "及以上"):
+        return Comparator.at_least
+    if bound in ("以下", "以内"):
+        return Comparator.at_most
+    if bound == "左右":
+        return Comparator.about
+    tail = before[-4:]
+    if any(tail.endswith(w) for w in _AT_MOST):
+        return Comparator.at_most
+    if any(tail.endswith(w) for w in _AT_LEAST):
+        return Comparator.at_least
+    if any(tail.endswith(w) for w in _ABOUT):
+        return Comparator.about
+    return Comparator.exactly
+
+
+def _indicator(clause: str) -> str:
+    ind = _YEAR_SCOPE_RE.sub("", clause)
+    ind = re.sub(r"^[——\-\s]*(?:“[^”]{1,4}”是)?", "", ind)
+    ind = _LEAD_WORDS.sub("", ind)
+    ind = _TAIL_WORDS.sub("", ind)
+    return ind.strip(" 、，,的")
+
+
+def _clause_start(text: str, pos: int, lo: int) -> int:
+    i = pos
+    while i > lo and text[i - 1] not in _CLAUSE_SEP:
+        i -= 1
+    return i
+
+
+def year_scopes(text: str) -> list[tuple[int, int, int]]:
+    """(start, end, year) regions that a `到YYYY年` scope governs.
+
+    A scope holds to the end of its sentence; a scope sentence that ends in `：`
+    (`到2026年，基本实现以下目标：`) holds over the bullet lines that follow it.
+    """
+    scopes = []
+    for m in _YEAR_SCOPE_RE.finditer(text):
+        year = int(m.group("year"))
+        after = text[m.end() : m.end() + 2]
+        if re.match(r"^[—\-–]", after) or re.match(r"^\d", after):
+            continue  # a period like 2023—2027年, not a deadline
+        prefix = text[max(0, m.start() - 1) : m.start()]
+        if prefix in "—-–":
+            continue
+        line_end = text.find("\n", m.end())
+        line_end = len(text) if line_end < 0 else line_end
+        stop = re.search(r"[。；;]", text[m.end() : line_end])
+        end = m.end() + stop.start() if stop else line_end
+        if text[m.end() : line_end].rstrip().endswith(("：", ":")):
+            end = line_end
+            nxt = line_end + 1
+            while nxt < len(text) and text[nxt : nxt + 2] in ("——", "--"):
+                e = text.find("\n", nxt)
+                end = len(text) if e < 0 else e
+                nxt = end + 1
+        scopes.append((m.start(), end, year))
+    return scopes
+
+
+def find_goals(text: str, start: int = 0, end: int | None = None) -> list[GoalCandidate]:
+    """All quantified targets the rules can read in text[start:end]."""
+    end = len(text) if end is None else end
+    scopes = year_scopes(text)
+    found: list[GoalCandidate] = []
+    prev_end = -1
+    for m in TARGET_RE.finditer(text, start, end):
+        unit = m.group("unit")
+        bound = m.group("bound")
+        after = text[m.end() : m.end() + 4]
+        if unit is None and not bound:
+            continue
+        if unit is None and bound and m.group("value") and not re.match(r"^[，,。；;、]", after):
+            continue
+        if _NOT_TARGET_AFTER.match(text[m.start() + len(m.group("value")) :]) and unit is None:
+            continue
+        if unit in ("亿", "万") and re.match(r"^[\u4e00-\u9fff]", after):
+            continue
+        if text[max(0, m.start() - 1) : m.start()] in ("第", "前", "”") or _inside_quotes(text, m.start(), _line_start(text, m.start())):
+            continue
+        if re.match(r"^[\u4e00-\u9fff“]", after) and unit not in COUNT_UNITS:
+            continue  # a threshold qualifying a noun: 10亿元以上重大项目
+        c_start = _clause_start(text, m.start(), start)
+        if c_start <= prev_end < m.start() and text[prev_end] == "、":
+            c_start = prev_end + 1  # the next target of a list: 100家、省科技型…200家
+        prev_end = m.end()
+        before = text[c_start : m.start()]
+        value = float(m.group("value"))
+        vmax = float(m.group("max")) if m.group("max") else None
+        if vmax is not None and vmax <= value:
+            vmax = None
+        year = _year_for(text, scopes, m.start())
+        found.append(
+            GoalCandidate(
+                indicator=_indicator(before) or (unit or ""),
+                value=value,
+                value_max=vmax,
+                unit=unit.replace("％", "%") if unit else None,
+                comparator=_comparator(before, bound, unit),
+                year=year,
+                start=_skip_lead(text, c_start, m.start()),
+                end=m.end(),
+            )
+        )
+    for m in DOUBLING_RE.finditer(text, start, end):
+        c_start = _clause_start(text, m.start(), start)
+        ind = _indicator(text[c_start : m.start()])
+        factor = 2 ** {None: 1, "一": 1, "两": 2, "二": 2, "三": 3}[m.group(1)]
+        found.append(GoalCandidate(ind or "翻番", float(factor), None, "倍", Comparator.exactly,
+                                   _year_for(text, scopes, m.start()),
+                                   _skip_lead(text, c_start, m.start()), m.end()))
+    found.sort(key=lambda g: g.start)
+    return [g for g in found if g.indicator]
+
+
+def _line_start(text: str, pos: int) -> int:
+    return text.rfind("\n", 0, pos) + 1
+
+
+def _skip_lead(text: str, a: int, b: int) -> int:
+    """Start the quote after a leading year scope or dash, keeping it short."""
+    seg = text[a:b]
+    m = re.match(
+        r"^(?:——|\s)*(?:“[^”]{1,4}”是)?(?:(?:到|至|力争到|力争)?20\d\d年(?:底|末)?(?:前)?)?", seg
+    )
+    return a + (m.end() if m else 0)
+
+
+def _year_for(text: str, scopes: list[tuple[int, int, int]], pos: int) -> int | None:
+    inside = [s for s in scopes if s[0] <= pos < s[1]]
+    return inside[-1][2] if inside else None

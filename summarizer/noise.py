@@ -1,0 +1,61 @@
+"""Recognize lines that are web-page noise rather than document text.
+
+Scraped government pages carry SEO spam, breadcrumbs, print/close buttons and site
+footers. These rules look at the shape of a line (and a reviewed word list for
+spam), never at which sample it came from, so they hold for the genre.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib import resources
+
+
+@lru_cache(maxsize=1)
+def spam_words() -> tuple[str, ...]:
+    text = resources.files("summarizer.data").joinpath("spam_words.txt").read_text("utf-8")
+    return tuple(
+        w.strip().lower() for w in text.splitlines() if w.strip() and not w.startswith("#")
+    )
+
+
+# Whole-line page chrome: buttons, widgets, empty metadata fields.
+_CHROME_RE = re.compile(
+    r"^(【[^】]{1,8}】\s*)+$"  # 【打印本页】 【关闭本页】
+    r"|^(首页|返回顶部|在线咨询|点击下载附件|下载附件|相关附件|扫一扫.*|分享到.*|网站地图.*)$"
+    r"|^(作者|信息来源|来源|责任编辑|编辑|审核|浏览次数|访问量|点击数|字号)\s*[:：].{0,40}$"
+    r"|^字号\s*[:：]?\s*[大中小\s]+$"
+    r"|^(上一篇|下一篇)\s*[:：].*$"
+)
+# Breadcrumbs: "> 政务公开 > 市政府信息 > ..." or "首页 > ...".
+_BREADCRUMB_RE = re.compile(r"^(当前位置[:：]?\s*)?(首页\s*)?([>＞»]\s*[^>＞»]{1,20}\s*){2,}$")
+_FOOTER_RE = re.compile(
+    r"(copyright|版权所有|all rights reserved|icp备|icp证|公网安备|增值电信业务经营许可证"
+    r"|违法和不良信息举报|主办单位[:：]|承办单位[:：]|技术支持[:：]|网站标识码)",
+    re.IGNORECASE,
+)
+
+
+def _spam_hits(line: str) -> int:
+    low = line.lower()
+    return sum(1 for w in spam_words() if w in low)
+
+
+def is_spam_line(line: str) -> bool:
+    hits = _spam_hits(line)
+    if hits >= 2:
+        return True
+    fragments = [f for f in re.split(r"[|｜,，]", line) if f.strip()]
+    return hits >= 1 and len(fragments) >= 4 and max(len(f) for f in fragments) <= 25
+
+
+def is_noise_line(line: str) -> bool:
+    """True for a cleaned line that is page noise, not document content."""
+    s = line.strip()
+    return bool(
+        _CHROME_RE.match(s)
+        or _BREADCRUMB_RE.match(s)
+        or (_FOOTER_RE.search(s) and len(s) < 300)
+        or is_spam_line(s)
+    )

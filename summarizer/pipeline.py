@@ -1,0 +1,132 @@
+"""A batch run: load -> clean -> outline -> backend -> store, one document at a time.
+
+Each document is independent: a bad file or a failed extraction is recorded with
+its reason and the batch goes on; each finished document is committed on its own,
+so an interrupted run keeps everything finished before it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from summarizer import store
+from summarizer.backends import Backend, PreparedDoc
+from summarizer.clean import clean_text
+from summarizer.errors import SummarizerError
+from summarizer.load import find_documents, read_document
+from summarizer.models import DocumentResult
+from summarizer.structure import parse_outline
+
+
+@dataclass
+class DocOutcome:
+    """What happened to one input file."""
+
+    path: str
+    doc_id: str
+    status: str  # ok | skipped | failed
+    message: str = ""
+    result: DocumentResult | None = None
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    outcomes: list[DocOutcome] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(o.status == status for o in self.outcomes)
+
+    @property
+    def ok(self) -> bool:
+        return self.count("failed") == 0
+
+
+def prepare(doc_id: str, raw: str) -> tuple[str, PreparedDoc]:
+    """Clean raw text and outline it: the input every backend gets."""
+    cleaned = clean_text(raw).text
+    return cleaned, PreparedDoc(doc_id=doc_id, text=cleaned, outline=parse_outline(cleaned))
+
+
+def run_batch(
+    paths: list[Path],
+    db_path: str | Path,
+    backend: Backend,
+    force: bool = False,
+    on_doc: Callable[[DocOutcome], None] | None = None,
+    options: str = "",
+) -> RunSummary:
+    db = store.open_db(db_path)
+    ident = backend.identity
+    files, ignored = find_documents(paths)
+    run_id = f"{store.now().replace(':', '').replace('-', '')[:15]}-{uuid.uuid4().hex[:6]}"
+    summary = RunSummary(run_id=run_id, ignored=[str(p) for p in ignored])
+    db["runs"].insert(
+        {"id": run_id, "backend": ident.backend, "model": ident.model,
+         "prompt_version": ident.prompt_version, "started_at": store.now(), "status": "running",
+         "documents": len(files), "options": options}
+    )
+    totals = {"goals": 0, "measures": 0, "responsibilities": 0}
+    status = "interrupted"
+    try:
+        for path in files:
+            outcome = _one(db, path, backend, run_id, force)
+            if outcome.result is not None:
+                totals["goals"] += len(outcome.result.goals)
+                totals["measures"] += len(outcome.result.measures)
+                totals["responsibilities"] += sum(len(m.responsibilities) for m in outcome.result.measures)
+            summary.outcomes.append(outcome)
+            if on_doc:
+                on_doc(outcome)
+        status = "ok" if summary.ok else "failed"
+    finally:
+        s = backend.stats
+        db["runs"].update(run_id, {
+            "finished_at": store.now(), "status": status,
+            "succeeded": summary.count("ok"), "failed": summary.count("failed"),
+            "skipped": summary.count("skipped"), **totals, "llm_calls": s.calls,
+            "cache_hits": s.cache_hits, "prompt_tokens": s.prompt_tokens,
+            "completion_tokens": s.completion_tokens, "dropped": s.dropped,
+        })
+    return summary
+
+
+def _one(db, path: Path, backend: Backend, run_id: str, force: bool) -> DocOutcome:  # type: ignore[no-untyped-def]
+    ident = backend.identity
+    doc_id = path.stem
+    try:
+        raw = read_document(path)
+        doc_id = raw.doc_id
+        cleaned, doc = prepare(raw.doc_id, raw.text)
+        if not cleaned.strip():
+            raise SummarizerError(f"{path}: no document text left after cleaning (only page noise)")
+        existing = store.find_result(db, raw.doc_id, raw.sha256, ident.backend, ident.model,
+                                     ident.prompt_version)
+        if existing and not force:
+            _record(db, run_id, raw.doc_id, path, "skipped", "unchanged; use --force", existing)
+            return DocOutcome(str(path), raw.doc_id, "skipped", "unchanged since last run")
+        result = backend.extract(doc)
+        with db.conn:
+            store.save_document(db, raw.doc_id, raw.path, raw.sha256, raw.encoding, raw.text, cleaned)
+            rid = store.save_result(db, result, run_id, raw.sha256, ident.backend, ident.model,
+                                    ident.prompt_version)
+            _record(db, run_id, raw.doc_id, path, "ok", "", rid)
+        n_resp = sum(len(m.responsibilities) for m in result.measures)
+        msg = f"{len(result.goals)} goals, {len(result.measures)} measures, {n_resp} responsibilities"
+        return DocOutcome(str(path), raw.doc_id, "ok", msg, result)
+    except SummarizerError as exc:
+        _record(db, run_id, doc_id, path, "failed", str(exc), None)
+        return DocOutcome(str(path), doc_id, "failed", str(exc))
+
+
+def _record(db, run_id: str, doc_id: str, path: Path, status: str, error: str,  # type: ignore[no-untyped-def]
+            result_id: str | None) -> None:
+    db["doc_runs"].upsert(
+        {"run_id": run_id, "doc_id": doc_id, "path": str(path), "status": status,
+         "error": error, "result_id": result_id, "finished_at": store.now()},
+        pk=("run_id", "path"),
+    )

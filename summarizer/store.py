@@ -1,0 +1,235 @@
+"""The results database (SQLite via sqlite-utils).
+
+Tables derive from the pydantic models (`columns_for`), so adding a field to a
+model adds a column. Each document's results are written in one transaction: a
+crash leaves either the whole result or none of it. Migrations are an ordered list
+of functions recorded in `_migrations`, so old databases upgrade themselves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import types
+import typing
+from collections.abc import Callable, Iterator
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from pydantic import BaseModel
+
+from summarizer.models import DocumentResult, GroundedGoal, GroundedMeasure, Plan, Responsibility
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = []
+migration = MIGRATIONS.append
+
+
+def _sql_type(annotation: Any) -> type:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _sql_type(args[0]) if len(args) == 1 else str
+    if annotation in (int, bool):
+        return int
+    if annotation is float:
+        return float
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return str
+    return str  # str, dates, lists (stored as JSON)
+
+
+def columns_for(model: type[BaseModel], exclude: set[str] = frozenset()) -> dict[str, type]:  # type: ignore[assignment]
+    """SQLite column types for a model's fields: the model is the schema."""
+    return {
+        name: _sql_type(field.annotation)
+        for name, field in model.model_fields.items()
+        if name not in exclude
+    }
+
+
+_KEYS = {"result_id": str, "doc_id": str, "run_id": str}
+
+
+@migration
+def m001_initial(db: sqlite_utils.Database) -> None:
+    db["documents"].create(
+        {"id": str, "path": str, "sha256": str, "encoding": str, "raw_text": str,
+         "clean_text": str, "raw_chars": int, "clean_chars": int, "added_at": str},
+        pk="id",
+    )
+    db["runs"].create(
+        {"id": str, "backend": str, "model": str, "prompt_version": str, "started_at": str,
+         "finished_at": str, "status": str, "documents": int, "succeeded": int, "failed": int,
+         "skipped": int, "goals": int, "measures": int, "responsibilities": int,
+         "llm_calls": int, "cache_hits": int, "prompt_tokens": int, "completion_tokens": int,
+         "dropped": int, "options": str},
+        pk="id",
+    )
+    db["doc_runs"].create(
+        {"run_id": str, "doc_id": str, "path": str, "status": str, "error": str,
+         "result_id": str, "finished_at": str},
+        pk=("run_id", "path"),
+        foreign_keys=[("run_id", "runs", "id")],
+    )
+    db["results"].create(
+        {"id": str, "doc_id": str, "run_id": str, "backend": str, "model": str,
+         "prompt_version": str, "sha256": str, "created_at": str, "dropped": int, "notes": str},
+        pk="id",
+        foreign_keys=[("doc_id", "documents", "id"), ("run_id", "runs", "id")],
+    )
+    db["plans"].create(
+        {**_KEYS, **columns_for(Plan)},
+        pk="result_id",
+        foreign_keys=[("result_id", "results", "id"), ("doc_id", "documents", "id")],
+    )
+    db["goals"].create(
+        {"id": str, **_KEYS, "seq": int, **columns_for(GroundedGoal)},
+        pk="id",
+        foreign_keys=[("result_id", "results", "id"), ("doc_id", "documents", "id")],
+    )
+    db["measures"].create(
+        {"id": str, **_KEYS, "seq": int, **columns_for(GroundedMeasure, {"responsibilities"})},
+        pk="id",
+        foreign_keys=[("result_id", "results", "id"), ("doc_id", "documents", "id")],
+    )
+    db["responsibilities"].create(
+        {"id": str, "measure_id": str, **_KEYS, "seq": int, **columns_for(Responsibility)},
+        pk="id",
+        foreign_keys=[("measure_id", "measures", "id"), ("result_id", "results", "id")],
+    )
+    for table, cols in {
+        "goals": ["result_id"], "measures": ["result_id"], "responsibilities": ["measure_id"],
+        "results": ["doc_id"], "doc_runs": ["doc_id"],
+    }.items():
+        for col in cols:
+            db[table].create_index([col], if_not_exists=True)
+    db["goals"].enable_fts(["indicator", "quote"], create_triggers=True)
+    db["measures"].enable_fts(["title", "section", "quote"], create_triggers=True)
+
+
+def open_db(path: str | Path) -> sqlite_utils.Database:
+    """Open (and create or upgrade) a results database."""
+    db = sqlite_utils.Database(path)
+    db.conn.execute("PRAGMA busy_timeout = 30000")
+    db.enable_wal()
+    db.conn.execute("PRAGMA foreign_keys = ON")
+    if "_migrations" not in db.table_names():
+        db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
+    done = {r["name"] for r in db["_migrations"].rows}
+    for fn in MIGRATIONS:
+        if fn.__name__ not in done:
+            with db.conn:
+                fn(db)
+                db["_migrations"].insert({"name": fn.__name__, "applied_at": now()})
+    return db
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _row(model: BaseModel, exclude: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
+    out = {}
+    for key, value in model.model_dump(mode="json", exclude=exclude).items():
+        out[key] = json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else value
+    return out
+
+
+def _id(*parts: object) -> str:
+    return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:16]
+
+
+def save_document(db: sqlite_utils.Database, doc_id: str, path: str, sha256: str, encoding: str,
+                  raw: str, clean: str) -> None:
+    db["documents"].upsert(
+        {"id": doc_id, "path": path, "sha256": sha256, "encoding": encoding, "raw_text": raw,
+         "clean_text": clean, "raw_chars": len(raw), "clean_chars": len(clean), "added_at": now()},
+        pk="id",
+    )
+
+
+def find_result(db: sqlite_utils.Database, doc_id: str, sha256: str, backend: str, model: str,
+                prompt_version: str) -> str | None:
+    """The id of a stored result for this exact input and backend, if any."""
+    rows = list(db.query(
+        "select id from results where doc_id = ? and sha256 = ? and backend = ? and model = ? "
+        "and prompt_version = ? order by created_at desc limit 1",
+        [doc_id, sha256, backend, model, prompt_version],
+    ))
+    return rows[0]["id"] if rows else None
+
+
+def save_result(db: sqlite_utils.Database, result: DocumentResult, run_id: str, sha256: str,
+                backend: str, model: str, prompt_version: str) -> str:
+    """Write one document's result; callers wrap this in a transaction."""
+    rid = _id(result.doc_id, run_id)
+    keys = {"result_id": rid, "doc_id": result.doc_id, "run_id": run_id}
+    # A retried document in the same run replaces its earlier partial result.
+    for table in ("responsibilities", "goals", "measures", "plans"):
+        db.conn.execute(f"delete from [{table}] where result_id = ?", [rid])
+    db["results"].upsert(
+        {"id": rid, "doc_id": result.doc_id, "run_id": run_id, "backend": backend,
+         "model": model, "prompt_version": prompt_version, "sha256": sha256,
+         "created_at": now(), "dropped": result.dropped,
+         "notes": json.dumps(result.notes, ensure_ascii=False)},
+        pk="id",
+    )
+    db["plans"].insert({**keys, **_row(result.plan)})
+    db["goals"].insert_all(
+        {"id": _id(rid, "g", i), **keys, "seq": i, **_row(g)} for i, g in enumerate(result.goals)
+    )
+    for i, m in enumerate(result.measures):
+        mid = _id(rid, "m", i)
+        db["measures"].insert({"id": mid, **keys, "seq": i, **_row(m, {"responsibilities"})})
+        db["responsibilities"].insert_all(
+            {"id": _id(mid, j), "measure_id": mid, **keys, "seq": j, **_row(r)}
+            for j, r in enumerate(m.responsibilities)
+        )
+    return rid
+
+
+def load_result(db: sqlite_utils.Database, result_id: str) -> DocumentResult:
+    """Rebuild the DocumentResult stored under result_id."""
+    res = db["results"].get(result_id)
+    plan_row = next(db["plans"].rows_where("result_id = ?", [result_id]), None)
+    plan = Plan()
+    if plan_row:
+        plan_data = {k: plan_row[k] for k in Plan.model_fields}
+        plan_data["issuers"] = json.loads(plan_data["issuers"] or "[]")
+        plan = Plan.model_validate(plan_data)
+    goals = [
+        GroundedGoal.model_validate({k: r[k] for k in GroundedGoal.model_fields})
+        for r in db["goals"].rows_where("result_id = ?", [result_id], order_by="seq")
+    ]
+    measures = []
+    for r in db["measures"].rows_where("result_id = ?", [result_id], order_by="seq"):
+        resp = [
+            Responsibility(unit=x["unit"], role=x["role"])
+            for x in db["responsibilities"].rows_where("measure_id = ?", [r["id"]], order_by="seq")
+        ]
+        data = {k: r[k] for k in GroundedMeasure.model_fields if k != "responsibilities"}
+        measures.append(GroundedMeasure.model_validate({**data, "responsibilities": resp}))
+    return DocumentResult(
+        doc_id=res["doc_id"], plan=plan, goals=goals, measures=measures,
+        dropped=res["dropped"] or 0, notes=json.loads(res["notes"] or "[]"),
+    )
+
+
+def latest_results(db: sqlite_utils.Database, run_id: str | None = None) -> dict[str, str]:
+    """doc_id -> result id: the given run's results, or each document's newest."""
+    if run_id:
+        rows = db.query(
+            "select doc_id, result_id as id from doc_runs where run_id = ? and status in ('ok', 'skipped') "
+            "and result_id is not null", [run_id])
+    else:
+        rows = db.query(
+            "select doc_id, id from results where rowid in "
+            "(select max(rowid) from results group by doc_id) order by doc_id")
+    return {r["doc_id"]: r["id"] for r in rows}
+
+
+def iter_runs(db: sqlite_utils.Database) -> Iterator[dict[str, Any]]:
+    yield from db["runs"].rows_where(order_by="started_at desc")

@@ -1,0 +1,271 @@
+"""The outline of a policy document: numbered items, their levels, and task tables.
+
+Chinese government documents number their parts in a fixed family of styles
+(`第一章`, `一、`, `（一）`, `1.`, `（1）`, `①`) whose relative depth is the same
+in every plan, so the outline is built from the styles, not from any one sample.
+Task tables (`| 工作内容 | 目标任务 | 责任单位 |`) are read row by row, the section
+column carried down. Offsets are into the cleaned text throughout, so every item
+can be grounded.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from summarizer.numbers import CN_NUMERAL
+
+_CN = f"[{CN_NUMERAL}]+"
+# (style, rank, regex): rank orders styles from outermost to innermost.
+STYLES: tuple[tuple[str, int, re.Pattern[str]], ...] = (
+    ("chapter", 0, re.compile(rf"^第({_CN})[章部篇](?:\s*|、)")),
+    ("cn", 1, re.compile(rf"^({_CN})[、.．]\s*")),
+    ("paren_cn", 2, re.compile(rf"^[（(]({_CN})[)）]\s*[、.．]?\s*")),
+    ("article", 3, re.compile(rf"^第({_CN})条\s*")),
+    ("arabic", 3, re.compile(r"^(\d{1,3})(?:[.．](?!\d)|、)\s*")),
+    ("paren_arabic", 4, re.compile(r"^[（(](\d{1,3})[)）]\s*[、.．]?\s*")),
+    ("circled", 5, re.compile(r"^([①-⑳])\s*")),
+)
+# Framing items that set out the plan's thinking rather than a task.
+FRAMING_TITLES = re.compile(
+    r"^(指导思想|总体思路|基本原则|主要目标|发展目标|总体目标|工作目标|目标任务|总体要求|"
+    r"发展定位|战略定位|适用范围|编制依据|规划范围|规划期限)$"
+)
+_ATTACHMENT_RE = re.compile(r"^附件\s*\d*\s*[:：]")
+_TABLE_HEADER_WORDS = ("责任单位", "牵头单位", "工作内容", "目标任务", "主要任务", "重点任务",
+                       "工作任务", "序号", "完成时限", "时间节点", "配合单位", "具体措施")
+
+
+@dataclass
+class Item:
+    """A numbered item of the outline (a heading, a task, or a task-table row)."""
+
+    style: str
+    rank: int
+    number: str
+    title: str
+    head_start: int  # start of the line (number included)
+    head_end: int  # end of number + title
+    body_end: int  # end of the whole item, children included
+    line_end: int  # end of the item's first line
+    parent: Item | None = None
+    children: list[Item] = field(default_factory=list)
+    cells: dict[str, tuple[int, int]] = field(default_factory=dict)  # table: column -> span
+    section_cell: str | None = None
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self.children
+
+
+@dataclass
+class Outline:
+    """All numbered items of a cleaned document, in order, with the chosen measures."""
+
+    text: str
+    items: list[Item]
+    measures: list[Item]
+
+    def section_of(self, item: Item) -> str | None:
+        if item.section_cell is not None:
+            return item.section_cell
+        if item.parent is None:
+            return None
+        p = item.parent
+        return self.text[p.head_start : p.line_end].rstrip("。.;；:： ")
+
+
+def _lines(text: str) -> list[tuple[int, int]]:
+    spans, pos = [], 0
+    for line in text.split("\n"):
+        spans.append((pos, pos + len(line)))
+        pos += len(line) + 1
+    return spans
+
+
+def _title_span(text: str, start: int, line_end: int, cell: bool = False) -> tuple[int, int]:
+    """Where an item's title lies: the heading phrase, or else its first clause.
+
+    A line that is all heading (`（六）聚焦…,构筑…。`) is the title; a heading
+    sentence before the body (`1.打造高能级产业大平台。发挥…`) is the title; an
+    untitled item (a long first sentence, or a task-table cell) gives its first clause.
+    """
+    line = text[start:line_end]
+    stop = re.search(r"[。；;！？]", line)
+    whole = stop is None or not line[stop.end() :].strip()
+    sentence = line[: stop.start()] if stop else line.rstrip()
+    if whole and not (cell and re.search(r"[，,]", sentence)):
+        return start, _trim_end(text, start, start + len(sentence))
+    if len(sentence) <= 40 and not re.search(r"[，,]", sentence):
+        return start, start + len(sentence)
+    clause = re.search(r"[，,；;。：:]", line)
+    end = start + (clause.start() if clause else len(line))
+    return start, _trim_end(text, start, end)
+
+
+def _trim_end(text: str, start: int, end: int) -> int:
+    while end > start and text[end - 1] in "。.，,；;：: ":
+        end -= 1
+    return end
+
+
+def _split_cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    cells, pos = [], start
+    for part in text[start:end].split("|"):
+        a, b = pos, pos + len(part)
+        pos = b + 1
+        while a < b and text[a] == " ":
+            a += 1
+        while b > a and text[b - 1] == " ":
+            b -= 1
+        cells.append((a, b))
+    # A leading or trailing pipe leaves an empty edge cell.
+    while cells and cells[0][0] == cells[0][1]:
+        cells.pop(0)
+    while cells and cells[-1][0] == cells[-1][1]:
+        cells.pop()
+    return cells
+
+
+def _is_table_line(line: str) -> bool:
+    return line.count("|") >= 2
+
+
+def _column_kind(header: str) -> str:
+    if any(w in header for w in ("责任", "牵头", "单位", "部门")):
+        return "duty"
+    if any(w in header for w in ("目标", "成效", "预期")):
+        return "target"
+    if any(w in header for w in ("时限", "时间", "进度")):
+        return "deadline"
+    if header in ("序号", "编号"):
+        return "number"
+    return "task"
+
+
+def _match_number(line: str) -> tuple[str, int, str, int] | None:
+    for style, rank, rx in STYLES:
+        m = rx.match(line)
+        if m:
+            return style, rank, m.group(1), m.end()
+    return None
+
+
+def parse_outline(text: str) -> Outline:
+    """Build the outline of cleaned text: items with levels, tables, and measures."""
+    items: list[Item] = []
+    header: list[str] | None = None
+    section_cell: str | None = None
+    in_attachments = False
+    for start, end in _lines(text):
+        line = text[start:end]
+        if _ATTACHMENT_RE.match(line):
+            in_attachments = True
+            continue
+        if in_attachments:
+            # `附件：1.… 2.…` lists attachment titles, not tasks; the list ends at
+            # the first line that is not a short numbered title.
+            if _match_number(line) and len(line) <= 60 and "。" not in line:
+                continue
+            in_attachments = False
+        if _is_table_line(line):
+            cells = _split_cells(text, start, end)
+            values = [text[a:b] for a, b in cells]
+            if sum(any(w in v for w in _TABLE_HEADER_WORDS) for v in values) >= 2:
+                header = [_column_kind(v) for v in values]
+                section_cell = None
+                continue
+            row = _table_item(text, cells, header, section_cell, end)
+            if row is not None:
+                section_cell = row.section_cell
+                items.append(row)
+            continue
+        header = None
+        found = _match_number(line)
+        if found is None:
+            continue
+        style, rank, number, skip = found
+        t_start, t_end = _title_span(text, start + skip, end)
+        if t_end <= t_start:
+            continue
+        items.append(Item(style, rank, number, text[t_start:t_end], start, t_end, end, end))
+    _link(items, len(text))
+    return Outline(text=text, items=items, measures=select_measures(items))
+
+
+def _table_item(
+    text: str,
+    cells: list[tuple[int, int]],
+    header: list[str] | None,
+    section: str | None,
+    line_end: int,
+) -> Item | None:
+    """One task-table row as an item; extra leading cells hold the section."""
+    kinds = list(header or [])
+    if header is None:
+        kinds = ["task"] + ["target"] * max(0, len(cells) - 2) + ["duty"]
+    extra = len(cells) - len(kinds)
+    if extra > 0:
+        section = text[cells[0][0] : cells[0][1]] or section
+        cells = cells[extra:]
+    elif extra < 0:
+        kinds = kinds[-len(cells) :] if cells else []
+    spans = dict(zip(kinds, cells))
+    task = spans.get("task")
+    if task is None:
+        return None
+    a, b = task
+    found = _match_number(text[a:b])
+    number = found[2] if found else ""
+    if not found and "number" in spans:
+        number = text[spans["number"][0] : spans["number"][1]].strip(".． ")
+    if not number:
+        return None
+    t_start = a + (found[3] if found else 0)
+    t_start, t_end = _title_span(text, t_start, b, cell=True)
+    item = Item("table", 3, number, text[t_start:t_end], a, t_end, line_end, line_end)
+    item.cells = spans
+    item.section_cell = section
+    return item
+
+
+def _link(items: list[Item], text_len: int) -> None:
+    """Set parents, children and each item's extent from the style ranks."""
+    stack: list[Item] = []
+    for i, item in enumerate(items):
+        while stack and stack[-1].rank >= item.rank:
+            stack.pop()
+        if stack and item.style != "table":
+            item.parent = stack[-1]
+            stack[-1].children.append(item)
+        stack.append(item)
+        nxt = next((x for x in items[i + 1 :] if x.rank <= item.rank), None)
+        if item.style != "table":
+            item.body_end = (nxt.head_start - 1) if nxt else text_len
+    for item in items:
+        if item.style != "table" and item.children:
+            item.body_end = max(item.body_end, item.children[-1].body_end)
+
+
+def select_measures(items: list[Item]) -> list[Item]:
+    """Pick the items that are the plan's measures.
+
+    The task level is the numbering style with the most leaf items (ties: the deeper
+    style). Its items are measures; leaves of a shallower style are measures too
+    (e.g. `（一）强化财政支持` under 保障措施) unless they only frame the plan
+    (指导思想, 主要目标); leaves deeper than the task level are sub-points of a task.
+    """
+    leaves = [i for i in items if i.is_leaf]
+    if not leaves:
+        return []
+    counts: dict[int, int] = {}
+    for leaf in leaves:
+        counts[leaf.rank] = counts.get(leaf.rank, 0) + 1
+    task_rank = max(counts, key=lambda r: (counts[r], r))
+    chosen = []
+    for item in items:
+        if item.rank == task_rank:
+            chosen.append(item)
+        elif item.is_leaf and item.rank < task_rank and not FRAMING_TITLES.match(item.title):
+            chosen.append(item)
+    return chosen
