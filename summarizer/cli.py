@@ -122,6 +122,56 @@ def schema(out: Annotated[Path, typer.Option(help="Folder for the JSON Schema fi
         typer.echo(f"wrote {p}")
 
 
+@app.command("eval")
+@one_line_errors
+def eval_cmd(
+    db: DbOpt = Path("results.db"),
+    gold: Annotated[Path, typer.Option(help="Folder of gold files")] = Path("eval/gold"),
+    run_id: Annotated[str | None, typer.Option("--run", help="Run to score (default: latest per document)")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the scores as JSON")] = None,
+    md_out: Annotated[Path | None, typer.Option("--markdown", help="Write a Markdown report")] = None,
+    html_out: Annotated[Path | None, typer.Option("--html", help="Write a self-contained HTML report")] = None,
+    min_f1: Annotated[float | None, typer.Option(help="Exit 1 if goals/measures/responsibilities F1 is below")] = None,
+    compare_runs: Annotated[tuple[str, str] | None, typer.Option("--compare", help="RUN_A RUN_B")] = None,
+) -> None:
+    """Score results against gold files and write reports."""
+    from summarizer.evaluation import compare, evaluate
+    from summarizer.report import HEADERS, _row, html_report, markdown_report, write_report
+
+    if compare_runs:
+        diff = compare(db, gold, *compare_runs)
+        for k, d in diff["f1_delta"].items():
+            typer.echo(f"{k:17} F1 {diff['a'][k]:.3f} -> {diff['b'][k]:.3f} ({d:+.3f})")
+        typer.echo(f"fixed ({len(diff['fixed'])}):")
+        for x in diff["fixed"]:
+            typer.echo(f"  + {x}")
+        typer.echo(f"broken ({len(diff['broken'])}):")
+        for x in diff["broken"]:
+            typer.echo(f"  - {x}")
+        return
+    out = evaluate(db, gold, run_id)
+    rep = out.report
+    widths = [24, 22, 22, 22, 8, 9, 9]
+    typer.echo("  ".join(h[:w].ljust(w) for h, w in zip(HEADERS, widths)))
+    for name, block in [*rep["documents"].items(), ("overall", rep["overall"])]:
+        typer.echo("  ".join(c[:w].ljust(w) for c, w in zip(_row(name, block), widths)))
+    if rep["missing_documents"]:
+        typer.echo(f"gold documents missing from the results (all missed): {', '.join(rep['missing_documents'])}")
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(rep, ensure_ascii=False, indent=2), "utf-8")
+        typer.echo(f"wrote {json_out}")
+    if md_out:
+        typer.echo(f"wrote {write_report(md_out, markdown_report(rep))}")
+    if html_out:
+        typer.echo(f"wrote {write_report(html_out, html_report(rep, out.texts, out.spans))}")
+    if min_f1 is not None:
+        low = [k for k in ("goals", "measures", "responsibilities") if rep["overall"][k]["f1"] < min_f1]
+        if low:
+            typer.secho(f"F1 below {min_f1}: {', '.join(low)}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(1)
+
+
 @gold_app.command("check")
 @one_line_errors
 def gold_check(

@@ -126,7 +126,7 @@ def year_scopes(text: str) -> list[tuple[int, int, int]]:
         if re.match(r"^[—\-–]", after) or re.match(r"^\d", after):
             continue  # a period like 2023—2027年, not a deadline
         prefix = text[max(0, m.start() - 1) : m.start()]
-        if prefix in "—-–":
+        if prefix and prefix in "—-–":
             continue
         line_end = text.find("\n", m.end())
         line_end = len(text) if line_end < 0 else line_end

@@ -106,8 +106,9 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     }.items():
         for col in cols:
             db[table].create_index([col], if_not_exists=True)
-    db["goals"].enable_fts(["indicator", "quote"], create_triggers=True)
-    db["measures"].enable_fts(["title", "section", "quote"], create_triggers=True)
+    # trigram: CJK has no spaces, so the default tokenizer sees a paragraph as one word.
+    db["goals"].enable_fts(["indicator", "quote"], create_triggers=True, tokenize="trigram")
+    db["measures"].enable_fts(["title", "section", "quote"], create_triggers=True, tokenize="trigram")
 
 
 def open_db(path: str | Path) -> sqlite_utils.Database:
