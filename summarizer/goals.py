@@ -17,7 +17,7 @@ from summarizer.numbers import DOUBLING_RE
 
 # Units, longest first so 万元/人 wins over 万元 and 个百分点 over 个.
 UNITS = sorted(
-    """亿美元 万美元 亿元 万元 元 万亩 亩 平方公里 万平方米 平方米 公里 千米 万吨 吨 万千瓦 千瓦 万千瓦时
+    """万亿元 万亿 亿美元 万美元 亿元 万元 元 万亩 亩 平方公里 万平方米 平方米 公里 千米 万吨标准煤 吨标准煤 万吨 吨 万千瓦 千瓦 万千瓦时
     千瓦时 兆瓦 吉瓦 个百分点 百分点 % ％ 家 个 项 只 次 座 条 所 名 位 人 万人 人次 万人次 户 件 台 套
     批 处 支 场 部 款 种 类 张 辆 艘 棵 株 天 小时 分钟 倍 强 级 亿 万 TB PB GB""".split(),
     key=len,
@@ -33,12 +33,7 @@ TARGET_RE = re.compile(
     r"(?P<bound>及以上|以上|以下|以内|左右)?"
 )
 _YEAR_SCOPE_RE = re.compile(r"(?:到|至|于|力争|确保|在)?(?P<year>20\d\d)\s*年(?:底|末|前|年底)?(?:前)?")
-_CHANGE_INC = ("年均增长", "年均增速", "增速", "增长", "新增", "新建", "新开通", "新培育", "新认定",
-               "新招引", "增加", "扩大")
 _CHANGE_DEC = ("下降", "减少", "降低", "压减", "削减")
-_AT_LEAST = ("突破", "超过", "超", "不低于", "不少于", "至少", "达到…以上")
-_AT_MOST = ("不超过", "不高于", "控制在", "低于", "少于")
-_ABOUT = ("约", "近", "大约")
 # Words that open a target clause but are not part of the indicator.
 _LEAD_WORDS = re.compile(
     r"^(?:其中|力争|确保|争取|实现|全市|全县|全区|累计|每年|年均|新增|完成|培育|打造|建成|建设|"
@@ -51,7 +46,7 @@ _TAIL_WORDS = re.compile(
     r"稳定在|稳定|完成|培育|打造|建成|建设|创建|争创|引进|实施)+$"
 )
 _NOT_TARGET_AFTER = re.compile(r"^(?:年|月|日|号|周年|届|岁|G\b|G网|K|期|号文|版|条举措|大行动)")
-_CLAUSE_SEP = "，,；;。！？：:\n"
+_CLAUSE_SEP = "，,；;。！？：:\n|"
 
 
 @dataclass(frozen=True)
@@ -74,13 +69,21 @@ def _inside_quotes(text: str, pos: int, lo: int) -> bool:
     return seg.count("“") > seg.count("”") or seg.count("《") > seg.count("》")
 
 
+_NEW_WORDS = ("新增", "新建", "新开通", "新培育", "新认定", "新招引", "新引进", "新创建")
+
+
 def _comparator(before: str, bound: str | None, unit: str | None) -> Comparator:
-    if any(w in before for w in _CHANGE_DEC) and "到" not in before[-3:]:
+    """Comparator from the words before the number and the bound after it.
+
+    A change word wins over a bound word (增长7%以上 is increase_by); 新增-type words
+    govern their whole clause, growth words only when close to the number.
+    """
+    if any(w in before[-8:] for w in _CHANGE_DEC) and not re.search(r"(下降|减少|降低|压减)(到|至)", before):
         return Comparator.decrease_by
     recent = before[-6:].replace("增加值", "")
-    inc = any(w in recent for w in _CHANGE_INC) or any(w in before for w in ("新增", "年均增"))
-    raise_pts = re.search(r"(提高|提升)$", before) and unit in ("个百分点", "百分点", "%", "％", "倍")
-    if inc or raise_pts:
+    grow = re.search(r"(提高|提升|增长|增加|扩大)(了)?$", before) and unit in ("个百分点", "百分点", "%", "％", "倍")
+    if any(w in before for w in _NEW_WORDS) or "年均增" in before or any(
+        w in recent for w in ("增长", "增速", "增加", "扩大")) or grow:
         return Comparator.increase_by
     if bound in ("以上", "及以上"):
         return Comparator.at_least
@@ -89,11 +92,12 @@ def _comparator(before: str, bound: str | None, unit: str | None) -> Comparator:
     if bound == "左右":
         return Comparator.about
     tail = before[-4:]
-    if any(tail.endswith(w) for w in _AT_MOST):
-        return Comparator.at_most
-    if any(tail.endswith(w) for w in _AT_LEAST):
-        return Comparator.at_least
-    if any(tail.endswith(w) for w in _ABOUT):
+    for words, comp in ((("不低于", "不少于", "至少"), Comparator.at_least),
+                        (("不超过", "不高于", "控制在", "低于", "少于", "前"), Comparator.at_most),
+                        (("突破", "超过", "超"), Comparator.at_least)):
+        if any(w in tail for w in words):
+            return comp
+    if re.search(r"((?<![节集制签合])约|大约|近)$", before):
         return Comparator.about
     return Comparator.exactly
 
@@ -130,7 +134,7 @@ def year_scopes(text: str) -> list[tuple[int, int, int]]:
             continue
         line_end = text.find("\n", m.end())
         line_end = len(text) if line_end < 0 else line_end
-        stop = re.search(r"[。；;]", text[m.end() : line_end])
+        stop = re.search(r"[。]", text[m.end() : line_end])
         end = m.end() + stop.start() if stop else line_end
         if text[m.end() : line_end].rstrip().endswith(("：", ":")):
             end = line_end
@@ -143,6 +147,24 @@ def year_scopes(text: str) -> list[tuple[int, int, int]]:
     return scopes
 
 
+_ACHIEVE_BEFORE = re.compile(r"(完成|实现|新增|盘活|节约|出让|投入|安排|设立|引进|争取|出清|腾出|改造|招引)$")
+_OBJECT_STOP = re.compile(r"[，,。；;：:、|\n]|\d|(?:[的等]|作为|开展|进行|实现)")
+
+
+def _object_after(text: str, pos: int, end: int) -> int:
+    """End of the noun a count governs: 打造5个以上[未来产业园区]，…"""
+    m = _OBJECT_STOP.search(text, pos, end)
+    stop = m.start() if m else end
+    return stop if stop - pos <= 30 else pos
+
+
+def _sentence_start(text: str, pos: int, lo: int) -> int:
+    i = pos
+    while i > lo and text[i - 1] not in "。；;！？\n|":
+        i -= 1
+    return i
+
+
 def find_goals(text: str, start: int = 0, end: int | None = None) -> list[GoalCandidate]:
     """All quantified targets the rules can read in text[start:end]."""
     end = len(text) if end is None else end
@@ -153,6 +175,7 @@ def find_goals(text: str, start: int = 0, end: int | None = None) -> list[GoalCa
         unit = m.group("unit")
         bound = m.group("bound")
         after = text[m.end() : m.end() + 4]
+        before_num = text[max(0, m.start() - 4) : m.start()]
         if unit is None and not bound:
             continue
         if unit is None and bound and m.group("value") and not re.match(r"^[，,。；;、]", after):
@@ -161,30 +184,49 @@ def find_goals(text: str, start: int = 0, end: int | None = None) -> list[GoalCa
             continue
         if unit in ("亿", "万") and re.match(r"^[\u4e00-\u9fff]", after):
             continue
-        if text[max(0, m.start() - 1) : m.start()] in ("第", "前", "”") or _inside_quotes(text, m.start(), _line_start(text, m.start())):
+        if before_num[-1:] in ("第", "”", "/") or _inside_quotes(text, m.start(), _line_start(text, m.start())):
             continue
-        if re.match(r"^[\u4e00-\u9fff“]", after) and unit not in COUNT_UNITS:
-            continue  # a threshold qualifying a noun: 10亿元以上重大项目
+        if unit == "强" and before_num[-1:] != "前":
+            continue  # 世界500强 is a name; 进入全国前50强 is a target
+        if re.match(r"^\d+(?:\.\d+)?[.．、]\s*\D", text[m.start() : m.end() + 2]) and (
+            m.start() == 0 or text[m.start() - 1] in "\n|"
+        ):
+            continue  # an item number: 13.加快…
+        noun_end = m.end()
+        if re.match(r"^[\u4e00-\u9fff“]", after):
+            if unit in COUNT_UNITS:
+                noun_end = _object_after(text, m.end(), end)
+            elif _ACHIEVE_BEFORE.search(before_num):
+                noun_end = _object_after(text, m.end(), end)
+            else:
+                continue  # a threshold qualifying a noun: 10亿元以上重大项目
         c_start = _clause_start(text, m.start(), start)
+        sentence = text[_sentence_start(text, m.start(), start) : m.start()]
+        item_start = c_start
         if c_start <= prev_end < m.start() and text[prev_end] == "、":
-            c_start = prev_end + 1  # the next target of a list: 100家、省科技型…200家
-        prev_end = m.end()
-        before = text[c_start : m.start()]
+            item_start = prev_end + 1  # the next target of a list: 100家、省科技型…200家
+        prev_end = noun_end if noun_end > m.end() else m.end()
+        clause = text[c_start : m.start()]
         value = float(m.group("value"))
         vmax = float(m.group("max")) if m.group("max") else None
         if vmax is not None and vmax <= value:
             vmax = None
-        year = _year_for(text, scopes, m.start())
+        indicator = _indicator(text[item_start : m.start()])
+        if noun_end > m.end():
+            indicator = text[m.end() : noun_end].strip("“”")
+        context = clause
+        if clause.startswith("其中"):
+            context = sentence  # 新增…，其中…20家以上: the change word governs the sub-targets
         found.append(
             GoalCandidate(
-                indicator=_indicator(before) or (unit or ""),
+                indicator=indicator or (unit or ""),
                 value=value,
                 value_max=vmax,
                 unit=unit.replace("％", "%") if unit else None,
-                comparator=_comparator(before, bound, unit),
-                year=year,
-                start=_skip_lead(text, c_start, m.start()),
-                end=m.end(),
+                comparator=_comparator(context, bound, unit),
+                year=_year_for(text, scopes, m.start()),
+                start=_skip_lead(text, item_start, m.start()),
+                end=max(m.end(), noun_end),
             )
         )
     for m in DOUBLING_RE.finditer(text, start, end):
