@@ -76,13 +76,18 @@ def _is_pinyin(body: str) -> bool:
 
 
 def _drop_pinyin(chars: _Chars) -> _Chars:
-    line = "".join(c for c, _ in chars)
-    keep = [True] * len(chars)
-    for m in _PINYIN_RE.finditer(line):
-        if _is_pinyin(m.group(1)):
-            for i in range(m.start(), m.end()):
-                keep[i] = False
-    return [c for c, k in zip(chars, keep) if k]
+    # Repeat: dropping `(yè)` from `業(yè)(yè)` glues the next annotation to the char.
+    while True:
+        line = "".join(c for c, _ in chars)
+        keep = [True] * len(chars)
+        for m in _PINYIN_RE.finditer(line):
+            if _is_pinyin(m.group(1)):
+                for i in range(m.start(), m.end()):
+                    keep[i] = False
+        kept = [c for c, k in zip(chars, keep) if k]
+        if len(kept) == len(chars):
+            return kept
+        chars = kept
 
 
 def _drop_doubled_commas(chars: _Chars) -> _Chars:

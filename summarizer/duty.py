@@ -118,15 +118,20 @@ def _split_conj(text: str, a: int, b: int) -> list[tuple[int, int]]:
     return [(a, b)]
 
 
-def parse_duty_clause(text: str, start: int, end: int, first_is_lead: bool = False) -> DutyNote:
-    """Parse text[start:end] (a note's inside or a table cell) into duties."""
+def parse_duty_clause(text: str, start: int, end: int, first_is_lead: bool = False,
+                      default_role: Role | None = None) -> DutyNote:
+    """Parse text[start:end] (a note's inside or a table cell) into duties.
+
+    default_role is the role of units listed with no label or verb: a task table's
+    责任单位 column that just lists `市经信局、市发改委`.
+    """
     note = DutyNote()
     seen: set[tuple[str, Role]] = set()
     # Each `；`-separated group, and inside it each `，` segment, names units then a role.
     for g_start, g_end in _split_top(text, start, end, "；;"):
         carry = bool(_CARRY_RE.search(text[g_start:g_end]))
         group: list[Duty] = []
-        role_from_label: Role | None = None
+        role_from_label: Role | None = default_role
         for s, e in _split_top(text, g_start, g_end, "，,"):
             seg = text[s:e]
             if _CARRY_RE.fullmatch(seg) or seg.startswith(("下同", "不再列出")):

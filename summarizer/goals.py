@@ -9,6 +9,7 @@ the candidate finder that tells the LLM which spans carry targets.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -254,5 +255,9 @@ def _skip_lead(text: str, a: int, b: int) -> int:
 
 
 def _year_for(text: str, scopes: list[tuple[int, int, int]], pos: int) -> int | None:
-    inside = [s for s in scopes if s[0] <= pos < s[1]]
-    return inside[-1][2] if inside else None
+    """The innermost scope holding pos; scopes are sorted by start."""
+    i = bisect.bisect_right(scopes, (pos, len(text) + 1, 9999))
+    for start, end, year in reversed(scopes[max(0, i - 8) : i]):
+        if start <= pos < end:
+            return year
+    return None

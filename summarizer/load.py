@@ -73,7 +73,14 @@ def read_text_file(path: Path) -> tuple[str, str]:
 READERS: dict[str, Callable[[Path], tuple[str, str]]] = {".txt": read_text_file}
 
 
+def _register_formats() -> None:
+    from summarizer.formats import register_all
+
+    register_all()
+
+
 def supported(path: Path) -> bool:
+    _register_formats()
     return path.suffix.lower() in READERS
 
 
@@ -85,6 +92,7 @@ def read_document(path: Path) -> RawDocument:
         raise InputError(path, "no such file")
     if path.is_dir():
         raise InputError(path, "is a directory")
+    _register_formats()
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise InputError(path, f"unsupported file type {path.suffix or '(none)'}")

@@ -7,6 +7,7 @@ so an interrupted run keeps everything finished before it.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -71,9 +72,19 @@ def run_batch(
          "documents": len(files), "options": options}
     )
     totals = {"goals": 0, "measures": 0, "responsibilities": 0}
+    used: dict[str, Path] = {}
     status = "interrupted"
     try:
         for path in files:
+            if path.stem in used:
+                msg = f"{path}: document id {path.stem!r} already used by {used[path.stem]}; rename one"
+                _record(db, run_id, path.stem, path, "failed", msg, None)
+                outcome = DocOutcome(str(path), path.stem, "failed", msg)
+                summary.outcomes.append(outcome)
+                if on_doc:
+                    on_doc(outcome)
+                continue
+            used[path.stem] = path
             outcome = _one(db, path, backend, run_id, force)
             if outcome.result is not None:
                 totals["goals"] += len(outcome.result.goals)
@@ -121,6 +132,12 @@ def _one(db, path: Path, backend: Backend, run_id: str, force: bool) -> DocOutco
     except SummarizerError as exc:
         _record(db, run_id, doc_id, path, "failed", str(exc), None)
         return DocOutcome(str(path), doc_id, "failed", str(exc))
+    except Exception as exc:  # noqa: BLE001 - one bad document must not end the batch
+        if os.environ.get("SUMMARIZER_RAISE_ERRORS"):
+            raise
+        msg = f"{path}: internal error ({type(exc).__name__}: {exc})"
+        _record(db, run_id, doc_id, path, "failed", msg, None)
+        return DocOutcome(str(path), doc_id, "failed", msg)
 
 
 def _record(db, run_id: str, doc_id: str, path: Path, status: str, error: str,  # type: ignore[no-untyped-def]

@@ -230,21 +230,20 @@ def _table_item(
 
 
 def _link(items: list[Item], text_len: int) -> None:
-    """Set parents, children and each item's extent from the style ranks."""
+    """Set parents, children and each item's extent from the style ranks (one pass)."""
     stack: list[Item] = []
-    for i, item in enumerate(items):
+    for item in items:
         while stack and stack[-1].rank >= item.rank:
-            stack.pop()
+            closed = stack.pop()  # the next item of the same or a higher level ends it
+            if closed.style != "table":
+                closed.body_end = item.head_start - 1
         if stack and item.style != "table":
             item.parent = stack[-1]
             stack[-1].children.append(item)
         stack.append(item)
-        nxt = next((x for x in items[i + 1 :] if x.rank <= item.rank), None)
+    for item in stack:
         if item.style != "table":
-            item.body_end = (nxt.head_start - 1) if nxt else text_len
-    for item in items:
-        if item.style != "table" and item.children:
-            item.body_end = max(item.body_end, item.children[-1].body_end)
+            item.body_end = text_len
 
 
 def select_measures(items: list[Item]) -> list[Item]:

@@ -8,7 +8,7 @@ from summarizer.backends import CallStats, Identity, PreparedDoc, register
 from summarizer.duty import FIRST_IS_LEAD_RE, Duty, find_notes, parse_duty_clause
 from summarizer.goals import find_goals
 from summarizer.metadata import extract_plan
-from summarizer.models import DocumentResult, GroundedGoal, GroundedMeasure, Responsibility
+from summarizer.models import DocumentResult, GroundedGoal, GroundedMeasure, Responsibility, Role
 from summarizer.structure import Item, Outline
 
 
@@ -20,8 +20,9 @@ def measure_duties(outline: Outline) -> list[list[Duty]]:
     out: list[list[Duty]] = []
     for item in outline.measures:
         own: list[Duty] = []
+        default = Role.responsible if item.style == "table" else None
         for a, b in _duty_spans(text, item):
-            note = parse_duty_clause(text, a, b, first_is_lead)
+            note = parse_duty_clause(text, a, b, first_is_lead, default)
             own.extend(note.duties)
             carried.extend(d for d in note.carried if d not in carried)
         seen: set[tuple[str, str]] = set()
