@@ -44,14 +44,23 @@ def one_line_errors(fn: F) -> F:
 @app.command()
 @one_line_errors
 def run(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders (searched recursively)")],
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (searched recursively)")] = None,
     db: DbOpt = Path("results.db"),
     backend: Annotated[str, typer.Option(help="rules | local | openai")] = "rules",
     force: Annotated[bool, typer.Option(help="Re-extract unchanged documents")] = False,
+    retry_failed: Annotated[bool, typer.Option(help="Retry only the files whose last run failed")] = False,
 ) -> None:
     """Extract every document under PATHS into the results database."""
     from summarizer.backends import get_backend
-    from summarizer.pipeline import DocOutcome, run_batch
+    from summarizer.pipeline import DocOutcome, failed_paths, run_batch
+
+    if retry_failed:
+        paths = failed_paths(db)
+        if not paths:
+            typer.echo(f"no failed documents in {db}")
+            return
+    if not paths:
+        raise SummarizerError("give files or folders to run, or --retry-failed")
 
     engine = get_backend(backend)
     marks = {"ok": ("ok", typer.colors.GREEN), "skipped": ("skip", typer.colors.YELLOW),
@@ -74,6 +83,24 @@ def run(
     )
     if not summary.ok:
         raise typer.Exit(1)
+
+
+@app.command()
+@one_line_errors
+def runs(db: DbOpt = Path("results.db")) -> None:
+    """List runs with status, counts, and each failed document's reason."""
+    from summarizer import store
+
+    conn = store.open_db(db)
+    for r in store.iter_runs(conn):
+        typer.echo(
+            f"{r['id']}  {r['status'] or '?':11} {r['backend']:6} {r['model'] or '-':24} "
+            f"docs {r['documents'] or 0}: {r['succeeded'] or 0} ok, {r['skipped'] or 0} unchanged, "
+            f"{r['failed'] or 0} failed; calls {r['llm_calls'] or 0}, cache hits {r['cache_hits'] or 0}, "
+            f"tokens {r['prompt_tokens'] or 0}+{r['completion_tokens'] or 0}"
+        )
+        for f in conn["doc_runs"].rows_where("run_id = ? and status = 'failed'", [r["id"]]):
+            typer.echo(f"    FAIL {f['error']}")
 
 
 @app.command()

@@ -140,6 +140,16 @@ def _one(db, path: Path, backend: Backend, run_id: str, force: bool) -> DocOutco
         return DocOutcome(str(path), doc_id, "failed", msg)
 
 
+def failed_paths(db_path: str | Path) -> list[Path]:
+    """Files whose latest outcome is a failure: what `run --retry-failed` retries."""
+    db = store.open_db(db_path)
+    rows = db.query(
+        "select path, status from doc_runs d where finished_at = "
+        "(select max(finished_at) from doc_runs where path = d.path) order by path"
+    )
+    return [Path(r["path"]) for r in rows if r["status"] == "failed"]
+
+
 def _record(db, run_id: str, doc_id: str, path: Path, status: str, error: str,  # type: ignore[no-untyped-def]
             result_id: str | None) -> None:
     db["doc_runs"].upsert(

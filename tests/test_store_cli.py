@@ -94,3 +94,18 @@ def test_show_unknown_document_is_one_line_error(tmp_path: Path) -> None:
 def test_gold_check_passes_on_shipped_gold() -> None:
     res = runner.invoke(app, ["gold", "check", str(GOLD), "--docs", str(DOCS)])
     assert res.exit_code == 0, res.output
+
+
+def test_runs_lists_failures_and_retry_failed_retries_only_those(tmp_path: Path) -> None:
+    db = str(tmp_path / "r.db")
+    bad = tmp_path / "later.txt"
+    bad.write_bytes(b"")
+    good = next(DOCS.glob("002_*.txt"))
+    assert runner.invoke(app, ["run", str(good), str(bad), "--db", db]).exit_code == 1
+    listed = runner.invoke(app, ["runs", "--db", db]).output
+    assert "1 failed" in listed and f"FAIL {bad}: empty file" in listed
+    bad.write_text("一、重点任务\n1.推进数字化改造。到2025年完成改造企业100家。", "utf-8")
+    retry = runner.invoke(app, ["run", "--retry-failed", "--db", db])
+    assert retry.exit_code == 0, retry.output
+    assert "ok   later" in retry.output and "002_" not in retry.output
+    assert "no failed documents" in runner.invoke(app, ["run", "--retry-failed", "--db", db]).output
