@@ -7,7 +7,7 @@ BACKEND ?= rules
 $(BIN)/summarizer: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,browse]'
 	touch $@
 
 install: $(BIN)/summarizer

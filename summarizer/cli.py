@@ -199,6 +199,31 @@ def eval_cmd(
             raise typer.Exit(1)
 
 
+@app.command()
+@one_line_errors
+def units(db: DbOpt = Path("results.db")) -> None:
+    """One name per responsible unit: canonical, level, kind, mentions, documents, raw spellings."""
+    from summarizer import store
+    from summarizer.units import format_units, list_units, refresh_units
+
+    conn = store.open_db(db)
+    refresh_units(conn)
+    for line in format_units(list_units(conn)):
+        typer.echo(line)
+
+
+@app.command()
+@one_line_errors
+def browse(
+    db: DbOpt = Path("results.db"),
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1")] = 8001,
+) -> None:
+    """Browse the results database in Datasette (on 127.0.0.1)."""
+    from summarizer.browse import serve
+
+    serve(db, port)
+
+
 @gold_app.command("check")
 @one_line_errors
 def gold_check(

@@ -95,6 +95,7 @@ def run_batch(
                 on_doc(outcome)
         status = "ok" if summary.ok else "failed"
     finally:
+        _refresh_views(db)
         s = backend.stats
         db["runs"].update(run_id, {
             "finished_at": store.now(), "status": status,
@@ -140,12 +141,21 @@ def _one(db, path: Path, backend: Backend, run_id: str, force: bool) -> DocOutco
         return DocOutcome(str(path), doc_id, "failed", msg)
 
 
+def _refresh_views(db) -> None:  # type: ignore[no-untyped-def]
+    """Canonical units and browse views follow every run (cheap, idempotent)."""
+    from summarizer.browse import ensure_views
+    from summarizer.units import refresh_units
+
+    refresh_units(db)
+    ensure_views(db)
+
+
 def failed_paths(db_path: str | Path) -> list[Path]:
     """Files whose latest outcome is a failure: what `run --retry-failed` retries."""
     db = store.open_db(db_path)
     rows = db.query(
-        "select path, status from doc_runs d where finished_at = "
-        "(select max(finished_at) from doc_runs where path = d.path) order by path"
+        "select path, status from doc_runs where rowid in "
+        "(select max(rowid) from doc_runs group by path) order by path"
     )
     return [Path(r["path"]) for r in rows if r["status"] == "failed"]
 

@@ -1,0 +1,297 @@
+"""One name per responsible unit: raw spellings -> canonical unit, level and kind.
+
+Responsibilities keep the unit exactly as the text names it. `refresh_units(db)`
+resolves every stored responsibility to a canonical name and rebuilds two derived
+tables: `unit_mentions` (one row per responsibility) and `units` (one row per
+canonical unit over each document's latest result). Both are rebuilt from scratch
+in one transaction, so calling it again is harmless and it reflects the current
+alias table.
+
+The rules, in order (`resolve`):
+
+1. Normalise: NFKC (full-width brackets -> ASCII) and no whitespace.
+2. A group (各县(市、区), 相关县(市、区), 各镇街, 市直开发区(新区)) is its own unit,
+   kept as written: it names many bodies, never one of them.
+3. A parenthesised suffix that names a body is an alias, not part of the name:
+   区经信局(金融办) -> 区经信局, note 金融办.
+4. A place named by the document's issuers becomes its level word:
+   滨海新区规建局 in a 滨海新区 document -> 新区规建局.
+5. A level prefix (省 市 区 县 新区, and 市委 区委 县委) is split off; the rest is
+   looked up in the alias table (data/unit_aliases.csv, level-free stems:
+   发展改革委 -> 发改委), so 市发展改革委 and 市发改委 are one unit.
+6. A department-like name without a prefix inherits the document's level:
+   科技局 in a 市 document -> 市科技局. The document's level is its issuers' (the one
+   most used by its units when issuers differ), else the majority prefix of its units.
+7. A place (上虞市, 绍兴县, 袍江新区) is a unit of kind "place"; anything else
+   (人民银行, 黄酒集团, a fragment like 二局) is kept as written, kind "other".
+
+Bodies that were renamed or merged by a reorganisation (环保局 vs 生态环境局,
+经贸委 vs 经信委 vs 经信局, 发改委 vs 发改局) stay apart on purpose: the alias
+table only joins spellings of one official name.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import sqlite_utils
+
+LEVELS = ("新区", "省", "市", "区", "县")  # longest first where one contains another
+_PARTY = ("市委", "区委", "县委", "省委")
+_ORGAN = re.compile(
+    r"(局|委|委员会|办|办公室|中心|大队|支队|站|所|院|联|组|处|科|部|厅|署|会)$"
+)
+_GROUP = re.compile(r"^(各|相关|有关|其他|其余|市直|区直|县直)|\((县、)?市、区\)|\(区、县\)")
+_PLACE = re.compile(r"^.{2,}?(新区|新城|开发区|园区|街道|市|县|区|镇|乡)(管委会|管理委员会|人民政府|政府)?$")
+_PLACE_LEVEL = {"新区": "新区", "区": "区", "县": "县", "镇": "镇", "乡": "镇", "街道": "镇"}
+# Names that start with a level character without being prefixed by it.
+_NOT_PREFIX = ("市场", "区域", "县域", "市民", "区块")
+
+
+@dataclass(frozen=True)
+class UnitName:
+    """A raw unit resolved: the canonical name, its level, and how it was decided."""
+
+    canonical: str
+    level: str | None
+    kind: str  # body | group | place | other
+    note: str | None = None  # a parenthesised alias: 区经信局(金融办) -> 金融办
+    level_source: str | None = None  # name | issuer | document | None
+
+
+@functools.cache
+def alias_table() -> dict[str, str]:
+    """Level-free alias -> canonical stem, from the shipped CSV."""
+    text = resources.files("summarizer.data").joinpath("unit_aliases.csv").read_text("utf-8")
+    table: dict[str, str] = {}
+    for row in csv.DictReader(text.splitlines()):
+        alias, canonical = _norm(row["alias"]), _norm(row["canonical"])
+        if table.get(alias, canonical) != canonical:
+            raise ValueError(f"unit_aliases.csv: {alias} maps to both {table[alias]} and {canonical}")
+        table[alias] = canonical
+        table.setdefault(canonical, canonical)
+    return table
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name or ""))
+
+
+def level_of(name: str) -> str | None:
+    """The level a name's prefix states (市科技局 -> 市, 新区经发局 -> 新区), else None."""
+    return _split_prefix(_norm(name))[0]
+
+
+def _split_prefix(name: str) -> tuple[str | None, str, str]:
+    """(level, prefix as written, rest). 市场监管局 has no prefix; 市市场监管局 has."""
+    if name in alias_table() or name.startswith(_NOT_PREFIX):
+        return None, "", name
+    for party in _PARTY:
+        if name.startswith(party) and len(name) > len(party):
+            return party[0], party, name[len(party):]
+    for level in LEVELS:
+        if name.startswith(level) and len(name) > len(level):
+            return level, level, name[len(level):]
+    return None, "", name
+
+
+def issuer_level(issuer: str) -> str | None:
+    """绍兴市越城区人民政府 -> 区, 绍兴滨海新区管理委员会 -> 新区, 嘉兴市人民政府 -> 市."""
+    found = [m.group(1) for m in re.finditer(r"(新区|省|市|区|县)", _norm(issuer))]
+    return found[-1] if found else None
+
+
+def issuer_places(issuers: Iterable[str]) -> dict[str, str]:
+    """Place names the issuers contain -> their level word.
+
+    绍兴市越城区人民政府 gives 绍兴市 -> 市, 绍兴市越城区 and 越城区 -> 区; 绍兴滨海新区管理
+    委员会 gives 绍兴滨海新区 and 滨海新区 -> 新区 (every tail of two or more characters).
+    """
+    places: dict[str, str] = {}
+    for issuer in issuers:
+        text = _norm(issuer)
+        seg_start = 0
+        for m in re.finditer(r"(新区|省|市|区|县)", text):
+            segment = text[seg_start:m.start()]
+            for i in range(len(segment) - 1):  # tails of >= 2 characters
+                places.setdefault(segment[i:] + m.group(1), m.group(1))
+            if m.start() > 1:
+                places.setdefault(text[:m.end()], m.group(1))
+            seg_start = m.end()
+    return places
+
+
+def document_level(issuers: Iterable[str], raw_units: Iterable[str]) -> str | None:
+    """A document's level: its issuers', else the majority level prefix of its units."""
+    issuers = list(issuers)
+    prefixes = Counter(
+        lvl for u in raw_units
+        if not _GROUP.search(_norm(u)) and (lvl := level_of(u)) is not None
+    )
+    levels = [lvl for i in issuers if (lvl := issuer_level(i))]
+    if levels:
+        # Joint issuers at different levels: the one the units use most, else the first.
+        return max(dict.fromkeys(levels), key=lambda lvl: (prefixes[lvl], -levels.index(lvl)))
+    if prefixes:
+        return max(prefixes, key=lambda lvl: (prefixes[lvl], lvl == "市"))
+    return None
+
+
+def resolve(raw: str, doc_level: str | None = None, places: dict[str, str] | None = None) -> UnitName:
+    """Resolve one raw unit name; see the module docstring for the rules."""
+    name = _norm(raw)
+    if not name:
+        return UnitName(raw, None, "other")
+    if _GROUP.search(name):
+        m = re.search(r"(新区|省|市|区|县|镇|乡|街)", name)
+        level = _PLACE_LEVEL.get(m.group(1), m.group(1)) if m else None
+        return UnitName(name, "镇" if level == "街" else level, "group", None, "name" if level else None)
+
+    note = None
+    m = re.fullmatch(r"(.+?)\((.+)\)", name)
+    if m and _ORGAN.search(m.group(2)):
+        name, note = m.group(1), m.group(2)
+
+    level_source = "name"
+    for place in sorted(places or {}, key=len, reverse=True):
+        rest = name[len(place):]
+        if name.startswith(place) and rest and _ORGAN.search(rest):
+            name, level_source = (places or {})[place] + rest, "issuer"
+            break
+
+    level, prefix, stem = _split_prefix(name)
+    aliases = alias_table()
+    if level is None and stem not in aliases and (m := _PLACE.match(stem)):
+        word = m.group(1)
+        if word == "市":
+            plevel = {"省": "市", "市": "县"}.get(doc_level or "", "市")
+        else:
+            plevel = _PLACE_LEVEL.get(word)
+        return UnitName(stem, plevel, "place", note, "name" if plevel else None)
+    stem = aliases.get(stem, stem)
+    known = stem in aliases
+    department = known or (len(stem) >= 3 and bool(_ORGAN.search(stem)))
+    if not department:
+        return UnitName(prefix + stem, level, "other", note, level_source if level else None)
+    if level is None and doc_level:
+        return UnitName(doc_level + stem, doc_level, "body", note, "document")
+    return UnitName(prefix + stem, level, "body", note, level_source if level else None)
+
+
+# ---- the derived tables ---------------------------------------------------------
+
+UNITS_COLUMNS = {"canonical": str, "level": str, "kind": str, "mentions": int, "documents": str,
+                 "aliases": str, "notes": str, "roles": str}
+MENTIONS_COLUMNS = {"responsibility_id": str, "canonical": str, "level": str, "kind": str,
+                    "raw": str, "note": str, "level_source": str, "role": str, "measure_id": str,
+                    "result_id": str, "doc_id": str, "latest": int}
+
+
+def ensure_tables(db: sqlite_utils.Database) -> None:
+    """Create `units` and `unit_mentions`, or bring older versions to this shape."""
+    for name, cols, pk in (("units", UNITS_COLUMNS, "canonical"),
+                           ("unit_mentions", MENTIONS_COLUMNS, "responsibility_id")):
+        table = db.table(name)
+        if not table.exists() or {c.name: c.type for c in table.columns} != {
+            k: {str: "TEXT", int: "INTEGER"}[v] for k, v in cols.items()
+        } or table.pks != [pk]:
+            table.create(cols, pk=pk, transform=True)
+    db["unit_mentions"].create_index(["canonical"], if_not_exists=True)
+    db["unit_mentions"].create_index(["result_id"], if_not_exists=True)
+
+
+def _latest_result_ids(db: sqlite_utils.Database) -> set[str]:
+    return {r["id"] for r in db.query(
+        "select id from results where rowid in (select max(rowid) from results group by doc_id)")}
+
+
+def refresh_units(db: sqlite_utils.Database) -> dict[str, int]:
+    """Rebuild `unit_mentions` and `units` from the stored responsibilities.
+
+    Idempotent and cheap (one pass over responsibilities, one transaction); meant to
+    run at the end of every batch. Returns {"units": n, "mentions": n}.
+    """
+    ensure_tables(db)
+    latest = _latest_result_ids(db)
+    issuers = {r["result_id"]: json.loads(r["issuers"] or "[]")
+               for r in db.query("select result_id, issuers from plans")}
+    by_result: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in db.query("select id, measure_id, result_id, doc_id, unit, role from responsibilities "
+                      "order by result_id, measure_id, seq"):
+        by_result[r["result_id"]].append(r)
+
+    mentions = []
+    for rid, rows in by_result.items():
+        doc_issuers = issuers.get(rid, [])
+        level = document_level(doc_issuers, (r["unit"] for r in rows))
+        places = issuer_places(doc_issuers)
+        for r in rows:
+            u = resolve(r["unit"], level, places)
+            mentions.append({
+                "responsibility_id": r["id"], "canonical": u.canonical, "level": u.level,
+                "kind": u.kind, "raw": r["unit"], "note": u.note, "level_source": u.level_source,
+                "role": r["role"], "measure_id": r["measure_id"], "result_id": rid,
+                "doc_id": r["doc_id"], "latest": int(rid in latest),
+            })
+
+    units: dict[str, dict[str, Any]] = {}
+    for m in mentions:
+        if not m["latest"]:
+            continue
+        u = units.setdefault(m["canonical"], {"levels": Counter(), "kind": m["kind"], "docs": set(),
+                                              "aliases": Counter(), "notes": set(), "roles": Counter()})
+        u["levels"][m["level"]] += 1
+        u["docs"].add(m["doc_id"])
+        u["aliases"][m["raw"]] += 1
+        u["roles"][m["role"]] += 1
+        if m["note"]:
+            u["notes"].add(m["note"])
+    unit_rows = [
+        {"canonical": name, "level": u["levels"].most_common(1)[0][0], "kind": u["kind"],
+         "mentions": sum(u["aliases"].values()), "documents": _json(sorted(u["docs"])),
+         "aliases": _json([a for a, _ in sorted(u["aliases"].items(), key=lambda x: (-x[1], x[0]))]),
+         "notes": _json(sorted(u["notes"])), "roles": _json(dict(sorted(u["roles"].items())))}
+        for name, u in sorted(units.items())
+    ]
+    with db.conn:
+        db.execute("delete from unit_mentions")
+        db.execute("delete from units")
+        db["unit_mentions"].insert_all(mentions, batch_size=1000)
+        db["units"].insert_all(unit_rows, batch_size=1000)
+    return {"units": len(unit_rows), "mentions": len(mentions)}
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def list_units(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Rows for `summarizer units`: most-mentioned first, JSON columns decoded."""
+    if not db["units"].exists():
+        refresh_units(db)
+    rows = []
+    for r in db.query("select * from units order by mentions desc, canonical"):
+        rows.append({**r, **{k: json.loads(r[k] or "[]") for k in ("documents", "aliases", "notes")},
+                     "roles": json.loads(r["roles"] or "{}")})
+    return rows
+
+
+def format_units(rows: list[dict[str, Any]]) -> list[str]:
+    """Tab-separated lines for the CLI, header first: canonical, level, kind, mentions,
+    documents, raw spellings (parenthesised notes after them)."""
+    lines = ["canonical\tlevel\tkind\tmentions\tdocuments\traw spellings"]
+    for r in rows:
+        spellings = "、".join(r["aliases"])
+        note = f" ({'、'.join(r['notes'])})" if r["notes"] else ""
+        lines.append(f"{r['canonical']}\t{r['level'] or '-'}\t{r['kind']}\t{r['mentions']}\t"
+                     f"{len(r['documents'])}\t{spellings}{note}")
+    return lines
