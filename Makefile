@@ -2,18 +2,19 @@
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-BACKEND ?= rules
+BACKEND ?= local
 
 $(BIN)/summarizer: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test,browse]'
+	$(BIN)/pip install -q -e '.[test,browse,local]'
 	touch $@
 
 install: $(BIN)/summarizer
 
 demo: install
 	$(BIN)/summarizer run eval/docs --db results.db --backend $(BACKEND)
+	$(BIN)/summarizer eval --db results.db --gold eval/gold --markdown results/eval.md --html results/eval.html
 	$(BIN)/summarizer show 001_edc70f5a27395571 --db results.db
 
 test: install

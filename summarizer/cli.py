@@ -22,6 +22,8 @@ app = typer.Typer(help="Structured summaries of Chinese government policy docume
                   no_args_is_help=True, pretty_exceptions_enable=False)
 gold_app = typer.Typer(help="Gold (hand-labeled answer key) files.", no_args_is_help=True)
 app.add_typer(gold_app, name="gold")
+model_app = typer.Typer(help="The embedded local model.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
 
 F = TypeVar("F", bound=Callable[..., Any])
 DbOpt = Annotated[Path, typer.Option("--db", help="Results database (SQLite)")]
@@ -46,9 +48,17 @@ def one_line_errors(fn: F) -> F:
 def run(
     paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (searched recursively)")] = None,
     db: DbOpt = Path("results.db"),
-    backend: Annotated[str, typer.Option(help="rules | local | openai")] = "rules",
+    backend: Annotated[str, typer.Option(help="local (embedded model) | openai (any compatible server) | rules")] = "local",
     force: Annotated[bool, typer.Option(help="Re-extract unchanged documents")] = False,
     retry_failed: Annotated[bool, typer.Option(help="Retry only the files whose last run failed")] = False,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint (openai backend)")] = None,
+    model: Annotated[str | None, typer.Option(help="Model name at the endpoint")] = None,
+    api_key_env: Annotated[str | None, typer.Option(help="Environment variable holding the API key")] = None,
+    mode: Annotated[str | None, typer.Option(help="instructor mode: json_schema | json | tools")] = None,
+    model_path: Annotated[Path | None, typer.Option(help="GGUF file for the local backend")] = None,
+    jobs: Annotated[int | None, typer.Option(help="Concurrent model requests")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Seconds per model request")] = None,
+    max_attempts: Annotated[int | None, typer.Option(help="Attempts per model request")] = None,
 ) -> None:
     """Extract every document under PATHS into the results database."""
     from summarizer.backends import get_backend
@@ -62,7 +72,11 @@ def run(
     if not paths:
         raise SummarizerError("give files or folders to run, or --retry-failed")
 
-    engine = get_backend(backend)
+    engine = get_backend(
+        backend, db_path=str(db), base_url=base_url, model=model, api_key_env=api_key_env, mode=mode,
+        model_path=str(model_path) if model_path else None, jobs=jobs, timeout=timeout,
+        max_attempts=max_attempts,
+    )
     marks = {"ok": ("ok", typer.colors.GREEN), "skipped": ("skip", typer.colors.YELLOW),
              "failed": ("FAIL", typer.colors.RED)}
 
@@ -71,7 +85,12 @@ def run(
         line = f"{label:4} {o.doc_id}: {o.message}" if o.status != "failed" else f"{label:4} {o.message}"
         typer.secho(line, fg=colour, err=o.status == "failed")
 
-    summary = run_batch(paths, db, engine, force=force, on_doc=show)
+    try:
+        summary = run_batch(paths, db, engine, force=force, on_doc=show)
+    finally:
+        close = getattr(engine, "close", None)
+        if close:
+            close()
     for p in summary.ignored:
         typer.echo(f"note {p}: not a supported document type, skipped")
     res = [o.result for o in summary.outcomes if o.result]
@@ -222,6 +241,20 @@ def browse(
     from summarizer.browse import serve
 
     serve(db, port)
+
+
+@model_app.command("info")
+@one_line_errors
+def model_info_cmd(
+    model_path: Annotated[Path | None, typer.Option(help="GGUF file (default: the packaged model)")] = None,
+    verify: Annotated[bool, typer.Option(help="Recompute the sha256")] = False,
+) -> None:
+    """Which model file the local backend uses: path, size, sha256, source."""
+    from summarizer.localmodel import model_info
+
+    info = model_info(str(model_path) if model_path else None, verify=verify)
+    for k, v in (info.items() if isinstance(info, dict) else vars(info).items()):
+        typer.echo(f"{k:10} {v}")
 
 
 @gold_app.command("check")

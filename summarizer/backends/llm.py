@@ -1,0 +1,643 @@
+"""The LLM backends `local` and `openai`: one code path, openai client + instructor.
+
+Hybrid by design. The rule parser stays the backbone (plan metadata, measures,
+responsibilities, goal candidates); the model reads only the sentences that carry
+quantified targets (around `find_goals` candidates and `到YYYY年` scope lines), in
+small chunks, and decides the goals there. Every goal it returns is grounded
+(verbatim quote located in the cleaned text) and validated as a GroundedGoal inside
+the response model, so instructor re-asks with the validation error; an item that
+still fails is dropped and counted, never stored.
+
+Transport faults (timeouts, connection errors, 429 with Retry-After, 5xx, output cut
+at max_tokens) are retried by tenacity, the only retry policy (the openai client's
+own retries are off). Every model request is cached in `llm_calls` (llm_cache.py).
+"""
+
+from __future__ import annotations
+
+import atexit
+import ipaddress
+import json
+import os
+import re
+import string
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import instructor
+import openai
+from pydantic import BaseModel, PrivateAttr, ValidationError, ValidationInfo, model_validator
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+
+from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
+from instructor.core.hooks import Hooks
+
+from summarizer.backends import CallStats, Identity, PreparedDoc, register
+from summarizer.backends.rules import extract_plan, rules_goals, rules_measures
+from summarizer.errors import BackendError, ConfigError
+from summarizer.goals import UNITS, find_goals, year_scopes
+from summarizer.llm_cache import CallCache, request_hash
+from summarizer.models import Comparator, DocumentResult, GroundedGoal
+
+PROMPTS_DIR = Path(os.environ.get("SUMMARIZER_PROMPTS_DIR", Path(__file__).resolve().parents[2] / "prompts"))
+GOALS_PROMPT = "goals.v2"
+MODES = {"json_schema": instructor.Mode.JSON_SCHEMA, "json": instructor.Mode.JSON,
+         "tools": instructor.Mode.TOOLS}
+YEAR_MIN, YEAR_MAX = 2000, 2100
+_SENT_END = "。；;！？\n|"
+
+
+# ---- settings ---------------------------------------------------------------------
+
+
+@dataclass
+class LLMSettings:
+    """Everything an LLM backend can be told; unknown keys are ignored."""
+
+    db_path: str | None = None  # results db: the llm_calls cache lives there
+    base_url: str | None = None  # openai: else OPENAI_BASE_URL, else api.openai.com
+    model: str | None = None  # openai: else OPENAI_MODEL; local: name of the GGUF
+    api_key: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    mode: str = "json_schema"  # json_schema | json | tools
+    model_path: str | None = None  # local: any GGUF (else SUMMARIZER_MODEL_PATH, else embedded)
+    jobs: int = 1  # chunks run concurrently (local: server slots)
+    timeout: float = 120.0  # seconds per HTTP request
+    max_attempts: int = 4  # transport attempts per request
+    max_total_s: float = 600.0  # give up a request after this long, retries included
+    backoff_initial: float = 1.0
+    backoff_max: float = 30.0
+    backoff_jitter: float = 1.0
+    retry_after_max: float = 120.0  # a server's Retry-After is honoured up to this
+    reasks: int = 2  # instructor re-asks after a validation error
+    chunk_chars: int = 900  # data characters per request
+    # What the model reads: "residual" = only clauses with figures the rules could not
+    # read (cheap: fits a 2-core laptop); "targets" = every sentence around a target,
+    # the model deciding all goals (for a fast server).
+    scope: str = "residual"
+    max_tokens: int = 768  # doubled once per truncated answer, up to max_tokens_cap
+    max_tokens_cap: int = 3072
+    temperature: float = 0.0
+    n_ctx: int = 4096  # local: context per slot
+    threads: int | None = None  # local: CPU threads (default: all cores)
+
+    @classmethod
+    def from_kwargs(cls, **kw: object) -> LLMSettings:
+        names = {f.name: f for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for key, value in kw.items():
+            key = key.replace("-", "_")
+            if key in names and value is not None:
+                values[key] = value
+        s = cls(**values)
+        s.mode = str(s.mode).lower().replace("-", "_")
+        if s.mode not in MODES:
+            raise ConfigError(f"unknown mode {s.mode!r}; choose one of {', '.join(MODES)}")
+        if s.scope not in ("residual", "targets"):
+            raise ConfigError(f"unknown scope {s.scope!r}; choose residual or targets")
+        for name in ("jobs", "max_attempts", "max_tokens", "chunk_chars"):
+            if int(getattr(s, name)) < 1:
+                raise ConfigError(f"{name} must be at least 1")
+        return s
+
+
+# ---- prompts ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Prompt:
+    version: str
+    system: str
+    user: string.Template
+
+    @classmethod
+    def load(cls, name: str, directory: Path = PROMPTS_DIR) -> Prompt:
+        path = directory / f"{name}.md"
+        try:
+            raw = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"prompt template missing: {path}") from exc
+        m = re.match(r"version:\s*(\S+)\s*\n", raw)
+        if not m:
+            raise ConfigError(f"{path}: first line must be 'version: NAME'")
+        body = re.sub(r"<!--.*?-->\n?", "", raw[m.end():], flags=re.S)
+        parts = re.split(r"^## (system|user)\s*$\n", body, flags=re.M)
+        sections = dict(zip(parts[1::2], (p.strip("\n") for p in parts[2::2])))
+        if set(sections) != {"system", "user"} or "$text" not in sections["user"]:
+            raise ConfigError(f"{path}: needs '## system' and '## user' sections, the user one with $text")
+        return cls(m.group(1), sections["system"], string.Template(sections["user"]))
+
+    def messages(self, text: str) -> list[dict[str, str]]:
+        # The data sits between <<<DATA and DATA>>>; a document cannot close it early.
+        safe = text.replace("DATA>>>", "DATA> > >").replace("<<<DATA", "< < <DATA")
+        return [{"role": "system", "content": self.system},
+                {"role": "user", "content": self.user.substitute(text=safe)}]
+
+
+# ---- the response model: grounding happens in its validators ----------------------
+
+
+class LLMGoal(BaseModel):
+    """One target as the model states it (short keys keep the JSON small)."""
+
+    q: str  # verbatim quote
+    i: str  # indicator
+    v: float  # value
+    m: float | None  # value_max (every key required: optional keys make slow grammars)
+    u: str | None  # unit
+    c: Comparator
+    y: int | None  # year
+
+
+def ground(item: LLMGoal, text: str, spans: list[tuple[int, int]]) -> GroundedGoal:
+    """Place the quote in the cleaned text (inside the chunk's spans first) and validate."""
+    quote = item.q.strip()
+    if not quote:
+        raise ValueError("quote is empty")
+    start = -1
+    for a, b in spans:
+        pos = text.find(quote, a, b)
+        if pos >= 0:
+            start = pos
+            break
+    if start < 0:
+        start = text.find(quote)
+    if start < 0:
+        raise ValueError(f"quote {quote!r} is not a verbatim span of the text; copy it exactly")
+    if item.y is not None and not YEAR_MIN <= item.y <= YEAR_MAX:
+        raise ValueError(f"year {item.y} is not plausible for a target")
+    unit = item.u.replace("％", "%") if item.u else None
+    return GroundedGoal.model_validate(
+        {"indicator": item.i.strip() or quote, "value": item.v, "value_max": item.m, "unit": unit,
+         "comparator": item.c, "year": item.y, "start": start, "end": start + len(quote),
+         "quote": quote},
+        context={"text": text},
+    )
+
+
+class ChunkGoals(BaseModel):
+    """The model's answer for one chunk; validation grounds every goal."""
+
+    g: list[LLMGoal]
+    _grounded: list[GroundedGoal] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="after")
+    def _ground_all(self, info: ValidationInfo) -> ChunkGoals:
+        ctx = info.context or {}
+        text = ctx.get("text")
+        if text is None:
+            return self
+        errors, out = [], []
+        for n, item in enumerate(self.g):
+            try:
+                out.append(ground(item, text, ctx.get("spans", [])))
+            except (ValueError, ValidationError) as exc:
+                msg = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+                errors.append(f"g[{n}]: {msg}")
+        if errors:
+            raise ValueError("; ".join(errors))
+        self._grounded = out
+        return self
+
+
+def salvage(raw: str | None, text: str, spans: list[tuple[int, int]]) -> tuple[list[GroundedGoal], int, bool]:
+    """The valid items of a final answer that failed as a whole: (goals, dropped, parsed)."""
+    try:
+        data = json.loads(raw or "")
+        items = data.get("g", []) if isinstance(data, dict) else data
+        if not isinstance(items, list):
+            raise ValueError
+    except (ValueError, AttributeError):
+        return [], 0, False
+    goals, dropped = [], 0
+    for obj in items:
+        try:
+            goals.append(ground(LLMGoal.model_validate(obj), text, spans))
+        except (ValueError, ValidationError):
+            dropped += 1
+    return goals, dropped, True
+
+
+# ---- chunks: what the model reads ---------------------------------------------------
+
+
+@dataclass
+class Chunk:
+    spans: list[tuple[int, int]]  # verbatim pieces of the cleaned text, in order
+    text: str  # the pieces joined by newlines: the data sent
+
+    def covers(self, pos: int) -> bool:
+        return any(a <= pos < b for a, b in self.spans)
+
+
+def _sentence(text: str, a: int, b: int) -> tuple[int, int]:
+    s = max(text.rfind(ch, 0, a) for ch in _SENT_END) + 1
+    ends = [i for i in (text.find(ch, b) for ch in _SENT_END) if i >= 0]
+    e = min(ends) + 1 if ends else len(text)
+    return s, e
+
+
+def target_spans(text: str, max_piece: int) -> list[tuple[int, int]]:
+    """Sentences around goal candidates, plus the year-scope lines that govern them."""
+    spans: list[tuple[int, int]] = []
+    scopes = year_scopes(text)
+    for c in find_goals(text):
+        a, b = _sentence(text, c.start, c.end)
+        if b - a > max_piece:  # a long list sentence: keep the clauses around the target
+            a = max(a, text.rfind("，", a, max(a, c.start - max_piece // 3)) + 1)
+            b = min(b, c.end + max_piece // 3)
+        spans.append((a, b))
+        for s, e, _year in scopes:
+            if s <= c.start < e and s < a:
+                hs, he = _sentence(text, s, s)
+                spans.append((hs, min(he, hs + 80)))
+    for s, e, _year in scopes:
+        if any(a <= s < b for a, b in spans):
+            continue
+        a, b = _sentence(text, s, s)
+        if find_goals(text, a, b) or re.search(r"\d", text[a:b].replace(text[s:s + 10], "")):
+            spans.append((a, min(b, a + max_piece)))
+    spans = sorted((a, b - (text[b - 1] == "\n")) for a, b in spans if b > a)
+    merged: list[list[int]] = []
+    for a, b in spans:
+        if merged and a <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return [(a, b) for a, b in merged if text[a:b].strip()]
+
+
+_FIGURE_RE = re.compile(rf"(?:最多|最少|不超过|不低于)?“?(\d+(?:\.\d+)?(?:/\d+)?)\s*(?:{'|'.join(re.escape(u) for u in UNITS)}|天|年内)?"
+                        r"(以上|以下|以内|左右)?")
+_CLAUSE_END = "，,。；;！？\n|"
+
+
+def residual_spans(text: str, max_piece: int = 120) -> list[tuple[int, int]]:
+    """Clauses stating a figure the rules did not turn into a goal.
+
+    A figure is a number with a unit, a bound word, or 最多/不超过 before it; years,
+    item numbers, and numbers inside “”/《》 (names, slogans) are not figures.
+    """
+    covered = [(g.start, g.end) for g in find_goals(text)]
+    spans: list[tuple[int, int]] = []
+    for m in _FIGURE_RE.finditer(text):
+        whole, num = m.group(0), m.group(1)
+        if whole.strip("“") == num and not m.group(2):
+            continue  # a bare number
+        a = m.start(1)
+        after = text[m.end(1) : m.end(1) + 2]
+        if re.match(r"^\s*(年|月|日|号|届|次会议|G|K|版)", after) or text[a - 1 : a] in ("第", "/"):
+            continue
+        line_start = text.rfind("\n", 0, a) + 1
+        before = text[line_start:a]
+        named = before.count("“") > before.count("”") or before.count("《") > before.count("》")
+        if named and whole.strip("“").replace(num, "").strip() in ("", "以上", "以下"):
+            continue  # “1515”: a slogan; “最多80天” still states a figure
+        if re.match(r"^\s*\|?\s*$", text[max(line_start, a - 3) : a]) and re.match(r"^[.．、]", text[m.end(1) :]):
+            continue  # an item number
+        if any(s <= a < e for s, e in covered):
+            continue
+        s = max(text.rfind(ch, 0, a) for ch in _CLAUSE_END) + 1
+        ends = [i for i in (text.find(ch, m.end()) for ch in _CLAUSE_END) if i >= 0]
+        e = min(ends) if ends else len(text)
+        s, e = max(s, a - max_piece // 2), min(e, m.end() + max_piece // 2)
+        spans.append((s, e))
+    spans.sort()
+    merged: list[list[int]] = []
+    for a, b in spans:
+        if merged and a <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return [(a, b) for a, b in merged if text[a:b].strip()]
+
+
+def make_chunks(text: str, chunk_chars: int, scope: str = "targets") -> list[Chunk]:
+    chunks: list[Chunk] = []
+    cur: list[tuple[int, int]] = []
+    size = 0
+    spans = residual_spans(text) if scope == "residual" else target_spans(text, chunk_chars)
+    for a, b in spans:
+        if cur and size + (b - a) > chunk_chars:
+            chunks.append(Chunk(cur, "\n".join(text[x:y] for x, y in cur)))
+            cur, size = [], 0
+        cur.append((a, b))
+        size += b - a + 1
+    if cur:
+        chunks.append(Chunk(cur, "\n".join(text[x:y] for x, y in cur)))
+    return chunks
+
+
+# ---- transport retry ----------------------------------------------------------------
+
+
+def _cause(exc: BaseException) -> BaseException:
+    """The transport error behind instructor's wrapper, if any."""
+    seen = exc
+    for _ in range(5):
+        if isinstance(seen, openai.APIError | IncompleteOutputException):
+            return seen
+        nxt = seen.__cause__ or seen.__context__
+        if nxt is None:
+            break
+        seen = nxt
+    return exc
+
+
+def is_transient(exc: BaseException) -> bool:
+    c = _cause(exc)
+    if isinstance(c, openai.APITimeoutError | openai.APIConnectionError | openai.RateLimitError
+                  | openai.InternalServerError | IncompleteOutputException):
+        return True
+    return isinstance(c, openai.APIStatusError) and c.status_code in (408, 409, 429) or (
+        isinstance(c, openai.APIStatusError) and c.status_code >= 500)
+
+
+def retry_after(exc: BaseException) -> float | None:
+    c = _cause(exc)
+    if isinstance(c, openai.APIStatusError):
+        value = c.response.headers.get("retry-after")
+        if value:
+            try:
+                return max(0.0, float(value))
+            except ValueError:
+                return None
+    return None
+
+
+def describe(exc: BaseException) -> str:
+    c = _cause(exc)
+    if isinstance(c, openai.APIStatusError):
+        return f"HTTP {c.status_code} from the model server"
+    if isinstance(c, openai.APITimeoutError):
+        return "model request timed out"
+    if isinstance(c, openai.APIConnectionError):
+        return "cannot connect to the model server"
+    if isinstance(c, IncompleteOutputException):
+        return "model output cut off at max_tokens"
+    return str(c).splitlines()[0][:200] if str(c) else type(c).__name__
+
+
+# ---- the backend ----------------------------------------------------------------------
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlparse(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass
+class _Answer:
+    goals: list[GroundedGoal] = field(default_factory=list)
+    dropped: int = 0
+    ok: bool = True  # False: the model gave nothing usable for this chunk
+    note: str = ""
+
+
+class LLMBackend:
+    """Goals by model over the target spans; everything else by rule."""
+
+    kind = "openai"
+
+    def __init__(self, **settings: object) -> None:
+        self.settings = LLMSettings.from_kwargs(**settings)
+        self.prompt = Prompt.load(GOALS_PROMPT)
+        self.mode = MODES[self.settings.mode]
+        self.stats = CallStats()
+        self._lock = threading.Lock()
+        self._client: Any = None
+        self._server: Any = None
+        self._cache = CallCache(self.settings.db_path)
+        self.model_name = self._configure()
+        self.identity = Identity(self.kind, self.model_name, self.prompt.version)
+
+    # -- configuration (kind-specific) --
+    def _configure(self) -> str:
+        s = self.settings
+        self.base_url = s.base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+        key = s.api_key or os.environ.get(s.api_key_env)
+        if not key:
+            if not _is_loopback(self.base_url):
+                raise ConfigError(
+                    f"no API key for {self.base_url}: set {s.api_key_env} (or --api-key-env NAME)"
+                )
+            key = "no-key"
+        self.api_key = key
+        model = s.model or os.environ.get("OPENAI_MODEL")
+        if not model:
+            raise ConfigError("the openai backend needs a model name (--model or OPENAI_MODEL)")
+        return model
+
+    def _ensure_client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                raw = openai.OpenAI(base_url=self._endpoint(), api_key=self.api_key,
+                                    timeout=self.settings.timeout, max_retries=0)
+                self._client = instructor.from_openai(raw, mode=self.mode)
+            return self._client
+
+    def _endpoint(self) -> str:
+        return self.base_url
+
+    def close(self) -> None:
+        self._client = None
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+
+    # -- extraction --
+    def extract(self, doc: PreparedDoc) -> DocumentResult:
+        text = doc.text
+        chunks = make_chunks(text, self.settings.chunk_chars, self.settings.scope)
+        jobs = max(1, int(self.settings.jobs))
+        if jobs > 1 and len(chunks) > 1:
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                answers = list(pool.map(lambda c: self._ask(c, text), chunks))
+        else:
+            answers = [self._ask(c, text) for c in chunks]
+
+        goals: list[GroundedGoal] = []
+        seen: set[tuple[int, int, float]] = set()
+        dropped = 0
+        notes: list[str] = []
+        blind: list[Chunk] = []
+        for chunk, ans in zip(chunks, answers):
+            dropped += ans.dropped
+            if ans.note:
+                notes.append(ans.note)
+            if not ans.ok:
+                blind.append(chunk)
+                continue
+            for g in ans.goals:
+                if (g.start, g.end, g.value) not in seen:
+                    seen.add((g.start, g.end, g.value))
+                    goals.append(g)
+        rule_goals, rule_dropped = rules_goals(text)
+        if self.settings.scope == "residual":
+            # The model read only what the rules left: it adds goals, the rules keep theirs.
+            scopes = year_scopes(text)
+            added = []
+            for g in goals:
+                if any(r.start < g.end and g.start < r.end and r.value == g.value for r in rule_goals):
+                    continue
+                year = next((y for s0, e0, y in reversed(scopes) if s0 <= g.start < e0), None)
+                added.append(g.model_copy(update={"year": year}) if year is not None else g)
+            if added:
+                notes.append(f"{len(added)} goals added by the model beyond the rules")
+            goals = rule_goals + added
+        else:
+            # Rule goals only where the model has no view: chunks it could not answer.
+            kept_rules = [g for g in rule_goals
+                          if not any(c.covers(g.start) for c in chunks if c not in blind)]
+            if kept_rules:
+                notes.append(f"{len(kept_rules)} goals from rules where the model gave no answer")
+            goals.extend(kept_rules)
+        goals.sort(key=lambda g: (g.start, g.end))
+        with self._lock:
+            self.stats.dropped += dropped
+        return DocumentResult(
+            doc_id=doc.doc_id,
+            plan=extract_plan(text),
+            goals=goals,
+            measures=rules_measures(doc.outline),
+            dropped=dropped,
+            notes=notes,
+        )
+
+    def _ask(self, chunk: Chunk, text: str) -> _Answer:
+        messages = self.prompt.messages(chunk.text)
+        key = request_hash(self.model_name, self.prompt.version, messages, self.settings.mode)
+        context = {"text": text, "spans": chunk.spans}
+        hit = self._cache.get(key)
+        if hit is not None:
+            with self._lock:
+                self.stats.cache_hits += 1
+            resp = hit["response"] or {}
+            goals, bad, parsed = salvage(json.dumps({"g": resp.get("g", [])}), text, chunk.spans)
+            return _Answer(goals, bad + int(resp.get("dropped", 0)), ok=hit["status"] != "failed")
+
+        usage = {"calls": 0, "prompt": 0, "completion": 0}
+        hooks = Hooks()
+
+        def on_response(response: Any) -> None:
+            u = getattr(response, "usage", None)
+            with self._lock:
+                usage["calls"] += 1
+                self.stats.calls += 1
+                if u is not None:
+                    usage["prompt"] += u.prompt_tokens or 0
+                    usage["completion"] += u.completion_tokens or 0
+                    self.stats.prompt_tokens += u.prompt_tokens or 0
+                    self.stats.completion_tokens += u.completion_tokens or 0
+
+        hooks.on("completion:response", on_response)
+        client = self._ensure_client()
+        s = self.settings
+        state = {"max_tokens": s.max_tokens}
+
+        def wait(rs: RetryCallState) -> float:
+            exc = rs.outcome.exception() if rs.outcome else None
+            after = retry_after(exc) if exc else None
+            if after is not None:
+                return min(after, s.retry_after_max)
+            return wait_exponential_jitter(multiplier=s.backoff_initial, max=s.backoff_max, jitter=s.backoff_jitter)(rs)
+
+        def before_sleep(rs: RetryCallState) -> None:
+            exc = rs.outcome.exception() if rs.outcome else None
+            if exc is not None and isinstance(_cause(exc), IncompleteOutputException):
+                state["max_tokens"] = min(state["max_tokens"] * 2, s.max_tokens_cap)
+
+        retrying = Retrying(
+            stop=stop_after_attempt(s.max_attempts) | stop_after_delay(s.max_total_s),
+            wait=wait, retry=retry_if_exception(is_transient), before_sleep=before_sleep,
+            reraise=True,
+        )
+        t0 = time.monotonic()
+        status, dropped, goals, note = "ok", 0, [], ""
+        try:
+            for attempt in retrying:
+                with attempt:
+                    try:
+                        result = client.chat.completions.create(
+                            model=self.model_name, messages=messages, response_model=ChunkGoals,
+                            max_retries=s.reasks, context=context, hooks=hooks,
+                            temperature=s.temperature, max_tokens=state["max_tokens"],
+                        )
+                        goals = result._grounded
+                    except InstructorRetryException as exc:
+                        if is_transient(exc):
+                            raise
+                        # Validation still failing after the re-asks: keep the valid items.
+                        last = exc.last_completion
+                        raw = None
+                        if last is not None and getattr(last, "choices", None):
+                            msg = last.choices[0].message
+                            raw = msg.content
+                            if not raw and getattr(msg, "tool_calls", None):
+                                raw = msg.tool_calls[0].function.arguments
+                        goals, dropped, parsed = salvage(raw, text, chunk.spans)
+                        status = "partial" if parsed else "failed"
+                        if not parsed:
+                            note = f"chunk at {chunk.spans[0][0]}: unusable model output ({describe(exc)})"
+        except Exception as exc:  # transport faults after all attempts
+            if is_transient(exc) or isinstance(_cause(exc), openai.APIError):
+                raise BackendError(f"{describe(exc)} after {usage['calls'] or 1} attempt(s)") from exc
+            raise
+        latency = time.monotonic() - t0
+        response = {"g": [{"q": g.quote, "i": g.indicator, "v": g.value, "m": g.value_max,
+                           "u": g.unit, "c": str(g.comparator), "y": g.year} for g in goals],
+                    "dropped": dropped}
+        self._cache.put(key, model=self.model_name, prompt_version=self.prompt.version,
+                        prompt_tokens=usage["prompt"], completion_tokens=usage["completion"],
+                        latency_s=latency, attempts=usage["calls"], status=status, response=response)
+        return _Answer(goals, dropped, ok=status != "failed", note=note)
+
+
+@register("openai")
+class OpenAIBackend(LLMBackend):
+    """Any OpenAI-compatible endpoint (OpenAI, DeepSeek, DashScope, vLLM, Ollama...)."""
+
+    kind = "openai"
+
+
+@register("local")
+class LocalBackend(LLMBackend):
+    """The embedded GGUF served by xllamacpp on 127.0.0.1, started on first use."""
+
+    kind = "local"
+
+    def _configure(self) -> str:
+        from summarizer import localmodel
+
+        self.model_file = localmodel.locate(self.settings.model_path)
+        self.api_key = "no-key"
+        self.base_url = ""
+        return self.settings.model or self.model_file.name
+
+    def _endpoint(self) -> str:
+        from summarizer import localmodel
+
+        if self._server is None:
+            s = self.settings
+            self._server = localmodel.LocalServer(self.model_file, n_ctx=s.n_ctx, threads=s.threads,
+                                                  parallel=max(1, int(s.jobs)))
+            atexit.register(self.close)
+        self.base_url = self._server.base_url
+        return self.base_url
