@@ -65,7 +65,7 @@ def evaluate(db_path: str | Path, gold_dir: Path, run_id: str | None = None, sav
 
 def _save(db, eval_id: str, run_id: str | None, gold_dir: Path, report: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
     o = report["overall"]
-    with db.conn:
+    with db.atomic():
         db["eval_runs"].insert(
             {"id": eval_id, "run_id": run_id or "latest", "gold_dir": str(gold_dir),
              "created_at": store.now(), "goals_f1": o["goals"]["f1"], "measures_f1": o["measures"]["f1"],

@@ -122,7 +122,13 @@ def _one(db, path: Path, backend: Backend, run_id: str, force: bool) -> DocOutco
             _record(db, run_id, raw.doc_id, path, "skipped", "unchanged; use --force", existing)
             return DocOutcome(str(path), raw.doc_id, "skipped", "unchanged since last run")
         result = backend.extract(doc)
-        with db.conn:
+        with store.write_lock(db):
+            # Another run may have stored this very result while we extracted.
+            again = store.find_result(db, raw.doc_id, raw.sha256, ident.backend, ident.model,
+                                      ident.prompt_version)
+            if again and again != existing and not force:
+                _record(db, run_id, raw.doc_id, path, "skipped", "stored meanwhile by another run", again)
+                return DocOutcome(str(path), raw.doc_id, "skipped", "stored meanwhile by another run")
             store.save_document(db, raw.doc_id, raw.path, raw.sha256, raw.encoding, raw.text, cleaned)
             rid = store.save_result(db, result, run_id, raw.sha256, ident.backend, ident.model,
                                     ident.prompt_version)

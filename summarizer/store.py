@@ -8,6 +8,7 @@ of functions recorded in `_migrations`, so old databases upgrade themselves.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -122,10 +123,30 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
     done = {r["name"] for r in db["_migrations"].rows}
     for fn in MIGRATIONS:
         if fn.__name__ not in done:
-            with db.conn:
+            with db.atomic():
                 fn(db)
                 db["_migrations"].insert({"name": fn.__name__, "applied_at": now()})
     return db
+
+
+@contextlib.contextmanager
+def write_lock(db: sqlite_utils.Database) -> Iterator[None]:
+    """One write transaction that takes SQLite's write lock up front (BEGIN IMMEDIATE).
+
+    Checks made inside it (is this result already stored?) cannot be overtaken by
+    another process writing the same database; WAL and busy_timeout make the other
+    writer wait rather than fail.
+    """
+    conn = db.conn
+    if conn.in_transaction:
+        conn.commit()
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
 
 
 def now() -> str:

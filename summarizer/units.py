@@ -262,7 +262,7 @@ def refresh_units(db: sqlite_utils.Database) -> dict[str, int]:
          "notes": _json(sorted(u["notes"])), "roles": _json(dict(sorted(u["roles"].items())))}
         for name, u in sorted(units.items())
     ]
-    with db.conn:
+    with db.atomic():
         db.execute("delete from unit_mentions")
         db.execute("delete from units")
         db["unit_mentions"].insert_all(mentions, batch_size=1000)
