@@ -48,7 +48,7 @@ def one_line_errors(fn: F) -> F:
 def run(
     paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (searched recursively)")] = None,
     db: DbOpt = Path("results.db"),
-    backend: Annotated[str, typer.Option(help="local (embedded model) | openai (any compatible server) | rules")] = "local",
+    backend: Annotated[str, typer.Option(help="local (embedded model) | openai (any server) | rules")] = "local",
     force: Annotated[bool, typer.Option(help="Re-extract unchanged documents")] = False,
     retry_failed: Annotated[bool, typer.Option(help="Retry only the files whose last run failed")] = False,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint (openai backend)")] = None,
@@ -118,7 +118,7 @@ def runs(db: DbOpt = Path("results.db")) -> None:
             f"{r['failed'] or 0} failed; calls {r['llm_calls'] or 0}, cache hits {r['cache_hits'] or 0}, "
             f"tokens {r['prompt_tokens'] or 0}+{r['completion_tokens'] or 0}"
         )
-        for f in conn["doc_runs"].rows_where("run_id = ? and status = 'failed'", [r["id"]]):
+        for f in conn.table("doc_runs").rows_where("run_id = ? and status = 'failed'", [r["id"]]):
             typer.echo(f"    FAIL {f['error']}")
 
 

@@ -114,7 +114,7 @@ def _split_conj(text: str, a: int, b: int) -> list[tuple[int, int]]:
         elif ch in "）)":
             depth -= 1
         elif depth == 0 and ch in "和及与" and text[i - 1] in _UNIT_END + "）)":
-            return [(a, i)] + _split_conj(text, i + 1, b)
+            return [(a, i), *_split_conj(text, i + 1, b)]
     return [(a, b)]
 
 

@@ -34,7 +34,7 @@ def evaluate(db_path: str | Path, gold_dir: Path, run_id: str | None = None, sav
     golds = load_gold_dir(gold_dir)
     if not golds:
         raise SummarizerError(f"{gold_dir}: no gold files (*.json)")
-    if run_id and not db["runs"].count_where("id = ?", [run_id]):
+    if run_id and not db.table("runs").count_where("id = ?", [run_id]):
         raise SummarizerError(f"{db_path}: no run {run_id!r} (see `summarizer runs`)")
     results = store.latest_results(db, run_id)
     scores, texts = [], {}
@@ -42,7 +42,7 @@ def evaluate(db_path: str | Path, gold_dir: Path, run_id: str | None = None, sav
     for doc_id, gold in golds.items():
         rid = results.get(doc_id)
         pred = store.load_result(db, rid) if rid else None
-        doc = next(db["documents"].rows_where("id = ?", [doc_id]), None)
+        doc = next(db.table("documents").rows_where("id = ?", [doc_id]), None)
         text = doc["clean_text"] if doc else None
         if text is not None:
             texts[doc_id] = text
@@ -66,14 +66,14 @@ def evaluate(db_path: str | Path, gold_dir: Path, run_id: str | None = None, sav
 def _save(db, eval_id: str, run_id: str | None, gold_dir: Path, report: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
     o = report["overall"]
     with db.atomic():
-        db["eval_runs"].insert(
+        db.table("eval_runs").insert(
             {"id": eval_id, "run_id": run_id or "latest", "gold_dir": str(gold_dir),
              "created_at": store.now(), "goals_f1": o["goals"]["f1"], "measures_f1": o["measures"]["f1"],
              "responsibilities_f1": o["responsibilities"]["f1"], "plan_accuracy": o["plan"]["accuracy"],
              "report": json.dumps(report, ensure_ascii=False)},
             pk="id",
         )
-        db["eval_items"].insert_all(
+        db.table("eval_items").insert_all(
             ({"eval_id": eval_id, "doc_id": doc_id, "kind": e["kind"], "type": e["type"],
               "quote": e.get("quote"), "start": e.get("start"), "end": e.get("end"),
               "detail": json.dumps(e, ensure_ascii=False)}

@@ -158,7 +158,7 @@ def read_html(path: Path) -> tuple[str, str]:
     text, encoding = decode_html(data, path)
     try:
         body = html_to_text(text)
-    except Exception as exc:  # noqa: BLE001  parser failure on a malformed page: one line, batch goes on
+    except Exception as exc:
         raise InputError(path, f"cannot parse HTML ({_one_line(exc)})") from None
     if not body.strip():
         raise InputError(path, "HTML page has no body text")
@@ -212,7 +212,7 @@ def read_docx(path: Path) -> tuple[str, str]:
         text = docx_to_text(document)
     except InputError:
         raise
-    except Exception as exc:  # noqa: BLE001  python-docx/lxml/zipfile raise many types on corrupt files
+    except Exception as exc:
         raise InputError(path, f"corrupt .docx ({_one_line(exc)})") from None
     if not text.strip():
         raise InputError(path, ".docx has no text")
@@ -239,15 +239,15 @@ def read_pdf(path: Path) -> tuple[str, str]:
         reader = PdfReader(str(path))
         if reader.is_encrypted:
             try:
-                ok = reader.decrypt("")
-            except Exception:  # noqa: BLE001  unsupported crypto etc.: treated as locked
-                ok = 0
-            if not ok:
+                opened = bool(reader.decrypt(""))
+            except Exception:
+                opened = False
+            if not opened:
                 raise InputError(path, "encrypted PDF (needs a password)")
         pages = [page.extract_text() or "" for page in reader.pages]
     except InputError:
         raise
-    except Exception as exc:  # noqa: BLE001  pypdf raises many types on corrupt files
+    except Exception as exc:
         raise InputError(path, f"corrupt PDF ({_one_line(exc)})") from None
     finally:
         pypdf_log.setLevel(level)

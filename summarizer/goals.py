@@ -18,13 +18,11 @@ from summarizer.numbers import DOUBLING_RE
 
 # Units, longest first so 万元/人 wins over 万元 and 个百分点 over 个.
 UNITS = sorted(
-    """万亿元 万亿 亿美元 万美元 亿元 万元 元 万亩 亩 平方公里 万平方米 平方米 公里 千米 万吨标准煤 吨标准煤 万吨 吨 万千瓦 千瓦 万千瓦时
-    千瓦时 兆瓦 吉瓦 个百分点 百分点 % ％ 家 个 项 只 次 座 条 所 名 位 人 万人 人次 万人次 户 件 台 套
-    批 处 支 场 部 款 种 类 张 辆 艘 棵 株 天 小时 分钟 倍 强 级 亿 万 TB PB GB""".split(),
+    ["万亿元", "万亿", "亿美元", "万美元", "亿元", "万元", "元", "万亩", "亩", "平方公里", "万平方米", "平方米", "公里", "千米", "万吨标准煤", "吨标准煤", "万吨", "吨", "万千瓦", "千瓦", "万千瓦时", "千瓦时", "兆瓦", "吉瓦", "个百分点", "百分点", "%", "％", "家", "个", "项", "只", "次", "座", "条", "所", "名", "位", "人", "万人", "人次", "万人次", "户", "件", "台", "套", "批", "处", "支", "场", "部", "款", "种", "类", "张", "辆", "艘", "棵", "株", "天", "小时", "分钟", "倍", "强", "级", "亿", "万", "TB", "PB", "GB"],
     key=len,
     reverse=True,
 )
-COUNT_UNITS = set("家 个 项 只 次 座 条 所 名 位 户 件 台 套 批 处 支 场 部 款 种 类 张 辆 艘".split())
+COUNT_UNITS = set(["家", "个", "项", "只", "次", "座", "条", "所", "名", "位", "户", "件", "台", "套", "批", "处", "支", "场", "部", "款", "种", "类", "张", "辆", "艘"])
 _UNIT_RE = "|".join(re.escape(u) for u in UNITS)
 _NUM = r"\d+(?:\.\d+)?"
 # number, optional range end, optional compound unit (万元/人), optional bound word.
@@ -195,9 +193,7 @@ def find_goals(text: str, start: int = 0, end: int | None = None) -> list[GoalCa
             continue  # an item number: 13.加快…
         noun_end = m.end()
         if re.match(r"^[\u4e00-\u9fff“]", after):
-            if unit in COUNT_UNITS:
-                noun_end = _object_after(text, m.end(), end)
-            elif _ACHIEVE_BEFORE.search(before_num):
+            if unit in COUNT_UNITS or _ACHIEVE_BEFORE.search(before_num):
                 noun_end = _object_after(text, m.end(), end)
             else:
                 continue  # a threshold qualifying a noun: 10亿元以上重大项目
@@ -206,7 +202,7 @@ def find_goals(text: str, start: int = 0, end: int | None = None) -> list[GoalCa
         item_start = c_start
         if c_start <= prev_end < m.start() and text[prev_end] == "、":
             item_start = prev_end + 1  # the next target of a list: 100家、省科技型…200家
-        prev_end = noun_end if noun_end > m.end() else m.end()
+        prev_end = max(m.end(), noun_end)
         clause = text[c_start : m.start()]
         value = float(m.group("value"))
         vmax = float(m.group("max")) if m.group("max") else None

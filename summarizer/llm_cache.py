@@ -42,7 +42,7 @@ class CallCache:
             self.db.enable_wal()
         if TABLE not in self.db.table_names():
             with self._lock, conn:
-                self.db[TABLE].create(COLUMNS, pk="request_hash", if_not_exists=True)
+                self.db.table(TABLE).create(COLUMNS, pk="request_hash", if_not_exists=True)
 
     def get(self, key: str) -> dict[str, Any] | None:
         with self._lock:
@@ -64,7 +64,7 @@ class CallCache:
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
         with self._lock, self.db.conn:
-            self.db[TABLE].upsert(row, pk="request_hash")
+            self.db.table(TABLE).upsert(row, pk="request_hash")
 
     def close(self) -> None:
         with self._lock:

@@ -65,7 +65,7 @@ def chunk_files() -> list[Path] | None:
         spec = importlib.util.find_spec(CHUNK_PACKAGE.format(n=n))
         if spec is None or not spec.submodule_search_locations:
             return None
-        f = Path(list(spec.submodule_search_locations)[0]) / "data" / f"part{n:02d}.bin"
+        f = Path(next(iter(spec.submodule_search_locations))) / "data" / f"part{n:02d}.bin"
         if not f.is_file():
             return None
         parts.append(f)

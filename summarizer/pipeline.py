@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,13 +61,21 @@ def run_batch(
     force: bool = False,
     on_doc: Callable[[DocOutcome], None] | None = None,
     options: str = "",
+    jobs: int = 1,
 ) -> RunSummary:
+    """Run every file; `jobs` > 1 runs that many documents at once (threads).
+
+    With jobs > 1 each document still gets its own write transaction (on its own
+    connection, opened in the worker thread), outcomes and `on_doc` calls stay in
+    input order and come from the calling thread, and the backend must be
+    thread-safe (rules and the LLM backends are).
+    """
     db = store.open_db(db_path)
     ident = backend.identity
     files, ignored = find_documents(paths)
     run_id = f"{store.now().replace(':', '').replace('-', '')[:15]}-{uuid.uuid4().hex[:6]}"
     summary = RunSummary(run_id=run_id, ignored=[str(p) for p in ignored])
-    db["runs"].insert(
+    db.table("runs").insert(
         {"id": run_id, "backend": ident.backend, "model": ident.model,
          "prompt_version": ident.prompt_version, "started_at": store.now(), "status": "running",
          "documents": len(files), "options": options}
@@ -74,30 +83,50 @@ def run_batch(
     totals = {"goals": 0, "measures": 0, "responsibilities": 0}
     used: dict[str, Path] = {}
     status = "interrupted"
+    pool = ThreadPoolExecutor(max_workers=jobs) if jobs > 1 else None
+
+    def emit(outcome: DocOutcome) -> None:
+        if outcome.result is not None:
+            totals["goals"] += len(outcome.result.goals)
+            totals["measures"] += len(outcome.result.measures)
+            totals["responsibilities"] += sum(len(m.responsibilities) for m in outcome.result.measures)
+        summary.outcomes.append(outcome)
+        if on_doc:
+            on_doc(outcome)
+
+    def one_in_thread(path: Path) -> DocOutcome:
+        own = store.open_db(db_path)  # sqlite connections stay in the thread that opened them
+        try:
+            return _one(own, path, backend, run_id, force)
+        finally:
+            own.close()
+
     try:
+        planned: list[DocOutcome | Future[DocOutcome]] = []
         for path in files:
             if path.stem in used:
                 msg = f"{path}: document id {path.stem!r} already used by {used[path.stem]}; rename one"
                 _record(db, run_id, path.stem, path, "failed", msg, None)
                 outcome = DocOutcome(str(path), path.stem, "failed", msg)
-                summary.outcomes.append(outcome)
-                if on_doc:
-                    on_doc(outcome)
+                if pool is None:
+                    emit(outcome)
+                else:
+                    planned.append(outcome)
                 continue
             used[path.stem] = path
-            outcome = _one(db, path, backend, run_id, force)
-            if outcome.result is not None:
-                totals["goals"] += len(outcome.result.goals)
-                totals["measures"] += len(outcome.result.measures)
-                totals["responsibilities"] += sum(len(m.responsibilities) for m in outcome.result.measures)
-            summary.outcomes.append(outcome)
-            if on_doc:
-                on_doc(outcome)
+            if pool is None:
+                emit(_one(db, path, backend, run_id, force))
+            else:
+                planned.append(pool.submit(one_in_thread, path))
+        for item in planned:
+            emit(item.result() if isinstance(item, Future) else item)
         status = "ok" if summary.ok else "failed"
     finally:
+        if pool is not None:  # an interrupt: documents under way finish and commit, the rest never start
+            pool.shutdown(wait=True, cancel_futures=True)
         _refresh_views(db)
         s = backend.stats
-        db["runs"].update(run_id, {
+        db.table("runs").update(run_id, {
             "finished_at": store.now(), "status": status,
             "succeeded": summary.count("ok"), "failed": summary.count("failed"),
             "skipped": summary.count("skipped"), **totals, "llm_calls": s.calls,
@@ -139,7 +168,7 @@ def _one(db, path: Path, backend: Backend, run_id: str, force: bool) -> DocOutco
     except SummarizerError as exc:
         _record(db, run_id, doc_id, path, "failed", str(exc), None)
         return DocOutcome(str(path), doc_id, "failed", str(exc))
-    except Exception as exc:  # noqa: BLE001 - one bad document must not end the batch
+    except Exception as exc:
         if os.environ.get("SUMMARIZER_RAISE_ERRORS"):
             raise
         msg = f"{path}: internal error ({type(exc).__name__}: {exc})"
@@ -168,7 +197,7 @@ def failed_paths(db_path: str | Path) -> list[Path]:
 
 def _record(db, run_id: str, doc_id: str, path: Path, status: str, error: str,  # type: ignore[no-untyped-def]
             result_id: str | None) -> None:
-    db["doc_runs"].upsert(
+    db.table("doc_runs").upsert(
         {"run_id": run_id, "doc_id": doc_id, "path": str(path), "status": status,
          "error": error, "result_id": result_id, "finished_at": store.now()},
         pk=("run_id", "path"),

@@ -117,10 +117,10 @@ def locate(text: str, quote: str | None) -> tuple[int, int] | None:
 def _segments(text: str, marks: list[tuple[int, int, str, str, str]]) -> list[dict[str, str]]:
     """Split text into plain and highlighted runs; earlier marks win on overlap."""
     owner: list[int | None] = [None] * len(text)
-    for k, (a, b, _cls, _id, _t) in enumerate(marks):
+    for n, (a, b, _cls, _id, _t) in enumerate(marks):
         for i in range(max(0, a), min(len(text), b)):
             if owner[i] is None:
-                owner[i] = k
+                owner[i] = n
     segs: list[dict[str, str]] = []
     i = 0
     while i < len(text):

@@ -56,12 +56,12 @@ _KEYS = {"result_id": str, "doc_id": str, "run_id": str}
 
 @migration
 def m001_initial(db: sqlite_utils.Database) -> None:
-    db["documents"].create(
+    db.table("documents").create(
         {"id": str, "path": str, "sha256": str, "encoding": str, "raw_text": str,
          "clean_text": str, "raw_chars": int, "clean_chars": int, "added_at": str},
         pk="id",
     )
-    db["runs"].create(
+    db.table("runs").create(
         {"id": str, "backend": str, "model": str, "prompt_version": str, "started_at": str,
          "finished_at": str, "status": str, "documents": int, "succeeded": int, "failed": int,
          "skipped": int, "goals": int, "measures": int, "responsibilities": int,
@@ -69,34 +69,34 @@ def m001_initial(db: sqlite_utils.Database) -> None:
          "dropped": int, "options": str},
         pk="id",
     )
-    db["doc_runs"].create(
+    db.table("doc_runs").create(
         {"run_id": str, "doc_id": str, "path": str, "status": str, "error": str,
          "result_id": str, "finished_at": str},
         pk=("run_id", "path"),
         foreign_keys=[("run_id", "runs", "id")],
     )
-    db["results"].create(
+    db.table("results").create(
         {"id": str, "doc_id": str, "run_id": str, "backend": str, "model": str,
          "prompt_version": str, "sha256": str, "created_at": str, "dropped": int, "notes": str},
         pk="id",
         foreign_keys=[("doc_id", "documents", "id"), ("run_id", "runs", "id")],
     )
-    db["plans"].create(
+    db.table("plans").create(
         {**_KEYS, **columns_for(Plan)},
         pk="result_id",
         foreign_keys=[("result_id", "results", "id"), ("doc_id", "documents", "id")],
     )
-    db["goals"].create(
+    db.table("goals").create(
         {"id": str, **_KEYS, "seq": int, **columns_for(GroundedGoal)},
         pk="id",
         foreign_keys=[("result_id", "results", "id"), ("doc_id", "documents", "id")],
     )
-    db["measures"].create(
+    db.table("measures").create(
         {"id": str, **_KEYS, "seq": int, **columns_for(GroundedMeasure, {"responsibilities"})},
         pk="id",
         foreign_keys=[("result_id", "results", "id"), ("doc_id", "documents", "id")],
     )
-    db["responsibilities"].create(
+    db.table("responsibilities").create(
         {"id": str, "measure_id": str, **_KEYS, "seq": int, **columns_for(Responsibility)},
         pk="id",
         foreign_keys=[("measure_id", "measures", "id"), ("result_id", "results", "id")],
@@ -106,10 +106,10 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         "results": ["doc_id"], "doc_runs": ["doc_id"],
     }.items():
         for col in cols:
-            db[table].create_index([col], if_not_exists=True)
+            db.table(table).create_index([col], if_not_exists=True)
     # trigram: CJK has no spaces, so the default tokenizer sees a paragraph as one word.
-    db["goals"].enable_fts(["indicator", "quote"], create_triggers=True, tokenize="trigram")
-    db["measures"].enable_fts(["title", "section", "quote"], create_triggers=True, tokenize="trigram")
+    db.table("goals").enable_fts(["indicator", "quote"], create_triggers=True, tokenize="trigram")
+    db.table("measures").enable_fts(["title", "section", "quote"], create_triggers=True, tokenize="trigram")
 
 
 def open_db(path: str | Path) -> sqlite_utils.Database:
@@ -119,13 +119,13 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
     db.enable_wal()
     db.conn.execute("PRAGMA foreign_keys = ON")
     if "_migrations" not in db.table_names():
-        db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
-    done = {r["name"] for r in db["_migrations"].rows}
+        db.table("_migrations").create({"name": str, "applied_at": str}, pk="name")
+    done = {r["name"] for r in db.table("_migrations").rows}
     for fn in MIGRATIONS:
         if fn.__name__ not in done:
             with db.atomic():
                 fn(db)
-                db["_migrations"].insert({"name": fn.__name__, "applied_at": now()})
+                db.table("_migrations").insert({"name": fn.__name__, "applied_at": now()})
     return db
 
 
@@ -166,7 +166,7 @@ def _id(*parts: object) -> str:
 
 def save_document(db: sqlite_utils.Database, doc_id: str, path: str, sha256: str, encoding: str,
                   raw: str, clean: str) -> None:
-    db["documents"].upsert(
+    db.table("documents").upsert(
         {"id": doc_id, "path": path, "sha256": sha256, "encoding": encoding, "raw_text": raw,
          "clean_text": clean, "raw_chars": len(raw), "clean_chars": len(clean), "added_at": now()},
         pk="id",
@@ -192,21 +192,21 @@ def save_result(db: sqlite_utils.Database, result: DocumentResult, run_id: str, 
     # A retried document in the same run replaces its earlier partial result.
     for table in ("responsibilities", "goals", "measures", "plans"):
         db.conn.execute(f"delete from [{table}] where result_id = ?", [rid])
-    db["results"].upsert(
+    db.table("results").upsert(
         {"id": rid, "doc_id": result.doc_id, "run_id": run_id, "backend": backend,
          "model": model, "prompt_version": prompt_version, "sha256": sha256,
          "created_at": now(), "dropped": result.dropped,
          "notes": json.dumps(result.notes, ensure_ascii=False)},
         pk="id",
     )
-    db["plans"].insert({**keys, **_row(result.plan)})
-    db["goals"].insert_all(
+    db.table("plans").insert({**keys, **_row(result.plan)})
+    db.table("goals").insert_all(
         {"id": _id(rid, "g", i), **keys, "seq": i, **_row(g)} for i, g in enumerate(result.goals)
     )
     for i, m in enumerate(result.measures):
         mid = _id(rid, "m", i)
-        db["measures"].insert({"id": mid, **keys, "seq": i, **_row(m, {"responsibilities"})})
-        db["responsibilities"].insert_all(
+        db.table("measures").insert({"id": mid, **keys, "seq": i, **_row(m, {"responsibilities"})})
+        db.table("responsibilities").insert_all(
             {"id": _id(mid, j), "measure_id": mid, **keys, "seq": j, **_row(r)}
             for j, r in enumerate(m.responsibilities)
         )
@@ -215,8 +215,8 @@ def save_result(db: sqlite_utils.Database, result: DocumentResult, run_id: str, 
 
 def load_result(db: sqlite_utils.Database, result_id: str) -> DocumentResult:
     """Rebuild the DocumentResult stored under result_id."""
-    res = db["results"].get(result_id)
-    plan_row = next(db["plans"].rows_where("result_id = ?", [result_id]), None)
+    res = db.table("results").get(result_id)
+    plan_row = next(db.table("plans").rows_where("result_id = ?", [result_id]), None)
     plan = Plan()
     if plan_row:
         plan_data = {k: plan_row[k] for k in Plan.model_fields}
@@ -224,13 +224,13 @@ def load_result(db: sqlite_utils.Database, result_id: str) -> DocumentResult:
         plan = Plan.model_validate(plan_data)
     goals = [
         GroundedGoal.model_validate({k: r[k] for k in GroundedGoal.model_fields})
-        for r in db["goals"].rows_where("result_id = ?", [result_id], order_by="seq")
+        for r in db.table("goals").rows_where("result_id = ?", [result_id], order_by="seq")
     ]
     measures = []
-    for r in db["measures"].rows_where("result_id = ?", [result_id], order_by="seq"):
+    for r in db.table("measures").rows_where("result_id = ?", [result_id], order_by="seq"):
         resp = [
             Responsibility(unit=x["unit"], role=x["role"])
-            for x in db["responsibilities"].rows_where("measure_id = ?", [r["id"]], order_by="seq")
+            for x in db.table("responsibilities").rows_where("measure_id = ?", [r["id"]], order_by="seq")
         ]
         data = {k: r[k] for k in GroundedMeasure.model_fields if k != "responsibilities"}
         measures.append(GroundedMeasure.model_validate({**data, "responsibilities": resp}))
@@ -254,4 +254,4 @@ def latest_results(db: sqlite_utils.Database, run_id: str | None = None) -> dict
 
 
 def iter_runs(db: sqlite_utils.Database) -> Iterator[dict[str, Any]]:
-    yield from db["runs"].rows_where(order_by="started_at desc")
+    yield from db.table("runs").rows_where(order_by="started_at desc")

@@ -251,7 +251,8 @@ def select_measures(items: list[Item]) -> list[Item]:
 
     The task level is the numbering style with the most leaf items, `1.`/`第一条`/table
     rows weighted 1.5x because that is where plans of this genre number their tasks
-    (so a few `（1）` sub-points under one task do not outvote the tasks). Its items are measures; leaves of a shallower style are measures too
+    (so a few `（1）` sub-points under one task do not outvote the tasks). Its items
+    are measures; leaves of a shallower style are measures too
     (e.g. `（一）强化财政支持` under 保障措施) unless they only frame the plan
     (指导思想, 主要目标); leaves deeper than the task level are sub-points of a task.
     """
@@ -264,8 +265,6 @@ def select_measures(items: list[Item]) -> list[Item]:
     task_rank = max(counts, key=lambda r: (counts[r] * (1.5 if r == 3 else 1.0), r))
     chosen = []
     for item in items:
-        if item.rank == task_rank:
-            chosen.append(item)
-        elif item.is_leaf and item.rank < task_rank and not FRAMING_TITLES.match(item.title):
+        if item.rank == task_rank or (item.is_leaf and item.rank < task_rank and not FRAMING_TITLES.match(item.title)):
             chosen.append(item)
     return chosen

@@ -173,7 +173,7 @@ def resolve(raw: str, doc_level: str | None = None, places: dict[str, str] | Non
     if level is None and stem not in aliases and (m := _PLACE.match(stem)):
         word = m.group(1)
         if word == "市":
-            plevel = {"省": "市", "市": "县"}.get(doc_level or "", "市")
+            plevel: str | None = {"省": "市", "市": "县"}.get(doc_level or "", "市")
         else:
             plevel = _PLACE_LEVEL.get(word)
         return UnitName(stem, plevel, "place", note, "name" if plevel else None)
@@ -205,8 +205,8 @@ def ensure_tables(db: sqlite_utils.Database) -> None:
             k: {str: "TEXT", int: "INTEGER"}[v] for k, v in cols.items()
         } or table.pks != [pk]:
             table.create(cols, pk=pk, transform=True)
-    db["unit_mentions"].create_index(["canonical"], if_not_exists=True)
-    db["unit_mentions"].create_index(["result_id"], if_not_exists=True)
+    db.table("unit_mentions").create_index(["canonical"], if_not_exists=True)
+    db.table("unit_mentions").create_index(["result_id"], if_not_exists=True)
 
 
 def _latest_result_ids(db: sqlite_utils.Database) -> set[str]:
@@ -247,14 +247,14 @@ def refresh_units(db: sqlite_utils.Database) -> dict[str, int]:
     for m in mentions:
         if not m["latest"]:
             continue
-        u = units.setdefault(m["canonical"], {"levels": Counter(), "kind": m["kind"], "docs": set(),
+        acc = units.setdefault(m["canonical"], {"levels": Counter(), "kind": m["kind"], "docs": set(),
                                               "aliases": Counter(), "notes": set(), "roles": Counter()})
-        u["levels"][m["level"]] += 1
-        u["docs"].add(m["doc_id"])
-        u["aliases"][m["raw"]] += 1
-        u["roles"][m["role"]] += 1
+        acc["levels"][m["level"]] += 1
+        acc["docs"].add(m["doc_id"])
+        acc["aliases"][m["raw"]] += 1
+        acc["roles"][m["role"]] += 1
         if m["note"]:
-            u["notes"].add(m["note"])
+            acc["notes"].add(m["note"])
     unit_rows = [
         {"canonical": name, "level": u["levels"].most_common(1)[0][0], "kind": u["kind"],
          "mentions": sum(u["aliases"].values()), "documents": _json(sorted(u["docs"])),
@@ -265,8 +265,8 @@ def refresh_units(db: sqlite_utils.Database) -> dict[str, int]:
     with db.atomic():
         db.execute("delete from unit_mentions")
         db.execute("delete from units")
-        db["unit_mentions"].insert_all(mentions, batch_size=1000)
-        db["units"].insert_all(unit_rows, batch_size=1000)
+        db.table("unit_mentions").insert_all(mentions, batch_size=1000)
+        db.table("units").insert_all(unit_rows, batch_size=1000)
     return {"units": len(unit_rows), "mentions": len(mentions)}
 
 
@@ -276,7 +276,7 @@ def _json(value: Any) -> str:
 
 def list_units(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     """Rows for `summarizer units`: most-mentioned first, JSON columns decoded."""
-    if not db["units"].exists():
+    if not db.table("units").exists():
         refresh_units(db)
     rows = []
     for r in db.query("select * from units order by mentions desc, canonical"):

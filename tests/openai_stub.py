@@ -54,7 +54,7 @@ class StubServer:
             def log_message(self, *args: object) -> None:  # quiet
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 stub.requests.append({"path": self.path, "json": json.loads(body or b"{}"),
                                       "auth": self.headers.get("authorization")})

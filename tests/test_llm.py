@@ -7,11 +7,11 @@ import time
 
 import pytest
 import sqlite_utils
+from openai_stub import StubServer, error, length, ok, slow
 
 from summarizer.backends import get_backend
 from summarizer.errors import BackendError, ConfigError
 from summarizer.pipeline import prepare, run_batch
-from openai_stub import StubServer, error, length, ok, slow
 
 TEXT = "到2025年，全县工业总产值突破1000亿元，规上工业企业超过500家。\n加强组织领导。\n"
 G1 = {"q": "工业总产值突破1000亿元", "i": "工业总产值", "v": 1000, "m": None, "u": "亿元",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import unicodedata
 
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -31,10 +30,7 @@ policy_text = st.one_of(
 )
 
 _DUTY_ALPHABET = (
-    list("市区县局委办（）()【】、/和及与，,；;：: 。等")
-    + ["经信局", "发改委", "财政局", "自然资源和规划局", "牵头", "配合", "负责", "负责实施", "分别牵头",
-       "责任单位：", "牵头单位：", "配合单位:", "实施单位：", "下同", "不再列出", "等部门", "等有关部门",
-       "列第一位的为牵头单位"]
+    [*list("市区县局委办（）()【】、/和及与，,；;：: 。等"), "经信局", "发改委", "财政局", "自然资源和规划局", "牵头", "配合", "负责", "负责实施", "分别牵头", "责任单位：", "牵头单位：", "配合单位:", "实施单位：", "下同", "不再列出", "等部门", "等有关部门", "列第一位的为牵头单位"]
 )
 duty_text = st.one_of(
     st.text(max_size=120),
@@ -47,7 +43,7 @@ def _maps_to(raw_ch: str, clean_ch: str) -> bool:
     if clean_ch == raw_ch or clean_ch == to_simplified(raw_ch)[:1]:
         return True
     # phrase-level conversion: 著力 -> 着力, and the OpenCC phrase table (乾隆, 頭髮...)
-    return raw_ch == "著" and clean_ch == "着" or to_simplified(raw_ch) != raw_ch
+    return (raw_ch == "著" and clean_ch == "着") or to_simplified(raw_ch) != raw_ch
 
 
 @FAST

@@ -31,6 +31,8 @@ from urllib.parse import urlparse
 
 import instructor
 import openai
+from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
+from instructor.core.hooks import Hooks
 from pydantic import BaseModel, PrivateAttr, ValidationError, ValidationInfo, model_validator
 from tenacity import (
     RetryCallState,
@@ -40,9 +42,6 @@ from tenacity import (
     stop_after_delay,
     wait_exponential_jitter,
 )
-
-from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
-from instructor.core.hooks import Hooks
 
 from summarizer.backends import CallStats, Identity, PreparedDoc, register
 from summarizer.backends.rules import extract_plan, rules_goals, rules_measures
@@ -132,8 +131,8 @@ class Prompt:
         m = re.match(r"version:\s*(\S+)\s*\n", raw)
         if not m:
             raise ConfigError(f"{path}: first line must be 'version: NAME'")
-        body = re.sub(r"<!--.*?-->\n?", "", raw[m.end():], flags=re.S)
-        parts = re.split(r"^## (system|user)\s*$\n", body, flags=re.M)
+        body = re.sub(r"<!--.*?-->\n?", "", raw[m.end():], flags=re.DOTALL)
+        parts = re.split(r"^## (system|user)\s*$\n", body, flags=re.MULTILINE)
         sections = dict(zip(parts[1::2], (p.strip("\n") for p in parts[2::2])))
         if set(sections) != {"system", "user"} or "$text" not in sections["user"]:
             raise ConfigError(f"{path}: needs '## system' and '## user' sections, the user one with $text")
@@ -263,7 +262,7 @@ def target_spans(text: str, max_piece: int) -> list[tuple[int, int]]:
             if s <= c.start < e and s < a:
                 hs, he = _sentence(text, s, s)
                 spans.append((hs, min(he, hs + 80)))
-    for s, e, _year in scopes:
+    for s, _e, _year in scopes:
         if any(a <= s < b for a, b in spans):
             continue
         a, b = _sentence(text, s, s)
@@ -279,7 +278,8 @@ def target_spans(text: str, max_piece: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in merged if text[a:b].strip()]
 
 
-_FIGURE_RE = re.compile(rf"(?:最多|最少|不超过|不低于)?“?(\d+(?:\.\d+)?(?:/\d+)?)\s*(?:{'|'.join(re.escape(u) for u in UNITS)}|天|年内)?"
+_UNITS_ALT = "|".join(re.escape(u) for u in UNITS)
+_FIGURE_RE = re.compile(rf"(?:最多|最少|不超过|不低于)?“?(\d+(?:\.\d+)?(?:/\d+)?)\s*(?:{_UNITS_ALT}|天|年内)?"
                         r"(以上|以下|以内|左右)?")
 _CLAUSE_END = "，,。；;！？\n|"
 
@@ -361,7 +361,7 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(c, openai.APITimeoutError | openai.APIConnectionError | openai.RateLimitError
                   | openai.InternalServerError | IncompleteOutputException):
         return True
-    return isinstance(c, openai.APIStatusError) and c.status_code in (408, 409, 429) or (
+    return (isinstance(c, openai.APIStatusError) and c.status_code in (408, 409, 429)) or (
         isinstance(c, openai.APIStatusError) and c.status_code >= 500)
 
 
@@ -489,7 +489,7 @@ class LLMBackend:
                 if (g.start, g.end, g.value) not in seen:
                     seen.add((g.start, g.end, g.value))
                     goals.append(g)
-        rule_goals, rule_dropped = rules_goals(text)
+        rule_goals, _rule_dropped = rules_goals(text)
         if self.settings.scope == "residual":
             # The model read only what the rules left: it adds goals, the rules keep theirs.
             scopes = year_scopes(text)

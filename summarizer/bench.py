@@ -1,0 +1,762 @@
+"""`summarizer bench`: how fast, how much memory, how many model calls, how good.
+
+Parts (any subset):
+
+- ``rules``: the sample corpus replicated to N documents (distinct ids), clean +
+  outline + rules + store through `run_batch` into a fresh db, each size in its
+  own subprocess (wall time, docs/s, MB of raw text/s, peak RSS).
+- ``llm-stub``: the openai backend against a threaded OpenAI-compatible stub that
+  answers every request after a fixed latency; wall time vs the ideal
+  (calls x latency / jobs) for chunk-level (`LLMSettings.jobs`) and document-level
+  (`run_batch(jobs=)`) concurrency, calls and prompt tokens per document, and a
+  second identical run that must make 0 calls (the `llm_calls` cache).
+- ``local``: the embedded model on the sample docs once (subprocess): time,
+  tokens, tokens/s, peak RSS, and eval F1 next to the rules backend.
+- ``peer``: LangExtract pointed at the same local model through its
+  OpenAI-compatible endpoint, mapped to the gold format and scored the same way.
+
+Writes ``bench.md``, ``bench.json`` and small PNG plots into the output folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "eval" / "docs"
+GOLD = ROOT / "eval" / "gold"
+PARTS = ("rules", "llm-stub", "local", "peer")
+_GOAL_NUM = re.compile(r"\d+(?:\.\d+)?")
+
+
+# ---- machine -------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gb = None
+    try:
+        m = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
+        mem_gb = round(int(m.group(1)) / 1024 / 1024, 1) if m else None
+    except OSError:
+        pass
+    try:
+        nproc = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        nproc = os.cpu_count() or 1
+    return {"cpu": cpu or platform.processor(), "nproc": nproc, "memory_gb": mem_gb,
+            "python": platform.python_version(), "platform": platform.platform(),
+            "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "loadavg_start": [round(x, 2) for x in os.getloadavg()]}
+
+
+def _maxrss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
+
+
+def _worker(kind: str, args: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+    """Run `kind` in a fresh interpreter (own peak RSS); its JSON answer goes through a file."""
+    with tempfile.NamedTemporaryFile("r", suffix=".json", delete=False) as f:
+        out = Path(f.name)
+    args = {**args, "out": str(out)}
+    cmd = [sys.executable, "-m", "summarizer.bench", "--worker", kind, "--args", json.dumps(args)]
+    timed_out = False
+    try:
+        subprocess.run(cmd, check=True, timeout=timeout, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+    try:
+        text = out.read_text()
+        data = json.loads(text) if text.strip() else {}
+    finally:
+        out.unlink(missing_ok=True)
+    data["timed_out"] = timed_out
+    return data
+
+
+# ---- part 1: rules at scale -------------------------------------------------------------
+
+
+def replicate(src: Path, n: int, dest: Path) -> list[Path]:
+    files = sorted(p for p in src.iterdir() if p.is_file() and p.suffix in (".txt", ".html", ".htm"))
+    dest.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i in range(n):
+        s = files[i % len(files)]
+        p = dest / f"{i:05d}_{s.stem}{s.suffix}"
+        shutil.copyfile(s, p)
+        out.append(p)
+    return out
+
+
+def _rules_worker(args: dict[str, Any]) -> dict[str, Any]:
+    from summarizer.backends import get_backend
+    from summarizer.pipeline import run_batch
+
+    docs = Path(args["docs"])
+    raw_bytes = sum(p.stat().st_size for p in docs.iterdir())
+    rss0 = _maxrss_mb()
+    t0 = time.perf_counter()
+    summary = run_batch([docs], args["db"], get_backend("rules"), jobs=int(args.get("jobs", 1)))
+    wall = time.perf_counter() - t0
+    return {"docs": len(summary.outcomes), "ok": summary.count("ok"), "wall_s": wall, "bytes": raw_bytes,
+            "rss_before_mb": rss0, "peak_rss_mb": _maxrss_mb()}
+
+
+def bench_rules(sizes: Iterable[int], work: Path, docs_dir: Path, log: Callable[[str], None]) -> list[dict]:
+    rows = []
+    for n in sizes:
+        d = work / f"rules_{n}"
+        replicate(docs_dir, n, d / "docs")
+        r = _worker("rules", {"docs": str(d / "docs"), "db": str(d / "results.db")})
+        r["size"] = n
+        r["docs_per_s"] = r["docs"] / r["wall_s"]
+        r["mb_per_s"] = r["bytes"] / 1e6 / r["wall_s"]
+        r["ms_per_doc"] = 1000 * r["wall_s"] / n
+        rows.append(r)
+        log(f"rules {n:>5} docs: {r['wall_s']:.2f}s, {r['docs_per_s']:.1f} docs/s, peak {r['peak_rss_mb']} MB")
+    return rows
+
+
+# ---- part 2: the openai backend against a latency stub ------------------------------------
+
+
+class LatencyStub:
+    """An OpenAI-compatible server on 127.0.0.1: every answer after `latency` seconds.
+
+    It answers one grounded goal (a verbatim clause of the chunk holding a number)
+    or {"g":[]}; usage counts characters: prompt_tokens = characters of all messages,
+    completion_tokens = characters of the answer.
+    """
+
+    def __init__(self, latency: float = 0.2) -> None:
+        self.latency = latency
+        self.requests = 0
+        self.prompt_chars = 0
+        self._lock = threading.Lock()
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
+                msgs = body.get("messages", [])
+                chars = sum(len(m.get("content") or "") for m in msgs if isinstance(m.get("content"), str))
+                with stub._lock:
+                    stub.requests += 1
+                    stub.prompt_chars += chars
+                    n = stub.requests
+                time.sleep(stub.latency)
+                content = json.dumps(stub.answer(msgs[-1].get("content", "") if msgs else ""), ensure_ascii=False)
+                data = json.dumps({
+                    "id": f"chatcmpl-{n}", "object": "chat.completion", "created": int(time.time()),
+                    "model": body.get("model", "stub"),
+                    "choices": [{"index": 0, "finish_reason": "stop",
+                                 "message": {"role": "assistant", "content": content}}],
+                    "usage": {"prompt_tokens": chars, "completion_tokens": len(content),
+                              "total_tokens": chars + len(content)},
+                }, ensure_ascii=False).encode("utf-8")
+                try:
+                    self.send_response(200)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.httpd.request_queue_size = 64
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @staticmethod
+    def answer(user: str) -> dict[str, Any]:
+        data = user.split("<<<DATA", 1)[-1].split("DATA>>>", 1)[0]
+        for clause in re.split(r"[，。；;\n|]", data):
+            clause = clause.strip()
+            for m in _GOAL_NUM.finditer(clause):
+                num = m.group(0)
+                if len(num) == 4 and num.startswith("20"):
+                    continue  # a year
+                return {"g": [{"q": clause, "i": clause[: max(1, m.start())][:20] or clause, "v": float(num),
+                               "m": None, "u": None, "c": "at_least", "y": None}]}
+        return {"g": []}
+
+    def __enter__(self) -> LatencyStub:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _stub_run(stub: LatencyStub, docs: list[Path], db: Path, scope: str, chunk_jobs: int, doc_jobs: int,
+              per_doc: bool = False) -> dict[str, Any]:
+    from summarizer import store
+    from summarizer.backends import get_backend
+    from summarizer.pipeline import run_batch
+
+    backend = get_backend("openai", base_url=stub.base_url, model="bench-stub", db_path=str(db),
+                          jobs=chunk_jobs, scope=scope, backoff_initial=0.05, backoff_jitter=0.0)
+    docs_rows: list[dict[str, Any]] = []
+    last = {"calls": 0, "prompt": 0, "t": time.perf_counter()}
+
+    def on_doc(o: Any) -> None:
+        s = backend.stats
+        now = time.perf_counter()
+        docs_rows.append({"doc_id": o.doc_id, "status": o.status, "calls": s.calls - last["calls"],
+                          "prompt_tokens": s.prompt_tokens - last["prompt"], "wall_s": now - last["t"]})
+        last.update(calls=s.calls, prompt=s.prompt_tokens, t=now)
+
+    t0 = time.perf_counter()
+    last["t"] = t0
+    summary = run_batch(docs, db, backend, force=True, jobs=doc_jobs, on_doc=on_doc if per_doc else None)
+    wall = time.perf_counter() - t0
+    s = backend.stats
+    out = {"wall_s": wall, "calls": s.calls, "cache_hits": s.cache_hits, "prompt_tokens": s.prompt_tokens,
+           "completion_tokens": s.completion_tokens, "failed": summary.count("failed"),
+           "dropped": s.dropped}
+    if per_doc:
+        conn = store.open_db(db)
+        for row in docs_rows:
+            doc = next(conn.table("documents").rows_where("id = ?", [row["doc_id"]]), None)
+            row["clean_chars"] = len(doc["clean_text"]) if doc else 0
+            row["tokens_per_char"] = row["prompt_tokens"] / row["clean_chars"] if row["clean_chars"] else 0.0
+        conn.close()
+        out["per_doc"] = docs_rows
+    backend.close()
+    return out
+
+
+def bench_stub(jobs: Iterable[int], latency: float, work: Path, docs_dir: Path,
+               log: Callable[[str], None], scopes: Iterable[str] = ("targets", "residual")) -> dict[str, Any]:
+    docs = sorted(p for p in docs_dir.iterdir() if p.is_file() and p.suffix == ".txt")
+    rows, per_doc = [], {}
+    with LatencyStub(latency) as stub:
+        for scope in scopes:
+            for mode in ("chunks", "docs"):
+                for j in jobs:
+                    db = work / f"stub_{scope}_{mode}_{j}.db"
+                    first = _stub_run(stub, docs, db, scope, chunk_jobs=j if mode == "chunks" else 1,
+                                      doc_jobs=j if mode == "docs" else 1, per_doc=(j == 1 and mode == "chunks"))
+                    again = _stub_run(stub, docs, db, scope, chunk_jobs=j if mode == "chunks" else 1,
+                                      doc_jobs=j if mode == "docs" else 1)
+                    ideal = first["calls"] * latency / j
+                    row = {"scope": scope, "mode": mode, "jobs": j,
+                           **{k: v for k, v in first.items() if k != "per_doc"},
+                           "ideal_s": ideal, "ratio": first["wall_s"] / ideal if ideal else None,
+                           "rerun_calls": again["calls"], "rerun_cache_hits": again["cache_hits"],
+                           "rerun_wall_s": again["wall_s"]}
+                    rows.append(row)
+                    if "per_doc" in first:
+                        per_doc[scope] = first["per_doc"]
+                    log(f"stub {scope:8} {mode:6} jobs={j}: {first['wall_s']:.2f}s (ideal {ideal:.2f}s), "
+                        f"{first['calls']} calls, re-run {again['calls']} calls")
+    return {"rows": rows, "per_doc": per_doc, "latency": latency, "docs": len(docs)}
+
+
+# ---- part 3: the embedded local model -------------------------------------------------------
+
+
+def _local_worker(args: dict[str, Any]) -> dict[str, Any]:
+    from summarizer.backends import get_backend
+    from summarizer.pipeline import run_batch
+
+    rss0 = _maxrss_mb()
+    t0 = time.perf_counter()
+    backend: Any = get_backend("local", db_path=args["db"])
+    backend._ensure_client()  # start the server now, so its load time is reported apart
+    startup = time.perf_counter() - t0
+    per_doc = []
+    last = {"t": time.perf_counter(), "p": 0, "c": 0, "n": 0}
+
+    def on_doc(o: Any) -> None:
+        s, now = backend.stats, time.perf_counter()
+        per_doc.append({"doc_id": o.doc_id, "status": o.status, "wall_s": now - last["t"], "calls": s.calls - last["n"],
+                        "prompt_tokens": s.prompt_tokens - last["p"],
+                        "completion_tokens": s.completion_tokens - last["c"]})
+        last.update(t=now, p=s.prompt_tokens, c=s.completion_tokens, n=s.calls)
+
+    t1 = time.perf_counter()
+    run_batch([Path(args["docs"])], args["db"], backend, on_doc=on_doc)
+    wall = time.perf_counter() - t1
+    s = backend.stats
+    backend.close()
+    return {"startup_s": startup, "wall_s": wall, "calls": s.calls, "prompt_tokens": s.prompt_tokens,
+            "completion_tokens": s.completion_tokens, "dropped": s.dropped, "per_doc": per_doc,
+            "rss_before_mb": rss0, "peak_rss_mb": _maxrss_mb()}
+
+
+def _f1(db: Path, gold_dir: Path, only: set[str] | None = None) -> dict[str, float]:
+    from summarizer import store
+    from summarizer.gold import load_gold_dir
+    from summarizer.scoring import score_document, summarize
+
+    conn = store.open_db(db)
+    results = store.latest_results(conn)
+    scores = []
+    for doc_id, gold in load_gold_dir(gold_dir).items():
+        if only is not None and doc_id not in only:
+            continue
+        rid = results.get(doc_id)
+        pred = store.load_result(conn, rid) if rid else None
+        scores.append(score_document(gold, pred))
+    conn.close()
+    o = summarize(scores)["overall"]
+    return {k: o[k]["f1"] for k in ("goals", "measures", "responsibilities")}
+
+
+def bench_local(work: Path, docs_dir: Path, log: Callable[[str], None]) -> dict[str, Any]:
+    db = work / "local.db"
+    r = _worker("local", {"docs": str(docs_dir), "db": str(db)})
+    r["db"] = str(db)
+    log(f"local: {r.get('wall_s', 0):.1f}s after {r.get('startup_s', 0):.1f}s startup, {r.get('calls')} calls")
+    return r
+
+
+def rules_db(work: Path, docs_dir: Path) -> Path:
+    from summarizer.backends import get_backend
+    from summarizer.pipeline import run_batch
+
+    db = work / "rules_quality.db"
+    if not db.exists():
+        run_batch([docs_dir], db, get_backend("rules"))
+    return db
+
+
+# ---- part 4: LangExtract on the same local model ---------------------------------------------
+
+PEER_PROMPT = """从中国政府政策文件中按原文顺序抽取三类信息，extraction_text 必须是原文的逐字片段，不得改写：
+1. goal：量化目标（含数字的指标），属性 indicator（指标名称）、value（数值，只写数字）、
+   unit（单位，如 %、亿元、家、个）、
+   comparator（increase_by / decrease_by / at_least / at_most / about / exactly 之一）、
+   year（目标年份，无则空）。
+2. measure：编号的任务措施标题（如“（一）加快产业升级”），属性 number（编号，如 一、1、（二） 去掉标点后的 一、1、二）。
+3. responsibility：负责某项措施的单位，属性 unit（单位名称）、
+   role（lead 牵头 / support 配合 / implement 实施 / responsible 负责）。
+只抽取原文中出现的内容；没有就不抽。"""
+
+
+def _peer_examples() -> list[Any]:
+    import langextract as lx
+
+    text = ("到2025年，全市规模以上工业增加值年均增长8%以上，新增高新技术企业100家。\n"
+            "（一）加快数字化转型。推动企业上云用数赋智。（责任单位：市工信局牵头，市科技局配合）")
+    return [lx.data.ExampleData(text=text, extractions=[
+        lx.data.Extraction(extraction_class="goal", extraction_text="规模以上工业增加值年均增长8%以上",
+                           attributes={"indicator": "规模以上工业增加值年均增长", "value": "8", "unit": "%",
+                                       "comparator": "at_least", "year": "2025"}),
+        lx.data.Extraction(extraction_class="goal", extraction_text="新增高新技术企业100家",
+                           attributes={"indicator": "新增高新技术企业", "value": "100", "unit": "家",
+                                       "comparator": "exactly", "year": "2025"}),
+        lx.data.Extraction(extraction_class="measure", extraction_text="（一）加快数字化转型",
+                           attributes={"number": "一"}),
+        lx.data.Extraction(extraction_class="responsibility", extraction_text="市工信局",
+                           attributes={"unit": "市工信局", "role": "lead"}),
+        lx.data.Extraction(extraction_class="responsibility", extraction_text="市科技局",
+                           attributes={"unit": "市科技局", "role": "support"}),
+    ])]
+
+
+def peer_to_result(doc_id: str, text: str, extractions: list[Any]) -> Any:
+    """LangExtract extractions -> a DocumentResult built without our validators (scored as is)."""
+    from summarizer.models import (
+        Comparator,
+        DocumentResult,
+        GroundedGoal,
+        GroundedMeasure,
+        Plan,
+        Responsibility,
+        Role,
+    )
+
+    def pos(e: Any) -> tuple[int, int]:
+        ci = getattr(e, "char_interval", None)
+        if ci is not None and ci.start_pos is not None and ci.end_pos is not None:
+            return int(ci.start_pos), int(ci.end_pos)
+        at = text.find(e.extraction_text)
+        return (at, at + len(e.extraction_text)) if at >= 0 else (0, len(e.extraction_text))
+
+    goals, measures = [], []
+    for e in sorted(extractions, key=lambda e: pos(e)[0]):
+        a = {k: (str(v).strip() if v is not None else "") for k, v in (e.attributes or {}).items()}
+        start, end = pos(e)
+        quote = e.extraction_text or ""
+        if e.extraction_class == "goal":
+            m = _GOAL_NUM.search(a.get("value", "")) or _GOAL_NUM.search(quote)
+            if not m or not quote:
+                continue
+            comp = a.get("comparator", "")
+            year = a.get("year", "")
+            goals.append(GroundedGoal.model_construct(
+                indicator=a.get("indicator") or quote, value=float(m.group(0)), value_max=None,
+                unit=a.get("unit") or None,
+                comparator=Comparator(comp) if comp in Comparator.__members__ else Comparator.exactly,
+                year=int(year) if year.isdigit() and 1949 <= int(year) <= 2100 else None,
+                quote=quote, start=start, end=end))
+        elif e.extraction_class == "measure" and quote:
+            number = re.sub(r"[（）()、.．\s]", "", a.get("number", ""))
+            title = re.sub(r"^[（(]?[一二三四五六七八九十百\d]+[）)、.．]?\s*", "", quote) or quote
+            measures.append(GroundedMeasure.model_construct(
+                number=number, title=title, section=None, summary=None, responsibilities=[],
+                quote=quote, start=start, end=end, body_end=None))
+        elif e.extraction_class == "responsibility" and measures:
+            role = a.get("role", "")
+            unit = a.get("unit") or quote
+            if unit and role in Role.__members__:
+                measures[-1].responsibilities.append(Responsibility(unit=unit, role=Role(role)))
+    return DocumentResult.model_construct(doc_id=doc_id, plan=Plan(), goals=goals, measures=measures,
+                                          dropped=0, notes=[])
+
+
+def _peer_worker(args: dict[str, Any]) -> dict[str, Any]:
+    import langextract as lx
+    from langextract.providers.openai import OpenAILanguageModel
+
+    from summarizer import localmodel
+    from summarizer.load import read_document
+    from summarizer.pipeline import prepare
+
+    out = Path(args["out"])
+    t0 = time.perf_counter()
+    mf = localmodel.locate(None)
+    server = localmodel.LocalServer(mf)
+    startup = time.perf_counter() - t0
+    model = OpenAILanguageModel(model_id=mf.name, api_key="no-key", base_url=server.base_url,
+                                temperature=0.0, max_workers=1)
+    usage = {"calls": 0, "prompt": 0, "completion": 0}
+    create = model._client.chat.completions.create
+
+    def counted(*a: Any, **kw: Any) -> Any:
+        kw.setdefault("max_tokens", 1024)
+        resp = create(*a, **kw)
+        usage["calls"] += 1
+        if resp.usage is not None:
+            usage["prompt"] += resp.usage.prompt_tokens or 0
+            usage["completion"] += resp.usage.completion_tokens or 0
+        return resp
+
+    model._client.chat.completions.create = counted
+    docs = sorted((p for p in Path(args["docs"]).iterdir() if p.suffix == ".txt"), key=lambda p: p.stat().st_size)
+    state: dict[str, Any] = {"startup_s": startup, "docs": []}
+    for p in docs:
+        raw = read_document(p)
+        text, _doc = prepare(raw.doc_id, raw.text)
+        before = dict(usage)
+        t = time.perf_counter()
+        err = ""
+        extractions: list[Any] = []
+        try:
+            res = lx.extract(text_or_documents=text, prompt_description=PEER_PROMPT, examples=_peer_examples(),
+                             model=model, fence_output=False, use_schema_constraints=False,
+                             max_char_buffer=int(args.get("max_char_buffer", 1500)), show_progress=False)
+            extractions = list(res.extractions or [])
+        except Exception as exc:  # a peer failure is a result, not a crash of the bench
+            err = f"{type(exc).__name__}: {str(exc)[:200]}"
+        items = []
+        for e in extractions:
+            ci = getattr(e, "char_interval", None)
+            items.append({"extraction_class": e.extraction_class, "extraction_text": e.extraction_text or "",
+                          "attributes": dict(e.attributes or {}),
+                          "start": ci.start_pos if ci is not None else None,
+                          "end": ci.end_pos if ci is not None else None})
+        state["docs"].append({
+            "doc_id": raw.doc_id, "wall_s": time.perf_counter() - t, "error": err,
+            "calls": usage["calls"] - before["calls"], "prompt_tokens": usage["prompt"] - before["prompt"],
+            "completion_tokens": usage["completion"] - before["completion"], "clean_chars": len(text),
+            "text": text, "extractions": items,
+        })
+        state["peak_rss_mb"] = _maxrss_mb()
+        out.write_text(json.dumps(state, ensure_ascii=False))  # what finished survives a timeout
+    server.close()
+    return state
+
+
+def bench_peer(work: Path, docs_dir: Path, gold_dir: Path, cap_s: float, out_dir: Path,
+               log: Callable[[str], None]) -> dict[str, Any]:
+    from summarizer.gold import load_gold_dir
+    from summarizer.models import GoldGoal
+    from summarizer.scoring import score_document, summarize
+
+    t0 = time.perf_counter()
+    r = _worker("peer", {"docs": str(docs_dir)}, timeout=cap_s)
+    r["wall_s"] = time.perf_counter() - t0
+    golds = load_gold_dir(gold_dir)
+    scores, finished = [], []
+    peer_dir = out_dir / "peer"
+    peer_dir.mkdir(parents=True, exist_ok=True)
+    for d in r.get("docs", []):
+        if d["doc_id"] not in golds:
+            continue
+        finished.append(d["doc_id"])
+        items = [SimpleNamespace(extraction_class=e["extraction_class"], extraction_text=e["extraction_text"],
+                                 attributes=e["attributes"],
+                                 char_interval=SimpleNamespace(start_pos=e["start"], end_pos=e["end"]))
+                 for e in d.get("extractions", [])]
+        pred = peer_to_result(d["doc_id"], d["text"], items)
+        scores.append(score_document(golds[d["doc_id"]], pred))
+        gold_like = {"doc_id": pred.doc_id, "plan": {},
+                     "goals": [g.model_dump(mode="json", include=set(GoldGoal.model_fields), warnings=False)
+                               for g in pred.goals],
+                     "measures": [{"number": m.number, "title": m.title, "section": m.section,
+                                   "responsibilities": [r.model_dump(mode="json") for r in m.responsibilities]}
+                                  for m in pred.measures]}
+        (peer_dir / f"{d['doc_id']}.json").write_text(json.dumps(gold_like, ensure_ascii=False, indent=1),
+                                                      encoding="utf-8")
+        d["found"] = {"goals": len(pred.goals), "measures": len(pred.measures),
+                      "responsibilities": sum(len(m.responsibilities) for m in pred.measures)}
+    r["finished"] = finished
+    if scores:
+        o = summarize(scores)["overall"]
+        r["f1"] = {k: o[k]["f1"] for k in ("goals", "measures", "responsibilities")}
+    log(f"peer: {len(finished)} docs finished in {r['wall_s']:.0f}s (timed out: {r.get('timed_out')})")
+    return r
+
+
+# ---- report ---------------------------------------------------------------------------------
+
+
+def _table(head: list[str], rows: list[list[Any]]) -> str:
+    def fmt(v: Any) -> str:
+        if v is None:
+            return "–"
+        if isinstance(v, float):
+            return f"{v:.3g}" if abs(v) < 100 else f"{v:.0f}"
+        return str(v)
+
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _plot(path: Path, title: str, xlabel: str, ylabel: str, series: list[tuple[str, list, list, str]],
+          logx: bool = False) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.2), dpi=80)
+    for label, xs, ys, style in series:
+        ax.plot(xs, ys, style, label=label)
+    if logx:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write_report(out_dir: Path, res: dict[str, Any]) -> Path:
+    m = res["machine"]
+    md = ["# Benchmarks", "",
+          f"- date: {m['date']}; total bench time {res.get('total_s', 0):.0f} s",
+          f"- CPU: {m['cpu']}; nproc {m['nproc']}; memory {m['memory_gb']} GB",
+          f"- Python {m['python']} on {m['platform']}",
+          f"- load average at start {m['loadavg_start']}, at end {res.get('loadavg_end')} "
+          "(the machine is shared: other work ran during the bench, so every time here was taken under load)",
+          ""]
+    if "rules" in res:
+        rows = res["rules"]
+        md += ["## rules: clean + outline + rules + store (run_batch, fresh db, one subprocess per size)", "",
+               _table(["documents", "wall s", "docs/s", "MB raw text/s", "ms/doc (time/size)", "peak RSS MB",
+                       "RSS before run MB"],
+                      [[r["size"], r["wall_s"], r["docs_per_s"], r["mb_per_s"], r["ms_per_doc"], r["peak_rss_mb"],
+                        r["rss_before_mb"]] for r in rows]), "",
+               "The sample corpus (5 documents) copied under distinct ids; MB = raw UTF-8 bytes of the files. "
+               "Linear growth shows as a flat ms/doc column.", "",
+               "![time vs documents](time_vs_docs.png)", ""]
+        _plot(out_dir / "time_vs_docs.png", "rules backend: wall time vs documents", "documents", "seconds",
+              [("measured", [r["size"] for r in rows], [r["wall_s"] for r in rows], "o-"),
+               ("linear from the smallest", [r["size"] for r in rows],
+                [rows[0]["wall_s"] * r["size"] / rows[0]["size"] for r in rows], "k--")], logx=True)
+    if "llm_stub" in res:
+        st = res["llm_stub"]
+        md += [f"## openai backend against a stub with {st['latency']} s latency per request "
+               f"({st['docs']} sample docs)",
+               "",
+               "mode `chunks` = `LLMSettings.jobs` (chunks of one document at once, documents one after another); "
+               "mode `docs` = `run_batch(jobs=)` (documents at once, chunks of each one after another). "
+               "ideal = calls x latency / jobs. The re-run is an identical run (`--force`) on the same db.", "",
+               _table(["scope", "mode", "jobs", "calls", "wall s", "ideal s", "wall/ideal", "prompt tokens",
+                       "re-run calls", "re-run cache hits", "re-run wall s", "failed"],
+                      [[r["scope"], r["mode"], r["jobs"], r["calls"], r["wall_s"], r["ideal_s"], r["ratio"],
+                        r["prompt_tokens"], r["rerun_calls"], r["rerun_cache_hits"], r["rerun_wall_s"], r["failed"]]
+                       for r in st["rows"]]), ""]
+        for scope, docs in st["per_doc"].items():
+            md += [f"Per document, scope `{scope}` (jobs 1; prompt tokens = characters sent, the stub's count):", "",
+                   _table(["document", "calls", "prompt tokens", "clean chars", "prompt tokens / clean char"],
+                          [[d["doc_id"], d["calls"], d["prompt_tokens"], d["clean_chars"], d["tokens_per_char"]]
+                           for d in docs]), ""]
+        md += ["![time vs jobs](time_vs_jobs.png)", ""]
+        series = []
+        for scope, style in (("targets", "o-"), ("residual", "s-")):
+            for mode in ("chunks", "docs"):
+                rs = [r for r in st["rows"] if r["scope"] == scope and r["mode"] == mode]
+                if rs:
+                    series.append((f"{scope}, {mode}", [r["jobs"] for r in rs], [r["wall_s"] for r in rs],
+                                   style if mode == "docs" else style.replace("-", ":")))
+            rs = [r for r in st["rows"] if r["scope"] == scope and r["mode"] == "docs"]
+            if rs:
+                series.append((f"{scope}, ideal", [r["jobs"] for r in rs], [r["ideal_s"] for r in rs], "k--"
+                               if scope == "targets" else "k-."))
+        _plot(out_dir / "time_vs_jobs.png", f"openai backend vs stub ({st['latency']} s/request)", "jobs",
+              "seconds", series)
+    quality = []
+    if "rules_f1" in res:
+        quality.append(["rules", res["rules_f1"], None, None, None, None, None])
+    if "local" in res:
+        lo = res["local"]
+        md += ["## local: embedded model (default settings: scope residual), 5 sample docs, one subprocess", "",
+               f"Server start-up {lo.get('startup_s', 0):.1f} s (not in the times below); peak RSS "
+               f"{lo.get('peak_rss_mb')} MB (model file mapped in), {lo.get('rss_before_mb')} MB before.", "",
+               _table(["document", "wall s", "calls", "prompt tokens", "completion tokens", "completion tok/s"],
+                      [[d["doc_id"], d["wall_s"], d["calls"], d["prompt_tokens"], d["completion_tokens"],
+                        d["completion_tokens"] / d["wall_s"] if d["wall_s"] else None]
+                       for d in lo.get("per_doc", [])]
+                      + [["**all**", lo.get("wall_s"), lo.get("calls"), lo.get("prompt_tokens"),
+                          lo.get("completion_tokens"),
+                          (lo.get("completion_tokens") or 0) / lo["wall_s"] if lo.get("wall_s") else None]]), "",
+               "tok/s is end to end (completion tokens over wall time, prompt processing and the rules included).",
+               ""]
+        quality.append(["local", lo.get("f1"), lo.get("wall_s"), lo.get("prompt_tokens"),
+                        lo.get("completion_tokens"), lo.get("peak_rss_mb"), lo.get("f1_subset")])
+    if "peer" in res:
+        pe = res["peer"]
+        tot = pe.get("docs", [])
+        quality.append(["LangExtract 1.x (same model)", pe.get("f1"), sum(d["wall_s"] for d in tot) or None,
+                        sum(d["prompt_tokens"] for d in tot) or None, sum(d["completion_tokens"] for d in tot) or None,
+                        pe.get("peak_rss_mb"), pe.get("f1")])
+    if quality:
+        sub = res.get("peer", {}).get("finished")
+        md += ["## quality: eval F1 against eval/gold", "",
+               "Goals / measures / responsibilities F1 over the 5 sample docs. The last column scores only the "
+               f"documents the peer finished ({', '.join(sub) if sub else 'no peer run'}) so rows compare on "
+               "the same documents.", "",
+               _table(["backend", "goals F1", "measures F1", "resp. F1", "wall s", "prompt tokens",
+                       "completion tokens", "peak RSS MB", "F1 g/m/r on peer's docs"],
+                      [[q[0], *((q[1] or {}).get(k) for k in ("goals", "measures", "responsibilities")),
+                        q[2], q[3], q[4], q[5],
+                        "/".join(f"{q[6][k]:.2f}" for k in ("goals", "measures", "responsibilities")) if q[6] else None]
+                       for q in quality]), ""]
+        if "rules_f1_subset" in res and sub:
+            md += ["rules on the peer's documents: " + "/".join(
+                f"{res['rules_f1_subset'][k]:.2f}" for k in ("goals", "measures", "responsibilities")), ""]
+        if "peer" in res:
+            pe = res["peer"]
+            md += [f"Peer run: cap {pe.get('cap_s')} s, timed out: {pe.get('timed_out')}; server start-up "
+                   f"{pe.get('startup_s', 0):.1f} s; per document:", "",
+                   _table(["document", "wall s", "calls", "prompt tokens", "completion tokens", "error"],
+                          [[d["doc_id"], d["wall_s"], d["calls"], d["prompt_tokens"], d["completion_tokens"],
+                            d["error"] or ""] for d in pe.get("docs", [])]), ""]
+    path = out_dir / "bench.md"
+    path.write_text("\n".join(md), encoding="utf-8")
+    return path
+
+
+# ---- entry ------------------------------------------------------------------------------------
+
+
+def run_bench(out_dir: Path, parts: set[str], sizes: Iterable[int] = (10, 100, 1000),
+              jobs: Iterable[int] = (1, 2, 4, 8), latency: float = 0.2, docs_dir: Path = DOCS,
+              gold_dir: Path = GOLD, peer_cap_s: float = 360.0, scopes: Iterable[str] = ("targets", "residual"),
+              log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)) -> Path:
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        raise ValueError(f"unknown bench parts {sorted(unknown)}; choose from {', '.join(PARTS)}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    res: dict[str, Any] = {"machine": machine()}
+    with tempfile.TemporaryDirectory(prefix="summarizer-bench-") as tmp:
+        work = Path(tmp)
+        if "rules" in parts:
+            res["rules"] = bench_rules(sizes, work, docs_dir, log)
+        if "llm-stub" in parts:
+            res["llm_stub"] = bench_stub(list(jobs), latency, work, docs_dir, log, tuple(scopes))
+        if parts & {"local", "peer"}:
+            res["rules_f1"] = _f1(rules_db(work, docs_dir), gold_dir)
+        if "local" in parts:
+            lo = bench_local(work, docs_dir, log)
+            if Path(lo["db"]).exists() and lo.get("wall_s"):
+                lo["f1"] = _f1(Path(lo["db"]), gold_dir)
+            res["local"] = lo
+        if "peer" in parts:
+            pe = bench_peer(work, docs_dir, gold_dir, peer_cap_s, out_dir, log)
+            pe["cap_s"] = peer_cap_s
+            res["peer"] = pe
+            sub = set(pe.get("finished", []))
+            if sub:
+                res["rules_f1_subset"] = _f1(rules_db(work, docs_dir), gold_dir, sub)
+                if "local" in res and res["local"].get("wall_s"):
+                    res["local"]["f1_subset"] = _f1(Path(res["local"]["db"]), gold_dir, sub)
+            for d in pe.get("docs", []):
+                d.pop("text", None)
+                d.pop("extractions", None)
+        res["total_s"] = time.perf_counter() - t0
+        res["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+        path = write_report(out_dir, res)
+    (out_dir / "bench.json").write_text(json.dumps(res, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m summarizer.bench", description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=Path("results/bench"))
+    ap.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated: {','.join(PARTS)}")
+    ap.add_argument("--sizes", default="10,100,1000")
+    ap.add_argument("--jobs", default="1,2,4,8")
+    ap.add_argument("--latency", type=float, default=0.2)
+    ap.add_argument("--peer-cap", type=float, default=360.0, help="seconds for the whole peer part")
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--args", help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.worker:
+        args = json.loads(a.args)
+        fn = {"rules": _rules_worker, "local": _local_worker, "peer": _peer_worker}[a.worker]
+        data = fn(args)
+        Path(args["out"]).write_text(json.dumps(data, ensure_ascii=False, default=str))
+        return 0
+    parts = {p.strip() for p in a.parts.split(",") if p.strip()}
+    path = run_bench(a.out, parts, tuple(int(x) for x in a.sizes.split(",")), tuple(int(x) for x in a.jobs.split(",")),
+                     a.latency, peer_cap_s=a.peer_cap)
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""Smoke test of `summarizer bench`: rules and llm-stub parts on tiny sizes (no model)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from summarizer.bench import LatencyStub, run_bench
+
+
+def test_bench_rules_and_stub_smoke(tmp_path: Path) -> None:
+    out = tmp_path / "bench"
+    md = run_bench(out, {"rules", "llm-stub"}, sizes=(2, 4), jobs=(1, 2), latency=0.01,
+                   scopes=("targets",), log=lambda s: None)
+    text = md.read_text(encoding="utf-8")
+    assert md == out / "bench.md"
+    assert "| documents | wall s | docs/s |" in text
+    assert "| scope | mode | jobs | calls |" in text
+    assert "nproc" in text and "Python" in text
+    for png in ("time_vs_docs.png", "time_vs_jobs.png"):
+        data = (out / png).read_bytes()
+        assert data.startswith(b"\x89PNG") and len(data) < 200_000
+    res = json.loads((out / "bench.json").read_text(encoding="utf-8"))
+    assert [r["size"] for r in res["rules"]] == [2, 4]
+    assert all(r["ok"] == r["size"] for r in res["rules"])
+    rows = res["llm_stub"]["rows"]
+    assert {(r["scope"], r["mode"], r["jobs"]) for r in rows} == {("targets", m, j) for m in ("chunks", "docs") for j in (1, 2)}
+    for r in rows:
+        assert r["calls"] > 0 and r["failed"] == 0
+        assert r["rerun_calls"] == 0 and r["rerun_cache_hits"] == r["calls"]  # the llm_calls cache
+
+
+def test_stub_answer_is_grounded_in_the_chunk() -> None:
+    ans = LatencyStub.answer("读下面的数据\n<<<DATA\n到2025年，新增企业100家。\nDATA>>>")
+    (g,) = ans["g"]
+    assert g["q"] == "新增企业100家" and g["v"] == 100.0
+    assert LatencyStub.answer("<<<DATA\n无数字\nDATA>>>") == {"g": []}
