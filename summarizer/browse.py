@@ -87,7 +87,7 @@ where r.rowid in {_LATEST}""",
 def ensure_views(db: sqlite_utils.Database) -> None:
     """(Re)create the browsing views; needs the unit tables, which it creates if missing."""
     units.ensure_tables(db)
-    with db.atomic():
+    with store.write_lock(db):  # IMMEDIATE: another run may be writing this database
         for name, sql in VIEWS.items():
             db.create_view(name, sql.strip(), replace=True)
 

@@ -181,8 +181,9 @@ def _refresh_views(db) -> None:  # type: ignore[no-untyped-def]
     from summarizer.browse import ensure_views
     from summarizer.units import refresh_units
 
-    refresh_units(db)
-    ensure_views(db)
+    with store.write_lock(db):  # derived tables: read and rewritten under one write lock
+        refresh_units(db)
+        ensure_views(db)
 
 
 def failed_paths(db_path: str | Path) -> list[Path]:

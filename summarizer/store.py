@@ -119,11 +119,14 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
     db.enable_wal()
     db.conn.execute("PRAGMA foreign_keys = ON")
     if "_migrations" not in db.table_names():
-        db.table("_migrations").create({"name": str, "applied_at": str}, pk="name")
+        db.table("_migrations").create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)
     done = {r["name"] for r in db.table("_migrations").rows}
     for fn in MIGRATIONS:
         if fn.__name__ not in done:
-            with db.atomic():
+            with write_lock(db):
+                # Another process may have applied it while we waited for the lock.
+                if db.table("_migrations").count_where("name = ?", [fn.__name__]):
+                    continue
                 fn(db)
                 db.table("_migrations").insert({"name": fn.__name__, "applied_at": now()})
     return db
@@ -138,8 +141,10 @@ def write_lock(db: sqlite_utils.Database) -> Iterator[None]:
     writer wait rather than fail.
     """
     conn = db.conn
-    if conn.in_transaction:
-        conn.commit()
+    if conn.in_transaction:  # nested: a savepoint inside the outer write transaction
+        with db.atomic():
+            yield
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield

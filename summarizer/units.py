@@ -45,6 +45,8 @@ from typing import Any
 
 import sqlite_utils
 
+from summarizer import store
+
 LEVELS = ("新区", "省", "市", "区", "县")  # longest first where one contains another
 _PARTY = ("市委", "区委", "县委", "省委")
 _ORGAN = re.compile(
@@ -262,7 +264,7 @@ def refresh_units(db: sqlite_utils.Database) -> dict[str, int]:
          "notes": _json(sorted(u["notes"])), "roles": _json(dict(sorted(u["roles"].items())))}
         for name, u in sorted(units.items())
     ]
-    with db.atomic():
+    with store.write_lock(db):  # IMMEDIATE: another run may be writing this database
         db.execute("delete from unit_mentions")
         db.execute("delete from units")
         db.table("unit_mentions").insert_all(mentions, batch_size=1000)
