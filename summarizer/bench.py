@@ -242,7 +242,7 @@ def _stub_run(stub: LatencyStub, docs: list[Path], db: Path, scope: str, chunk_j
     summary = run_batch(docs, db, backend, force=True, jobs=doc_jobs, on_doc=on_doc if per_doc else None)
     wall = time.perf_counter() - t0
     s = backend.stats
-    out = {"wall_s": wall, "calls": s.calls, "cache_hits": s.cache_hits, "prompt_tokens": s.prompt_tokens,
+    out: dict[str, Any] = {"wall_s": wall, "calls": s.calls, "cache_hits": s.cache_hits, "prompt_tokens": s.prompt_tokens,
            "completion_tokens": s.completion_tokens, "failed": summary.count("failed"),
            "dropped": s.dropped}
     if per_doc:
@@ -253,7 +253,9 @@ def _stub_run(stub: LatencyStub, docs: list[Path], db: Path, scope: str, chunk_j
             row["tokens_per_char"] = row["prompt_tokens"] / row["clean_chars"] if row["clean_chars"] else 0.0
         conn.close()
         out["per_doc"] = docs_rows
-    backend.close()
+    close = getattr(backend, "close", None)
+    if close:
+        close()
     return out
 
 

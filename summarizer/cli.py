@@ -86,7 +86,7 @@ def run(
         typer.secho(line, fg=colour, err=o.status == "failed")
 
     try:
-        summary = run_batch(paths, db, engine, force=force, on_doc=show)
+        summary = run_batch(paths, db, engine, force=force, on_doc=show, jobs=jobs or 1)
     finally:
         close = getattr(engine, "close", None)
         if close:
@@ -241,6 +241,25 @@ def browse(
     from summarizer.browse import serve
 
     serve(db, port)
+
+
+@app.command()
+@one_line_errors
+def bench(
+    out: Annotated[Path, typer.Option(help="Folder for bench.md, bench.json and the plots")] = Path("results/bench"),
+    parts: Annotated[str, typer.Option(help="Comma list of rules, llm-stub, local, peer")] = "rules,llm-stub,local",
+    sizes: Annotated[str, typer.Option(help="Corpus sizes for the rules part")] = "10,100,1000",
+    jobs: Annotated[str, typer.Option(help="Concurrency levels for the stub part")] = "1,2,4,8",
+    latency: Annotated[float, typer.Option(help="Simulated seconds per stub request")] = 0.2,
+    peer_cap: Annotated[float, typer.Option(help="Seconds allowed for the LangExtract peer")] = 360.0,
+) -> None:
+    """Speed, cost and scale: Markdown tables and PNG plots (not a test)."""
+    from summarizer.bench import run_bench
+
+    path = run_bench(out, {p.strip() for p in parts.split(",") if p.strip()},
+                     tuple(int(x) for x in sizes.split(",")), tuple(int(x) for x in jobs.split(",")),
+                     latency, peer_cap_s=peer_cap)
+    typer.echo(f"wrote {path}")
 
 
 @model_app.command("info")

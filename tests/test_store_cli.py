@@ -49,7 +49,8 @@ def test_bad_files_fail_alone_and_the_batch_goes_on(tmp_path: Path) -> None:
     (tmp_path / "empty.txt").write_bytes(b"")
     (tmp_path / "bin.txt").write_bytes(b"\x00\x01\x02" * 100)
     (tmp_path / "ok.txt").write_text(next(DOCS.glob("002_*.txt")).read_text("utf-8"), "utf-8")
-    res = runner.invoke(app, ["run", str(tmp_path), str(tmp_path / "missing.txt"), "--db", str(tmp_path / "r.db")])
+    res = runner.invoke(app, ["run", str(tmp_path), str(tmp_path / "missing.txt"), "--db", str(tmp_path / "r.db"),
+                             "--backend", "rules"])
     assert res.exit_code == 1
     out = res.output
     assert f"{tmp_path / 'empty.txt'}: empty file" in out
@@ -63,7 +64,7 @@ def test_bad_files_fail_alone_and_the_batch_goes_on(tmp_path: Path) -> None:
 
 def test_cli_run_show_export_eval(tmp_path: Path) -> None:
     db = str(tmp_path / "r.db")
-    res = runner.invoke(app, ["run", str(DOCS), "--db", db])
+    res = runner.invoke(app, ["run", str(DOCS), "--db", db, "--backend", "rules"])
     assert res.exit_code == 0, res.output
     assert "5 ok" in res.output
     shown = runner.invoke(app, ["show", "003_28bac5d74b912b57", "--db", db])
@@ -101,11 +102,11 @@ def test_runs_lists_failures_and_retry_failed_retries_only_those(tmp_path: Path)
     bad = tmp_path / "later.txt"
     bad.write_bytes(b"")
     good = next(DOCS.glob("002_*.txt"))
-    assert runner.invoke(app, ["run", str(good), str(bad), "--db", db]).exit_code == 1
+    assert runner.invoke(app, ["run", str(good), str(bad), "--db", db, "--backend", "rules"]).exit_code == 1
     listed = runner.invoke(app, ["runs", "--db", db]).output
     assert "1 failed" in listed and f"FAIL {bad}: empty file" in listed
     bad.write_text("一、重点任务\n1.推进数字化改造。到2025年完成改造企业100家。", "utf-8")
-    retry = runner.invoke(app, ["run", "--retry-failed", "--db", db])
+    retry = runner.invoke(app, ["run", "--retry-failed", "--db", db, "--backend", "rules"])
     assert retry.exit_code == 0, retry.output
     assert "ok   later" in retry.output and "002_" not in retry.output
-    assert "no failed documents" in runner.invoke(app, ["run", "--retry-failed", "--db", db]).output
+    assert "no failed documents" in runner.invoke(app, ["run", "--retry-failed", "--db", db, "--backend", "rules"]).output

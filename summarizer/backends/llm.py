@@ -557,7 +557,7 @@ class LLMBackend:
             after = retry_after(exc) if exc else None
             if after is not None:
                 return min(after, s.retry_after_max)
-            return wait_exponential_jitter(multiplier=s.backoff_initial, max=s.backoff_max, jitter=s.backoff_jitter)(rs)
+            return wait_exponential_jitter(initial=s.backoff_initial, max=s.backoff_max, jitter=s.backoff_jitter)(rs)
 
         def before_sleep(rs: RetryCallState) -> None:
             exc = rs.outcome.exception() if rs.outcome else None
