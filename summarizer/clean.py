@@ -19,10 +19,6 @@ from functools import lru_cache
 
 from summarizer.noise import is_noise_line
 
-# One cleaned line: its characters and, for each, the raw offset it came from.
-_Chars = list[tuple[str, int]]
-
-
 @dataclass(frozen=True)
 class CleanText:
     """Cleaned text plus, per cleaned char, its offset in the raw text."""
@@ -67,63 +63,69 @@ _PINYIN_BODY = f"[a-zü{_TONED}]{{1,7}}"
 _NEUTRAL = {"de", "le", "men", "zi", "me", "ge", "ne", "ma", "ba", "zhe", "li", "tou", "shang"}
 _PINYIN_RE = re.compile(rf"(?<=[\u3400-\u9fff])[(（]({_PINYIN_BODY})[)）]")
 
-# A comma doubled by the scraper before another punctuation mark: `,,` `,、` `,。`.
-_PUNCT_AFTER_COMMA = set(",，、。；;：:！？!?")
 
 
 def _is_pinyin(body: str) -> bool:
     return any(ch in _TONED for ch in body) or body in _NEUTRAL
 
 
-def _drop_pinyin(chars: _Chars) -> _Chars:
+class _Line:
+    """One line being cleaned: its text and, per character, the raw offset.
+
+    Every step deletes characters or swaps them one for one, so the offsets follow
+    by slicing (C speed) rather than a Python loop per character.
+    """
+
+    __slots__ = ("offs", "text")
+
+    def __init__(self, text: str, offs: list[int]) -> None:
+        self.text = text
+        self.offs = offs
+
+    def delete(self, spans: list[tuple[int, int]]) -> None:
+        if not spans:
+            return
+        parts, offs, last = [], [], 0
+        for a, b in spans:
+            parts.append(self.text[last:a])
+            offs.extend(self.offs[last:a])
+            last = b
+        parts.append(self.text[last:])
+        offs.extend(self.offs[last:])
+        self.text, self.offs = "".join(parts), offs
+
+    def delete_matches(self, rx: re.Pattern[str]) -> None:
+        self.delete([m.span() for m in rx.finditer(self.text)])
+
+
+_INVISIBLE_RE = re.compile(r"[\u200b\ufeff\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_ODD_SPACES = str.maketrans({c: " " for c in "\t\u3000\u00a0\u2002\u2003\u2009\x0c"})
+# Extra spaces: all but the first of a run, and any at either end of the line.
+_EXTRA_SPACE_RE = re.compile(r"(?<= ) +|^ +| +$")
+_DOUBLED_COMMA_RE = re.compile(r"[,，](?=[,，、。；;：:！？!?])")
+
+
+def _normalize_spaces(line: _Line) -> None:
+    line.delete_matches(_INVISIBLE_RE)
+    line.text = line.text.translate(_ODD_SPACES)
+    line.delete_matches(_EXTRA_SPACE_RE)
+
+
+def _drop_pinyin(line: _Line) -> None:
     # Repeat: dropping `(yè)` from `業(yè)(yè)` glues the next annotation to the char.
     while True:
-        line = "".join(c for c, _ in chars)
-        keep = [True] * len(chars)
-        for m in _PINYIN_RE.finditer(line):
-            if _is_pinyin(m.group(1)):
-                for i in range(m.start(), m.end()):
-                    keep[i] = False
-        kept = [c for c, k in zip(chars, keep) if k]
-        if len(kept) == len(chars):
-            return kept
-        chars = kept
+        spans = [m.span() for m in _PINYIN_RE.finditer(line.text) if _is_pinyin(m.group(1))]
+        if not spans:
+            return
+        line.delete(spans)
 
 
-def _drop_doubled_commas(chars: _Chars) -> _Chars:
-    out: _Chars = []
-    for i, (ch, pos) in enumerate(chars):
-        nxt = chars[i + 1][0] if i + 1 < len(chars) else ""
-        if ch in ",，" and nxt in _PUNCT_AFTER_COMMA:
-            continue
-        out.append((ch, pos))
-    return out
-
-
-def _simplify(chars: _Chars) -> _Chars:
-    line = "".join(c for c, _ in chars)
-    converted = to_simplified(line)
-    if len(converted) == len(line):
-        return [(c, pos) for c, (_, pos) in zip(converted, chars)]
-    # Phrase conversion changed the length: fall back to char-by-char so the
-    # offset map stays exact.
-    return [(to_simplified(c)[:1] or c, pos) for c, pos in chars]
-
-
-def _normalize_spaces(chars: _Chars) -> _Chars:
-    """Unify odd spaces, strip the line, and squeeze runs of spaces."""
-    out: _Chars = []
-    for ch, pos in chars:
-        if ch in "\t\u3000\u00a0\u2002\u2003\u2009\u200b\ufeff":
-            ch = " " if ch != "\u200b" and ch != "\ufeff" else ""
-        if not ch or unicodedata.category(ch) == "Cc":
-            continue
-        if ch == " " and (not out or out[-1][0] == " "):
-            continue
-        out.append((ch, pos))
-    while out and out[-1][0] == " ":
-        out.pop()
-    return out
+def _simplify(line: _Line) -> None:
+    converted = to_simplified(line.text)
+    if len(converted) != len(line.text):
+        # Phrase conversion changed the length: char by char keeps the offsets exact.
+        converted = "".join(to_simplified(c)[:1] or c for c in line.text)
+    line.text = converted
 
 
 _TABLE_RULE_RE = re.compile(r"^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?$")
@@ -131,30 +133,26 @@ _TABLE_RULE_RE = re.compile(r"^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?$")
 
 def clean_text(raw: str) -> CleanText:
     """Clean raw document text. Deterministic and idempotent."""
-    lines_out: list[_Chars] = []
+    kept: list[_Line] = []
     pos = 0
     for raw_line in raw.splitlines(keepends=True):
         body = raw_line.rstrip("\r\n")
-        chars: _Chars = [(ch, pos + i) for i, ch in enumerate(body)]
+        line = _Line(body, list(range(pos, pos + len(body))))
         pos += len(raw_line)
-        chars = _normalize_spaces(chars)
-        if not chars:
+        _normalize_spaces(line)
+        if not line.text:
             continue
-        chars = _drop_pinyin(chars)
-        chars = _simplify(chars)
-        chars = _drop_doubled_commas(chars)
-        chars = _normalize_spaces(chars)
-        line = "".join(c for c, _ in chars)
-        if not line or _TABLE_RULE_RE.match(line) or is_noise_line(line):
+        _drop_pinyin(line)
+        _simplify(line)
+        line.delete_matches(_DOUBLED_COMMA_RE)
+        _normalize_spaces(line)
+        if not line.text or _TABLE_RULE_RE.match(line.text) or is_noise_line(line.text):
             continue
-        lines_out.append(chars)
+        kept.append(line)
 
-    text_parts: list[str] = []
     offsets: list[int] = []
-    for i, chars in enumerate(lines_out):
+    for i, line in enumerate(kept):
         if i:
-            text_parts.append("\n")
-            offsets.append(chars[0][1] - 1 if chars[0][1] > 0 else 0)
-        text_parts.extend(c for c, _ in chars)
-        offsets.extend(p for _, p in chars)
-    return CleanText(text="".join(text_parts), raw_offsets=tuple(offsets))
+            offsets.append(max(0, line.offs[0] - 1))  # the newline stands for the line break
+        offsets.extend(line.offs)
+    return CleanText(text="\n".join(line.text for line in kept), raw_offsets=tuple(offsets))

@@ -118,6 +118,7 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
     db.conn.execute("PRAGMA busy_timeout = 30000")
     db.enable_wal()
     db.conn.execute("PRAGMA foreign_keys = ON")
+    db.conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable at checkpoints, safe from corruption
     if "_migrations" not in db.table_names():
         db.table("_migrations").create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)
     done = {r["name"] for r in db.table("_migrations").rows}
@@ -208,13 +209,15 @@ def save_result(db: sqlite_utils.Database, result: DocumentResult, run_id: str, 
     db.table("goals").insert_all(
         {"id": _id(rid, "g", i), **keys, "seq": i, **_row(g)} for i, g in enumerate(result.goals)
     )
-    for i, m in enumerate(result.measures):
-        mid = _id(rid, "m", i)
-        db.table("measures").insert({"id": mid, **keys, "seq": i, **_row(m, {"responsibilities"})})
-        db.table("responsibilities").insert_all(
-            {"id": _id(mid, j), "measure_id": mid, **keys, "seq": j, **_row(r)}
-            for j, r in enumerate(m.responsibilities)
-        )
+    mids = [_id(rid, "m", i) for i in range(len(result.measures))]
+    db.table("measures").insert_all(
+        {"id": mid, **keys, "seq": i, **_row(m, {"responsibilities"})}
+        for i, (mid, m) in enumerate(zip(mids, result.measures))
+    )
+    db.table("responsibilities").insert_all(
+        {"id": _id(mid, j), "measure_id": mid, **keys, "seq": j, **_row(r)}
+        for mid, m in zip(mids, result.measures) for j, r in enumerate(m.responsibilities)
+    )
     return rid
 
 
