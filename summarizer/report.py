@@ -32,6 +32,15 @@ def _row(name: str, block: dict[str, Any]) -> list[str]:
     return cells
 
 
+def error_detail(e: dict[str, Any]) -> str:
+    """What a reviewer needs beyond the quote: the wrong fields, or the measure and role."""
+    if e["kind"] == "wrong_field":
+        return "; ".join(f"{f['field']}: gold {f['gold']!r}, predicted {f['predicted']!r}" for f in e["fields"])
+    if e["type"] == "responsibility":
+        return f"(measure {e['measure']}, role {e['role']})"
+    return ""
+
+
 HEADERS = ["document", "goals P / R / F1", "measures P / R / F1", "responsibilities P / R / F1",
            "resp. lenient F1", "plan acc.", "grounding"]
 
@@ -56,12 +65,7 @@ def markdown_report(report: dict[str, Any]) -> str:
         lines += [f"## {doc_id}", ""]
         for e in block["errors"]:
             where = f" @{e['start']}" if e.get("start") is not None else ""
-            detail = ""
-            if e["kind"] == "wrong_field":
-                detail = "; ".join(f"{f['field']}: gold {f['gold']!r}, predicted {f['predicted']!r}"
-                                   for f in e["fields"])
-            elif e["type"] == "responsibility":
-                detail = f"measure {e['measure']}, role {e['role']}"
+            detail = error_detail(e)
             lines.append(f"- **{e['kind']}** {e['type']}{where}: 「{e.get('quote')}」 {detail}".rstrip())
         lines.append("")
     return "\n".join(lines)
@@ -151,12 +155,7 @@ def html_report(report: dict[str, Any], texts: dict[str, str],
             span = (e["start"], e["end"]) if e.get("start") is not None else locate(text, e.get("quote"))
             ident = f"d{n}e{k}"
             cls = {"missed": "miss", "spurious": "spur"}.get(e["kind"], "both")
-            detail = ""
-            if e["kind"] == "wrong_field":
-                detail = "; ".join(f"{f['field']}: gold {f['gold']!r}, predicted {f['predicted']!r}"
-                                   for f in e["fields"])
-            elif e["type"] == "responsibility":
-                detail = f"(measure {e['measure']}, role {e['role']})"
+            detail = error_detail(e)
             if span and e["type"] != "plan":
                 marks.append((span[0], span[1], cls, ident, f"{e['kind']} {e['type']}"))
             errors.append({**e, "href": ident if span and e["type"] != "plan" else "", "detail": detail})

@@ -248,6 +248,17 @@ def _sentence(text: str, a: int, b: int) -> tuple[int, int]:
     return s, e
 
 
+def _merge_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted spans joined where they touch or overlap; blank ones dropped."""
+    merged: list[list[int]] = []
+    for a, b in sorted(spans):
+        if merged and a <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return [(a, b) for a, b in merged if text[a:b].strip()]
+
+
 def target_spans(text: str, max_piece: int) -> list[tuple[int, int]]:
     """Sentences around goal candidates, plus the year-scope lines that govern them."""
     spans: list[tuple[int, int]] = []
@@ -269,13 +280,7 @@ def target_spans(text: str, max_piece: int) -> list[tuple[int, int]]:
         if find_goals(text, a, b) or re.search(r"\d", text[a:b].replace(text[s:s + 10], "")):
             spans.append((a, min(b, a + max_piece)))
     spans = sorted((a, b - (text[b - 1] == "\n")) for a, b in spans if b > a)
-    merged: list[list[int]] = []
-    for a, b in spans:
-        if merged and a <= merged[-1][1] + 1:
-            merged[-1][1] = max(merged[-1][1], b)
-        else:
-            merged.append([a, b])
-    return [(a, b) for a, b in merged if text[a:b].strip()]
+    return _merge_spans(text, spans)
 
 
 _UNITS_ALT = "|".join(re.escape(u) for u in UNITS)
@@ -315,13 +320,7 @@ def residual_spans(text: str, max_piece: int = 120) -> list[tuple[int, int]]:
         s, e = max(s, a - max_piece // 2), min(e, m.end() + max_piece // 2)
         spans.append((s, e))
     spans.sort()
-    merged: list[list[int]] = []
-    for a, b in spans:
-        if merged and a <= merged[-1][1] + 1:
-            merged[-1][1] = max(merged[-1][1], b)
-        else:
-            merged.append([a, b])
-    return [(a, b) for a, b in merged if text[a:b].strip()]
+    return _merge_spans(text, spans)
 
 
 def make_chunks(text: str, chunk_chars: int, scope: str = "targets") -> list[Chunk]:
