@@ -13,11 +13,11 @@ quotes written against cleaned text stay valid if a document is cleaned twice.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
 from summarizer.noise import is_noise_line
+
 
 @dataclass(frozen=True)
 class CleanText:
