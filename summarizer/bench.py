@@ -242,9 +242,10 @@ def _stub_run(stub: LatencyStub, docs: list[Path], db: Path, scope: str, chunk_j
     summary = run_batch(docs, db, backend, force=True, jobs=doc_jobs, on_doc=on_doc if per_doc else None)
     wall = time.perf_counter() - t0
     s = backend.stats
-    out: dict[str, Any] = {"wall_s": wall, "calls": s.calls, "cache_hits": s.cache_hits, "prompt_tokens": s.prompt_tokens,
-           "completion_tokens": s.completion_tokens, "failed": summary.count("failed"),
-           "dropped": s.dropped}
+    out: dict[str, Any] = {
+        "wall_s": wall, "calls": s.calls, "cache_hits": s.cache_hits, "prompt_tokens": s.prompt_tokens,
+        "completion_tokens": s.completion_tokens, "failed": summary.count("failed"), "dropped": s.dropped,
+    }
     if per_doc:
         conn = store.open_db(db)
         for row in docs_rows:
