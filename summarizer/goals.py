@@ -150,6 +150,24 @@ _ACHIEVE_BEFORE = re.compile(r"(完成|实现|新增|盘活|节约|出让|投入
 _OBJECT_STOP = re.compile(r"[，,。；;：:、|\n]|\d|(?:[的等]|作为|开展|进行|实现)")
 
 
+def is_threshold(text: str, m: re.Match[str]) -> bool:
+    """A figure that qualifies the noun after it (10亿元以上重大项目, 评估价的70%确定)
+    rather than stating a target: a measure unit, a noun right after, no 完成/实现…
+    before. Counts (5个以上园区) and achievements (完成3000亩…出清) are targets."""
+    if not re.match(r"^[\u4e00-\u9fff“]", text[m.end() : m.end() + 1]):
+        return False
+    before_num = text[max(0, m.start() - 4) : m.start()]
+    return m.group("unit") not in COUNT_UNITS and not _ACHIEVE_BEFORE.search(before_num)
+
+
+def threshold_in_quote(text: str, start: int, end: int, value: float) -> bool:
+    """True when the figure stating `value` inside text[start:end] is a threshold."""
+    for m in TARGET_RE.finditer(text, start, end):
+        if (m.group("unit") or m.group("bound")) and abs(float(m.group("value")) - value) < 1e-9:
+            return is_threshold(text, m)
+    return False
+
+
 def _object_after(text: str, pos: int, end: int) -> int:
     """End of the noun a count governs: 打造5个以上[未来产业园区]，…"""
     m = _OBJECT_STOP.search(text, pos, end)
@@ -193,10 +211,9 @@ def find_goals(text: str, start: int = 0, end: int | None = None) -> list[GoalCa
             continue  # an item number: 13.加快…
         noun_end = m.end()
         if re.match(r"^[\u4e00-\u9fff“]", after):
-            if unit in COUNT_UNITS or _ACHIEVE_BEFORE.search(before_num):
-                noun_end = _object_after(text, m.end(), end)
-            else:
+            if is_threshold(text, m):
                 continue  # a threshold qualifying a noun: 10亿元以上重大项目
+            noun_end = _object_after(text, m.end(), end)
         c_start = _clause_start(text, m.start(), start)
         sentence = text[_sentence_start(text, m.start(), start) : m.start()]
         item_start = c_start

@@ -48,3 +48,15 @@ def test_scope_carries_over_bullet_lines() -> None:
 def test_list_of_targets_splits_indicators() -> None:
     goals = find_goals("确保每年新增高新技术企业100家、省科技型中小企业200家以上。")
     assert [(g.indicator, g.value) for g in goals] == [("高新技术企业", 100), ("省科技型中小企业", 200)]
+
+
+@pytest.mark.parametrize("text,value,expected", [
+    ("按工业用地评估价的70%确定土地挂牌起始价", 70, True),
+    ("完成年销售5亿元以上企业管理创新推进工作", 5, True),
+    ("实现一般企业投资项目全过程审批“最多80天”", 80, False),
+    ("打造5个以上未来产业园区", 5, False),
+])
+def test_threshold_figures_are_told_from_targets(text: str, value: float, expected: bool) -> None:
+    from summarizer.goals import threshold_in_quote
+
+    assert threshold_in_quote(text, 0, len(text), value) is expected

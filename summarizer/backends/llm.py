@@ -46,7 +46,7 @@ from tenacity import (
 from summarizer.backends import CallStats, Identity, PreparedDoc, register
 from summarizer.backends.rules import extract_plan, rules_goals, rules_measures
 from summarizer.errors import BackendError, ConfigError
-from summarizer.goals import UNITS, find_goals, year_scopes
+from summarizer.goals import UNITS, find_goals, threshold_in_quote, year_scopes
 from summarizer.llm_cache import CallCache, request_hash
 from summarizer.models import Comparator, DocumentResult, GroundedGoal
 
@@ -495,6 +495,10 @@ class LLMBackend:
             added = []
             for g in goals:
                 if any(r.start < g.end and g.start < r.end and r.value == g.value for r in rule_goals):
+                    continue
+                if threshold_in_quote(text, g.start, g.end, g.value):
+                    dropped += 1  # the same grammar check the rules apply to their own figures
+                    notes.append(f"dropped a model goal whose figure qualifies a noun: {g.quote[:40]}")
                     continue
                 year = next((y for s0, e0, y in reversed(scopes) if s0 <= g.start < e0), None)
                 added.append(g.model_copy(update={"year": year}) if year is not None else g)
