@@ -19,6 +19,7 @@ import atexit
 import ipaddress
 import json
 import os
+import random
 import re
 import string
 import threading
@@ -40,7 +41,6 @@ from tenacity import (
     retry_if_exception,
     stop_after_attempt,
     stop_after_delay,
-    wait_exponential_jitter,
 )
 
 from summarizer.backends import CallStats, Identity, PreparedDoc, register
@@ -560,7 +560,10 @@ class LLMBackend:
             after = retry_after(exc) if exc else None
             if after is not None:
                 return min(after, s.retry_after_max)
-            return wait_exponential_jitter(initial=s.backoff_initial, max=s.backoff_max, jitter=s.backoff_jitter)(rs)
+            # Exponential backoff with jitter, written out: tenacity renamed the helper's
+            # arguments within 9.x, and the LangExtract peer pins tenacity below 9.2.
+            base = min(s.backoff_max, s.backoff_initial * 2 ** (rs.attempt_number - 1))
+            return base + random.uniform(0, s.backoff_jitter)
 
         def before_sleep(rs: RetryCallState) -> None:
             exc = rs.outcome.exception() if rs.outcome else None
