@@ -59,6 +59,9 @@ def run(
     jobs: Annotated[int | None, typer.Option(help="Concurrent model requests")] = None,
     timeout: Annotated[float | None, typer.Option(help="Seconds per model request")] = None,
     max_attempts: Annotated[int | None, typer.Option(help="Attempts per model request")] = None,
+    scope: Annotated[str | None, typer.Option(
+        help="What the model reads: residual (figures the rules left; default) | targets (every target sentence)"
+    )] = None,
 ) -> None:
     """Extract every document under PATHS into the results database."""
     from summarizer.backends import get_backend
@@ -75,7 +78,7 @@ def run(
     engine = get_backend(
         backend, db_path=str(db), base_url=base_url, model=model, api_key_env=api_key_env, mode=mode,
         model_path=str(model_path) if model_path else None, jobs=jobs, timeout=timeout,
-        max_attempts=max_attempts,
+        max_attempts=max_attempts, scope=scope,
     )
     marks = {"ok": ("ok", typer.colors.GREEN), "skipped": ("skip", typer.colors.YELLOW),
              "failed": ("FAIL", typer.colors.RED)}
