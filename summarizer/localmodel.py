@@ -181,6 +181,9 @@ class LocalServer:
         p.hostnames = ["127.0.0.1"]
         p.cache_prompt = True
         p.warmup = False
+        # llama.cpp logs every slot and timing line to stderr; users see our one-line
+        # outcomes instead. SUMMARIZER_MODEL_LOG=1 brings the engine's log back.
+        p.verbosity = 1 if os.environ.get("SUMMARIZER_MODEL_LOG") else -1
         p.model_alias = {model.name}
         self._server = xlc.Server(p)
         self.base_url = f"http://127.0.0.1:{self.port}/v1"

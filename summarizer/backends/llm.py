@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import ipaddress
 import json
+import logging
 import os
 import random
 import re
@@ -417,6 +418,10 @@ class LLMBackend:
 
     def __init__(self, **settings: object) -> None:
         self.settings = LLMSettings.from_kwargs(**settings)
+        # instructor logs an ERROR for every answer that stays invalid after its
+        # re-asks; we count and report those ourselves (dropped items, notes).
+        if not os.environ.get("SUMMARIZER_MODEL_LOG"):
+            logging.getLogger("instructor").setLevel(logging.CRITICAL)
         self.prompt = Prompt.load(GOALS_PROMPT)
         self.mode = MODES[self.settings.mode]
         self.stats = CallStats()
