@@ -31,13 +31,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+
+from summarizer.chatstub import ChatStub, Reply
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "eval" / "docs"
@@ -145,8 +145,8 @@ def bench_rules(sizes: Iterable[int], work: Path, docs_dir: Path, log: Callable[
 # ---- part 2: the openai backend against a latency stub ------------------------------------
 
 
-class LatencyStub:
-    """An OpenAI-compatible server on 127.0.0.1: every answer after `latency` seconds.
+class LatencyStub(ChatStub):
+    """Answers every request after `latency` seconds.
 
     It answers one grounded goal (a verbatim clause of the chunk holding a number)
     or {"g":[]}; usage counts characters: prompt_tokens = characters of all messages,
@@ -155,47 +155,16 @@ class LatencyStub:
 
     def __init__(self, latency: float = 0.2) -> None:
         self.latency = latency
-        self.requests = 0
         self.prompt_chars = 0
-        self._lock = threading.Lock()
-        stub = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
-                msgs = body.get("messages", [])
-                chars = sum(len(m.get("content") or "") for m in msgs if isinstance(m.get("content"), str))
-                with stub._lock:
-                    stub.requests += 1
-                    stub.prompt_chars += chars
-                    n = stub.requests
-                time.sleep(stub.latency)
-                content = json.dumps(stub.answer(msgs[-1].get("content", "") if msgs else ""), ensure_ascii=False)
-                data = json.dumps({
-                    "id": f"chatcmpl-{n}", "object": "chat.completion", "created": int(time.time()),
-                    "model": body.get("model", "stub"),
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": content}}],
-                    "usage": {"prompt_tokens": chars, "completion_tokens": len(content),
-                              "total_tokens": chars + len(content)},
-                }, ensure_ascii=False).encode("utf-8")
-                try:
-                    self.send_response(200)
-                    self.send_header("content-type", "application/json")
-                    self.send_header("content-length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.request_queue_size = 64
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+    def respond(self, body: dict[str, Any]) -> Reply:
+        msgs = body.get("messages", [])
+        chars = sum(len(m.get("content") or "") for m in msgs if isinstance(m.get("content"), str))
+        with self._lock:
+            self.prompt_chars += chars
+        content = json.dumps(self.answer(msgs[-1].get("content", "") if msgs else ""), ensure_ascii=False)
+        return Reply(content=content, delay=self.latency, prompt_tokens=chars, completion_tokens=len(content))
 
     @staticmethod
     def answer(user: str) -> dict[str, Any]:
@@ -209,14 +178,6 @@ class LatencyStub:
                 return {"g": [{"q": clause, "i": clause[: max(1, m.start())][:20] or clause, "v": float(num),
                                "m": None, "u": None, "c": "at_least", "y": None}]}
         return {"g": []}
-
-    def __enter__(self) -> LatencyStub:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 def _stub_run(stub: LatencyStub, docs: list[Path], db: Path, scope: str, chunk_jobs: int, doc_jobs: int,
