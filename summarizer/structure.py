@@ -132,7 +132,15 @@ def _is_table_line(line: str) -> bool:
 
 
 def _column_kind(header: str) -> str:
-    if any(w in header for w in ("责任", "牵头", "单位", "部门")):
+    """What a task-table column holds. A 分工表 may split duties into a 牵头单位 and a
+    配合单位 column; each keeps its role (`duty:lead`, `duty:support`)."""
+    if "牵头" in header and "配合" not in header:
+        return "duty:lead"
+    if any(w in header for w in ("配合", "协同", "参与", "协办")):
+        return "duty:support"
+    if any(w in header for w in ("实施单位", "落实单位", "实施主体")):
+        return "duty:implement"
+    if any(w in header for w in ("责任", "单位", "部门")):
         return "duty"
     if any(w in header for w in ("目标", "成效", "预期")):
         return "target"
@@ -204,6 +212,12 @@ def _table_item(
     kinds = list(header or [])
     if header is None:
         kinds = ["task"] + ["target"] * max(0, len(cells) - 2) + ["duty"]
+    elif "task" not in kinds and "number" in kinds:
+        # 序号 | 主要任务 …: the first non-number, non-duty column holds the task.
+        for i, k in enumerate(kinds):
+            if k not in ("number", "deadline") and not k.startswith("duty"):
+                kinds[i] = "task"
+                break
     extra = len(cells) - len(kinds)
     if extra > 0:
         section = text[cells[0][0] : cells[0][1]] or section

@@ -76,3 +76,15 @@ def test_000_excerpt_sections() -> None:
 ])
 def test_numbering_styles_of_the_genre(text: str, numbers: list[str]) -> None:
     assert [m.number for m in parse_outline(text).measures] == numbers
+
+
+def test_division_of_labour_table_with_lead_and_support_columns() -> None:
+    text = ("| 序号 | 主要任务 | 牵头单位 | 配合单位 | 完成时限 |\n"
+            "| 1 | 推进企业上云，建设工业互联网平台 | 市经信局 | 市财政局、市科技局 | 2024年底 |\n"
+            "| 2 | 完善用地保障 | 市自然资源和规划局 | 各区县政府 | 持续推进 |")
+    ms = rules_measures(parse_outline(text))
+    assert [(m.number, m.title) for m in ms] == [("1", "推进企业上云"), ("2", "完善用地保障")]
+    assert [(r.unit, r.role) for r in ms[0].responsibilities] == [
+        ("市经信局", Role.lead), ("市财政局", Role.support), ("市科技局", Role.support)]
+    assert [(r.unit, r.role) for r in ms[1].responsibilities] == [
+        ("市自然资源和规划局", Role.lead), ("各区县政府", Role.support)]

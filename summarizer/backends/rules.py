@@ -20,8 +20,7 @@ def measure_duties(outline: Outline) -> list[list[Duty]]:
     out: list[list[Duty]] = []
     for item in outline.measures:
         own: list[Duty] = []
-        default = Role.responsible if item.style == "table" else None
-        for a, b in _duty_spans(text, item):
+        for (a, b), default in _duty_spans(text, item):
             note = parse_duty_clause(text, a, b, first_is_lead, default)
             own.extend(note.duties)
             carried.extend(d for d in note.carried if d not in carried)
@@ -35,11 +34,16 @@ def measure_duties(outline: Outline) -> list[list[Duty]]:
     return out
 
 
-def _duty_spans(text: str, item: Item) -> list[tuple[int, int]]:
+_COLUMN_ROLE = {"duty": Role.responsible, "duty:lead": Role.lead, "duty:support": Role.support,
+                "duty:implement": Role.implement}
+
+
+def _duty_spans(text: str, item: Item) -> list[tuple[tuple[int, int], Role | None]]:
+    """Where a measure's duties are stated, with the role a bare unit list gets there."""
     if item.style == "table":
-        duty = item.cells.get("duty")
-        return [duty] if duty else []
-    return find_notes(text, item.head_start, item.body_end)
+        # Lead columns first, so a 牵头单位 | 配合单位 table lists units in reading order.
+        return [(item.cells[k], role) for k, role in _COLUMN_ROLE.items() if k in item.cells]
+    return [(span, None) for span in find_notes(text, item.head_start, item.body_end)]
 
 
 def rules_measures(outline: Outline) -> list[GroundedMeasure]:
