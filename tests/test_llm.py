@@ -197,3 +197,15 @@ def test_no_residual_figures_means_no_model_call(stub, tmp_path):
     b = make(stub, str(tmp_path / "r.db"), scope="residual")
     res = b.extract(doc())
     assert stub.calls == 0 and [g.value for g in res.goals] == [1000, 500]
+
+
+def test_identical_requests_in_flight_make_one_call(stub, tmp_path):
+    """Two copies of a passage under document-level jobs: the second waits for the
+    first answer and reads it from the cache."""
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text(TEXT, "utf-8")
+    stub.script(slow(0.3, {"g": [G1, G2]}), ok({"g": [G1, G2]}))
+    b = make(stub, str(tmp_path / "r.db"))
+    summary = run_batch([tmp_path / "a.txt", tmp_path / "b.txt"], tmp_path / "r.db", b, jobs=2)
+    assert summary.count("ok") == 2
+    assert stub.calls == 1 and b.stats.calls == 1 and b.stats.cache_hits == 1

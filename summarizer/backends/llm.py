@@ -426,6 +426,7 @@ class LLMBackend:
         self.mode = MODES[self.settings.mode]
         self.stats = CallStats()
         self._lock = threading.Lock()
+        self._key_locks: dict[str, threading.Lock] = {}
         self._client: Any = None
         self._server: Any = None
         self._cache = CallCache(self.settings.db_path)
@@ -532,6 +533,14 @@ class LLMBackend:
     def _ask(self, chunk: Chunk, text: str) -> _Answer:
         messages = self.prompt.messages(chunk.text)
         key = request_hash(self.model_name, self.prompt.version, messages, self.settings.mode)
+        # Identical requests in flight at once (the same passage in two documents under
+        # --jobs) wait for the first one and then read its cached answer: one call.
+        with self._lock:
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            return self._ask_once(chunk, text, messages, key)
+
+    def _ask_once(self, chunk: Chunk, text: str, messages: list[dict[str, str]], key: str) -> _Answer:
         context = {"text": text, "spans": chunk.spans}
         hit = self._cache.get(key)
         if hit is not None:
