@@ -83,13 +83,30 @@ def run(
     marks = {"ok": ("ok", typer.colors.GREEN), "skipped": ("skip", typer.colors.YELLOW),
              "failed": ("FAIL", typer.colors.RED)}
 
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from summarizer.load import find_documents
+
+    # A progress bar on an interactive terminal (stderr); plain lines in logs and pipes.
+    console = Console(stderr=True, highlight=False)
+    live = console.is_terminal or bool(os.environ.get("SUMMARIZER_PROGRESS"))
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=console, transient=True, disable=not live)
+    task = progress.add_task("extracting", total=len(find_documents(paths)[0]))
+
     def show(o: DocOutcome) -> None:
         label, colour = marks[o.status]
         line = f"{label:4} {o.doc_id}: {o.message}" if o.status != "failed" else f"{label:4} {o.message}"
-        typer.secho(line, fg=colour, err=o.status == "failed")
+        if live:
+            progress.console.print(line, style=colour, markup=False)
+        else:
+            typer.secho(line, fg=colour, err=o.status == "failed")
+        progress.advance(task)
 
     try:
-        summary = run_batch(paths, db, engine, force=force, on_doc=show, jobs=jobs or 1)
+        with progress:
+            summary = run_batch(paths, db, engine, force=force, on_doc=show, jobs=jobs or 1)
     finally:
         close = getattr(engine, "close", None)
         if close:

@@ -110,3 +110,11 @@ def test_runs_lists_failures_and_retry_failed_retries_only_those(tmp_path: Path)
     assert retry.exit_code == 0, retry.output
     assert "ok   later" in retry.output and "002_" not in retry.output
     assert "no failed documents" in runner.invoke(app, ["run", "--retry-failed", "--db", db, "--backend", "rules"]).output
+
+
+def test_progress_bar_mode_still_reports_every_document(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("SUMMARIZER_PROGRESS", "1")
+    res = runner.invoke(app, ["run", str(DOCS), "--db", str(tmp_path / "r.db"), "--backend", "rules"])
+    assert res.exit_code == 0, res.output
+    assert all(f"ok   {p.stem}" in res.output for p in DOCS.glob("*.txt"))
+    assert "5 ok" in res.output
