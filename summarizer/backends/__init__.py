@@ -64,11 +64,6 @@ def register(name: str) -> Callable[[BackendFactory], BackendFactory]:
     return deco
 
 
-def backend_names() -> list[str]:
-    _load_builtins()
-    return sorted(_REGISTRY)
-
-
 def get_backend(name: str, **settings: object) -> Backend:
     _load_builtins()
     if name not in _REGISTRY:
