@@ -314,5 +314,16 @@ def gold_check(
         raise typer.Exit(1)
 
 
+@gold_app.command("text")
+@one_line_errors
+def gold_text(path: Path) -> None:
+    """Print a document's cleaned text: the text gold quotes and titles are checked against."""
+    from summarizer.load import read_document
+    from summarizer.pipeline import prepare
+
+    text, _ = prepare(path.stem, read_document(path).text)
+    typer.echo(text)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
