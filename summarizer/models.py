@@ -16,7 +16,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
-from summarizer.numbers import value_in_quote
+from summarizer.extract.numbers import value_in_quote
 
 
 class Comparator(StrEnum):

@@ -14,13 +14,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from summarizer import store
 from summarizer.backends import Backend, PreparedDoc
-from summarizer.clean import clean_text
 from summarizer.errors import SummarizerError
-from summarizer.load import find_documents, read_document
+from summarizer.extract.structure import parse_outline
+from summarizer.ingest.clean import clean_text
+from summarizer.ingest.load import find_documents, read_document
 from summarizer.models import DocumentResult
-from summarizer.structure import parse_outline
+from summarizer.store import db as store
 
 
 @dataclass
@@ -178,8 +178,8 @@ def _one(db, path: Path, backend: Backend, run_id: str, force: bool) -> DocOutco
 
 def _refresh_views(db) -> None:  # type: ignore[no-untyped-def]
     """Canonical units and browse views follow every run (cheap, idempotent)."""
-    from summarizer.browse import ensure_views
-    from summarizer.units import refresh_units
+    from summarizer.interfaces.browse import ensure_views
+    from summarizer.store.units import refresh_units
 
     with store.write_lock(db):  # derived tables: read and rewritten under one write lock
         refresh_units(db)

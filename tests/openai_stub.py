@@ -9,7 +9,7 @@ import json
 from collections import deque
 from typing import Any
 
-from summarizer.chatstub import ChatStub, Reply
+from summarizer.devtools.chatstub import ChatStub, Reply
 
 
 def ok(content: Any) -> Reply:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from summarizer import load
 from summarizer.backends import get_backend
+from summarizer.ingest import load
 from summarizer.pipeline import DocOutcome, RunSummary, run_batch
 
 ROOT = Path(__file__).resolve().parents[1]

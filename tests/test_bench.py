@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from summarizer.bench import LatencyStub, run_bench
+from summarizer.devtools.bench import LatencyStub, run_bench
 
 
 def test_bench_rules_and_stub_smoke(tmp_path: Path) -> None:

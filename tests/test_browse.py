@@ -1,6 +1,6 @@
 """Browsing with Datasette: the real server on a loopback port, and real headless Chromium.
 
-The server runs as `python -m summarizer.browse DB --port N` (which calls `serve`) on a
+The server runs as `python -m summarizer.interfaces.browse DB --port N` (which calls `serve`) on a
 copy of the sample corpus run through the rules backend, with a small fake eval
 stored so the eval canned query exists.
 """
@@ -22,8 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from summarizer import browse, store
 from summarizer.errors import ConfigError, InputError
+from summarizer.interfaces import browse
+from summarizer.store import db as store
 
 pytest.importorskip("datasette")
 
@@ -39,7 +40,7 @@ def copy_db(src: Path, dest: Path) -> Path:
 
 
 def add_fake_eval(path: Path) -> None:
-    """Two evals in the shape summarizer.evaluation stores; the newer has one miss."""
+    """Two evals in the shape summarizer.evaluation.evaluate stores; the newer has one miss."""
     db = store.open_db(path)
     db["eval_runs"].insert_all([
         {"id": "old", "run_id": "latest", "gold_dir": "eval/gold", "created_at": "2026-01-01T00:00:00+00:00",
@@ -80,7 +81,7 @@ def served(rules_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     add_fake_eval(db_path)
     port = free_port()
     log = (db_path.parent / "server.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "summarizer.browse", str(db_path), "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "summarizer.interfaces.browse", str(db_path), "--port", str(port)],
                             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     try:

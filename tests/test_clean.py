@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import raw_text
 
-from summarizer.clean import clean_text, to_simplified
+from summarizer.ingest.clean import clean_text, to_simplified
 
 
 def test_traditional_with_pinyin_becomes_simplified() -> None:

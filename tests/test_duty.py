@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from summarizer.duty import find_notes, parse_duty_clause
+from summarizer.extract.duty import find_notes, parse_duty_clause
 from summarizer.models import Role
 
 L, S, I, R = Role.lead, Role.support, Role.implement, Role.responsible

@@ -14,12 +14,12 @@ from pathlib import Path
 from conftest import DOCS, ROOT
 from typer.testing import CliRunner
 
-from summarizer import store
-from summarizer.cli import app
-from summarizer.evaluation import evaluate
-from summarizer.report import html_report
+from summarizer.evaluation.evaluate import evaluate
+from summarizer.evaluation.report import html_report
+from summarizer.interfaces.cli import app
+from summarizer.store import db as store
 
-CLI = [sys.executable, "-m", "summarizer.cli"]
+CLI = [sys.executable, "-m", "summarizer.interfaces.cli"]
 
 
 def _corpus(tmp_path: Path, copies: int) -> Path:

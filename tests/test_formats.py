@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from summarizer import formats, load
 from summarizer.backends import get_backend
 from summarizer.errors import InputError
+from summarizer.ingest import formats, load
 from summarizer.pipeline import prepare, run_batch
 
 DATA = Path(__file__).parent / "data"

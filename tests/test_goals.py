@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from summarizer.goals import find_goals
+from summarizer.extract.goals import find_goals
 from summarizer.models import Comparator as C
 
 
@@ -57,6 +57,6 @@ def test_list_of_targets_splits_indicators() -> None:
     ("打造5个以上未来产业园区", 5, False),
 ])
 def test_threshold_figures_are_told_from_targets(text: str, value: float, expected: bool) -> None:
-    from summarizer.goals import threshold_in_quote
+    from summarizer.extract.goals import threshold_in_quote
 
     assert threshold_in_quote(text, 0, len(text), value) is expected

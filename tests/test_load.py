@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from summarizer.errors import InputError
-from summarizer.load import decode_bytes, read_document
+from summarizer.ingest.load import decode_bytes, read_document
 
 TEXT = "嘉兴市先进制造业集群培育工程推进方案"
 

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from summarizer import localmodel
+from summarizer.backends import localmodel
 from summarizer.pipeline import prepare
 
 pytestmark = [

@@ -4,8 +4,8 @@ import datetime as dt
 
 from conftest import raw_text
 
-from summarizer.clean import clean_text
-from summarizer.metadata import extract_plan
+from summarizer.extract.metadata import extract_plan
+from summarizer.ingest.clean import clean_text
 
 
 def test_transmittal_then_plan_title_signature_date_period() -> None:

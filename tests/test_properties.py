@@ -12,8 +12,8 @@ import unicodedata
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from summarizer.clean import clean_text, to_simplified
-from summarizer.duty import parse_duty_clause
+from summarizer.extract.duty import parse_duty_clause
+from summarizer.ingest.clean import clean_text, to_simplified
 
 FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

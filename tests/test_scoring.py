@@ -9,9 +9,9 @@ import pytest
 from conftest import GOLD
 
 from summarizer.errors import GoldError
-from summarizer.gold import load_gold
+from summarizer.evaluation.gold import load_gold
+from summarizer.evaluation.scoring import score_document, summarize, values_equal
 from summarizer.models import DocumentResult, GoldFile, GroundedGoal, GroundedMeasure, Role
-from summarizer.scoring import score_document, summarize, values_equal
 
 TEXT = "到2026年，工业增加值突破1000亿元，企业新增100家以上。\n1.打造平台。内容。\n2.培育企业。内容。"
 

@@ -9,10 +9,10 @@ from pathlib import Path
 from conftest import DOCS, GOLD
 from typer.testing import CliRunner
 
-from summarizer import store
 from summarizer.backends import get_backend
-from summarizer.cli import app
+from summarizer.interfaces.cli import app
 from summarizer.pipeline import run_batch
+from summarizer.store import db as store
 
 runner = CliRunner()
 

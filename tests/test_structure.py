@@ -6,9 +6,9 @@ import pytest
 from conftest import raw_text
 
 from summarizer.backends.rules import measure_duties, rules_measures
-from summarizer.clean import clean_text
+from summarizer.extract.structure import parse_outline
+from summarizer.ingest.clean import clean_text
 from summarizer.models import Role
-from summarizer.structure import parse_outline
 
 
 def outline(prefix: str):  # type: ignore[no-untyped-def]

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from summarizer import store, units
-from summarizer.units import UnitName, document_level, resolve
+from summarizer.store import db as store
+from summarizer.store import units
+from summarizer.store.units import UnitName, document_level, resolve
 
 ROOT = Path(__file__).resolve().parent.parent
 D001, D004 = "001_edc70f5a27395571", "004_0aee5bff1bd801be"

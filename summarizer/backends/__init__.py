@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from summarizer.errors import ConfigError
+from summarizer.extract.structure import Outline
 from summarizer.models import DocumentResult
-from summarizer.structure import Outline
 
 
 @dataclass(frozen=True)

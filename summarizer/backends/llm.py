@@ -45,10 +45,10 @@ from tenacity import (
 )
 
 from summarizer.backends import CallStats, Identity, PreparedDoc, register
+from summarizer.backends.llm_cache import CallCache, request_hash
 from summarizer.backends.rules import extract_plan, rules_goals, rules_measures
 from summarizer.errors import BackendError, ConfigError
-from summarizer.goals import UNITS, find_goals, threshold_in_quote, year_scopes
-from summarizer.llm_cache import CallCache, request_hash
+from summarizer.extract.goals import UNITS, find_goals, threshold_in_quote, year_scopes
 from summarizer.models import Comparator, DocumentResult, GroundedGoal
 
 PROMPTS_DIR = Path(os.environ.get("SUMMARIZER_PROMPTS_DIR", Path(__file__).resolve().parents[2] / "prompts"))
@@ -644,7 +644,7 @@ class LocalBackend(LLMBackend):
     kind = "local"
 
     def _configure(self) -> str:
-        from summarizer import localmodel
+        from summarizer.backends import localmodel
 
         self.model_file = localmodel.locate(self.settings.model_path)
         self.api_key = "no-key"
@@ -652,7 +652,7 @@ class LocalBackend(LLMBackend):
         return self.settings.model or self.model_file.name
 
     def _endpoint(self) -> str:
-        from summarizer import localmodel
+        from summarizer.backends import localmodel
 
         if self._server is None:
             s = self.settings

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from summarizer.backends import CallStats, Identity, PreparedDoc, register
-from summarizer.duty import FIRST_IS_LEAD_RE, Duty, find_notes, parse_duty_clause
-from summarizer.goals import find_goals
-from summarizer.metadata import extract_plan
+from summarizer.extract.duty import FIRST_IS_LEAD_RE, Duty, find_notes, parse_duty_clause
+from summarizer.extract.goals import find_goals
+from summarizer.extract.metadata import extract_plan
+from summarizer.extract.structure import Item, Outline
 from summarizer.models import DocumentResult, GroundedGoal, GroundedMeasure, Responsibility, Role
-from summarizer.structure import Item, Outline
 
 
 def measure_duties(outline: Outline) -> list[list[Duty]]:

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from summarizer.noise import is_noise_line
+from summarizer.ingest.noise import is_noise_line
 
 
 @dataclass(frozen=True)

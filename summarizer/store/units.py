@@ -45,7 +45,7 @@ from typing import Any
 
 import sqlite_utils
 
-from summarizer import store
+from summarizer.store import db as store
 
 LEVELS = ("新区", "省", "市", "区", "县")  # longest first where one contains another
 _PARTY = ("市委", "区委", "县委", "省委")

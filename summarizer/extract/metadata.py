@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from summarizer.extract.numbers import cn_to_number
 from summarizer.models import Plan
-from summarizer.numbers import cn_to_number
 
 _GENRE = r"(方案|意见|规划|计划|通知|办法|纲要|措施|要点|清单|细则|决定|政策|行动|任务|报告|安排)"
 _TITLE_RE = re.compile(

@@ -14,7 +14,7 @@ from typing import Any
 
 from jinja2 import Environment, select_autoescape
 
-from summarizer.textnorm import norm
+from summarizer.ingest.textnorm import norm
 
 _METRICS = ("goals", "measures", "responsibilities")
 

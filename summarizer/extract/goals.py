@@ -13,8 +13,8 @@ import bisect
 import re
 from dataclasses import dataclass
 
+from summarizer.extract.numbers import DOUBLING_RE
 from summarizer.models import Comparator
-from summarizer.numbers import DOUBLING_RE
 
 # Units, longest first so 万元/人 wins over 万元 and 个百分点 over 个.
 UNITS = sorted(

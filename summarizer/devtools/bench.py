@@ -37,9 +37,9 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from summarizer.chatstub import ChatStub, Reply
+from summarizer.devtools.chatstub import ChatStub, Reply
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "eval" / "docs"
 GOLD = ROOT / "eval" / "gold"
 PARTS = ("rules", "llm-stub", "local", "peer")
@@ -83,7 +83,7 @@ def _worker(kind: str, args: dict[str, Any], timeout: float | None = None) -> di
     with tempfile.NamedTemporaryFile("r", suffix=".json", delete=False) as f:
         out = Path(f.name)
     args = {**args, "out": str(out)}
-    cmd = [sys.executable, "-m", "summarizer.bench", "--worker", kind, "--args", json.dumps(args)]
+    cmd = [sys.executable, "-m", "summarizer.devtools.bench", "--worker", kind, "--args", json.dumps(args)]
     timed_out = False
     try:
         subprocess.run(cmd, check=True, timeout=timeout, cwd=ROOT)
@@ -182,9 +182,9 @@ class LatencyStub(ChatStub):
 
 def _stub_run(stub: LatencyStub, docs: list[Path], db: Path, scope: str, chunk_jobs: int, doc_jobs: int,
               per_doc: bool = False) -> dict[str, Any]:
-    from summarizer import store
     from summarizer.backends import get_backend
     from summarizer.pipeline import run_batch
+    from summarizer.store import db as store
 
     backend = get_backend("openai", base_url=stub.base_url, model="bench-stub", db_path=str(db),
                           jobs=chunk_jobs, scope=scope, backoff_initial=0.05, backoff_jitter=0.0)
@@ -291,9 +291,9 @@ def _local_worker(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _f1(db: Path, gold_dir: Path, only: set[str] | None = None) -> dict[str, float]:
-    from summarizer import store
-    from summarizer.gold import load_gold_dir
-    from summarizer.scoring import score_document, summarize
+    from summarizer.evaluation.gold import load_gold_dir
+    from summarizer.evaluation.scoring import score_document, summarize
+    from summarizer.store import db as store
 
     conn = store.open_db(db)
     results = store.latest_results(conn)
@@ -416,8 +416,8 @@ def _peer_worker(args: dict[str, Any]) -> dict[str, Any]:
     import langextract as lx
     from langextract.providers.openai import OpenAILanguageModel
 
-    from summarizer import localmodel
-    from summarizer.load import read_document
+    from summarizer.backends import localmodel
+    from summarizer.ingest.load import read_document
     from summarizer.pipeline import prepare
 
     out = Path(args["out"])
@@ -477,9 +477,9 @@ def _peer_worker(args: dict[str, Any]) -> dict[str, Any]:
 
 def bench_peer(work: Path, docs_dir: Path, gold_dir: Path, cap_s: float, out_dir: Path,
                log: Callable[[str], None]) -> dict[str, Any]:
-    from summarizer.gold import load_gold_dir
+    from summarizer.evaluation.gold import load_gold_dir
+    from summarizer.evaluation.scoring import score_document, summarize
     from summarizer.models import GoldGoal
-    from summarizer.scoring import score_document, summarize
 
     t0 = time.perf_counter()
     r = _worker("peer", {"docs": str(docs_dir)}, timeout=cap_s)
@@ -710,7 +710,7 @@ def run_bench(out_dir: Path, parts: set[str], sizes: Iterable[int] = (10, 100, 1
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m summarizer.bench", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m summarizer.devtools.bench", description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("results/bench"))
     ap.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated: {','.join(PARTS)}")
     ap.add_argument("--sizes", default="10,100,1000")

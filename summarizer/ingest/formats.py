@@ -3,12 +3,12 @@
 Each reader turns a file into plain text in the shape the rest of the pipeline
 expects: one paragraph per line, and each table row on one line with its cells
 joined by `' | '` (`| 工作内容 | 目标任务 | 责任单位 |`) so the task-table parser in
-`summarizer.structure` reads Word and HTML tables exactly as it reads text ones.
+`summarizer.extract.structure` reads Word and HTML tables exactly as it reads text ones.
 
 Readers return `(text, encoding_or_format)` and raise `InputError` (file named, one
 line) for anything they cannot read; the third-party parsers raise many exception
 types on corrupt input, so each reader turns all of them into that one error and the
-batch goes on. `register_all()` adds the readers to `summarizer.load.READERS`.
+batch goes on. `register_all()` adds the readers to `summarizer.ingest.load.READERS`.
 
 Offsets: the cleaned text's offset map points into the *extracted* text (what
 `RawDocument.text` holds), not into the HTML/.docx/.pdf bytes.
@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from summarizer import load
 from summarizer.errors import InputError
+from summarizer.ingest import load
 
 CELL_SEP = " | "
 
@@ -276,5 +276,5 @@ FORMAT_READERS: dict[str, Callable[[Path], tuple[str, str]]] = {
 
 
 def register_all() -> None:
-    """Add the HTML, .docx and PDF readers to `summarizer.load.READERS` (idempotent)."""
+    """Add the HTML, .docx and PDF readers to `summarizer.ingest.load.READERS` (idempotent)."""
     load.READERS.update(FORMAT_READERS)

@@ -86,7 +86,7 @@ def run(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from summarizer.load import find_documents
+    from summarizer.ingest.load import find_documents
 
     # A progress bar on an interactive terminal (stderr); plain lines in logs and pipes.
     console = Console(stderr=True, highlight=False)
@@ -128,7 +128,7 @@ def run(
 @one_line_errors
 def runs(db: DbOpt = Path("results.db")) -> None:
     """List runs with status, counts, and each failed document's reason."""
-    from summarizer import store
+    from summarizer.store import db as store
 
     conn = store.open_db(db)
     for r in store.iter_runs(conn):
@@ -150,8 +150,8 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print the gold-format JSON")] = False,
 ) -> None:
     """Print one document's latest result."""
-    from summarizer import store
-    from summarizer.render import render_text
+    from summarizer.interfaces.render import render_text
+    from summarizer.store import db as store
 
     conn = store.open_db(db)
     rid = store.latest_results(conn).get(doc_id)
@@ -172,7 +172,7 @@ def export(
     out: Annotated[Path, typer.Option("--out", help="Output file (csv: a folder)")] = Path("export.json"),
 ) -> None:
     """Export every document's latest result."""
-    from summarizer.export import export_results
+    from summarizer.store.export import export_results
 
     written = export_results(db, fmt, out)
     typer.echo(f"wrote {', '.join(str(p) for p in written)}")
@@ -201,8 +201,8 @@ def eval_cmd(
     compare_runs: Annotated[tuple[str, str] | None, typer.Option("--compare", help="RUN_A RUN_B")] = None,
 ) -> None:
     """Score results against gold files and write reports."""
-    from summarizer.evaluation import compare, evaluate
-    from summarizer.report import HEADERS, _row, html_report, markdown_report, write_report
+    from summarizer.evaluation.evaluate import compare, evaluate
+    from summarizer.evaluation.report import HEADERS, _row, html_report, markdown_report, write_report
 
     if compare_runs:
         diff = compare(db, gold, *compare_runs)
@@ -242,8 +242,8 @@ def eval_cmd(
 @one_line_errors
 def units(db: DbOpt = Path("results.db")) -> None:
     """One name per responsible unit: canonical, level, kind, mentions, documents, raw spellings."""
-    from summarizer import store
-    from summarizer.units import format_units, list_units, refresh_units
+    from summarizer.store import db as store
+    from summarizer.store.units import format_units, list_units, refresh_units
 
     conn = store.open_db(db)
     refresh_units(conn)
@@ -258,7 +258,7 @@ def browse(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1")] = 8001,
 ) -> None:
     """Browse the results database in Datasette (on 127.0.0.1)."""
-    from summarizer.browse import serve
+    from summarizer.interfaces.browse import serve
 
     serve(db, port)
 
@@ -275,7 +275,7 @@ def bench(
     stub_docs: Annotated[int, typer.Option(help="Replicate the corpus to N documents for the stub part")] = 0,
 ) -> None:
     """Speed, cost and scale: Markdown tables and PNG plots (not a test)."""
-    from summarizer.bench import run_bench
+    from summarizer.devtools.bench import run_bench
 
     path = run_bench(out, {p.strip() for p in parts.split(",") if p.strip()},
                      tuple(int(x) for x in sizes.split(",")), tuple(int(x) for x in jobs.split(",")),
@@ -290,7 +290,7 @@ def model_info_cmd(
     verify: Annotated[bool, typer.Option(help="Recompute the sha256")] = False,
 ) -> None:
     """Which model file the local backend uses: path, size, sha256, source."""
-    from summarizer.localmodel import model_info
+    from summarizer.backends.localmodel import model_info
 
     info = model_info(str(model_path) if model_path else None, verify=verify)
     for k, v in (info.items() if isinstance(info, dict) else vars(info).items()):
@@ -304,7 +304,7 @@ def gold_check(
     docs: Annotated[Path | None, typer.Option(help="Folder of source documents")] = None,
 ) -> None:
     """Validate every gold file in GOLD_DIR (and its quotes against the documents)."""
-    from summarizer.gold import check_gold_dir
+    from summarizer.evaluation.gold import check_gold_dir
 
     problems, count = check_gold_dir(gold_dir, docs)
     for p in problems:
@@ -318,7 +318,7 @@ def gold_check(
 @one_line_errors
 def gold_text(path: Path) -> None:
     """Print a document's cleaned text: the text gold quotes and titles are checked against."""
-    from summarizer.load import read_document
+    from summarizer.ingest.load import read_document
     from summarizer.pipeline import prepare
 
     text, _ = prepare(path.stem, read_document(path).text)

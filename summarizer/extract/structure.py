@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from summarizer.numbers import CN_NUMERAL
+from summarizer.extract.numbers import CN_NUMERAL
 
 _CN = f"[{CN_NUMERAL}]+"
 # (style, rank, regex): rank orders styles from outermost to innermost.

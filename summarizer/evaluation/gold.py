@@ -8,9 +8,9 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from summarizer.errors import GoldError
-from summarizer.load import read_document
+from summarizer.ingest.load import read_document
+from summarizer.ingest.textnorm import norm
 from summarizer.models import GoldFile
-from summarizer.textnorm import norm
 
 
 def load_gold(path: Path) -> GoldFile:

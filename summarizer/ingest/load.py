@@ -74,7 +74,7 @@ READERS: dict[str, Callable[[Path], tuple[str, str]]] = {".txt": read_text_file}
 
 
 def _register_formats() -> None:
-    from summarizer.formats import register_all
+    from summarizer.ingest.formats import register_all
 
     register_all()
 

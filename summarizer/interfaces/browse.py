@@ -22,9 +22,10 @@ from typing import Any
 
 import sqlite_utils
 
-from summarizer import store, units
 from summarizer.errors import ConfigError, InputError
 from summarizer.models import GroundedGoal, GroundedMeasure, Plan, Responsibility
+from summarizer.store import db as store
+from summarizer.store import units
 
 INSTALL_HINT = "datasette is not installed: pip install 'policy-summarizer[browse]'"
 
@@ -407,10 +408,10 @@ def serve(db_path: str | Path, port: int = 8001, host: str = "127.0.0.1") -> Non
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python -m summarizer.browse DB [--port N] [--host H]` (the CLI wraps `serve`)."""
+    """`python -m summarizer.interfaces.browse DB [--port N] [--host H]` (the CLI wraps `serve`)."""
     import argparse
 
-    p = argparse.ArgumentParser(prog="python -m summarizer.browse")
+    p = argparse.ArgumentParser(prog="python -m summarizer.interfaces.browse")
     p.add_argument("db")
     p.add_argument("--port", type=int, default=8001)
     p.add_argument("--host", default="127.0.0.1")

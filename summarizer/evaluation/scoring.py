@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from summarizer.ingest.textnorm import norm
 from summarizer.models import DocumentResult, GoldFile, GoldGoal, GoldMeasure
-from summarizer.textnorm import norm
 
 # Units that scale: a value in one is converted to the gold unit before comparing.
 _SCALE = {"元": ("元", 1), "万元": ("元", 1e4), "亿元": ("元", 1e8), "亩": ("亩", 1),

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from summarizer import store
 from summarizer.errors import SummarizerError
-from summarizer.gold import load_gold_dir
-from summarizer.report import locate
-from summarizer.scoring import score_document, summarize
+from summarizer.evaluation.gold import load_gold_dir
+from summarizer.evaluation.report import locate
+from summarizer.evaluation.scoring import score_document, summarize
+from summarizer.store import db as store
 
 
 @dataclass

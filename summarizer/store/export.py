@@ -6,8 +6,8 @@ import csv
 import json
 from pathlib import Path
 
-from summarizer import store
 from summarizer.errors import SummarizerError
+from summarizer.store import db as store
 
 
 def export_results(db_path: str | Path, fmt: str, out: Path) -> list[Path]:

@@ -1,0 +1,1 @@
+"""Benchmarks and the scripted OpenAI-compatible server; never imported by the runtime path."""

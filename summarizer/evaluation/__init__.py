@@ -1,0 +1,1 @@
+"""Stage 5: gold files, scoring, eval runs and reviewer reports."""

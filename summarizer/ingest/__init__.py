@@ -1,0 +1,1 @@
+"""Stage 1: read files in every supported format and clean the text."""

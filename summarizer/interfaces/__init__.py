@@ -1,0 +1,1 @@
+"""The thin front ends over the library: CLI, Datasette browsing, text rendering."""

@@ -1,0 +1,1 @@
+"""Stage 4: the SQLite results database, exports and derived unit tables."""
