@@ -59,6 +59,7 @@ class DocScore:
     plan_fields: dict[str, bool] = field(default_factory=dict)
     grounding: list[int] = field(default_factory=lambda: [0, 0])
     errors: list[dict[str, Any]] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)  # form categories (gold's `categories`)
 
 
 def overlap(a: str, b: str) -> float:
@@ -124,7 +125,7 @@ def _section_norm(s: str | None) -> str:
 
 def score_document(gold: GoldFile, pred: DocumentResult | None, text: str | None = None) -> DocScore:
     """Score one document; pred None means the run has no result (all missed)."""
-    out = DocScore(gold.doc_id)
+    out = DocScore(gold.doc_id, categories=gold_categories(gold))
     pred = pred or DocumentResult(doc_id=gold.doc_id)
     _score_goals(out, gold, pred)
     pairs = _score_measures(out, gold, pred)
@@ -222,10 +223,21 @@ def _score_duties(out: DocScore, gold: GoldFile, pred: DocumentResult, pairs: di
                 prf.add(PRF(fp=n))
 
 
+def gold_categories(gold: GoldFile) -> list[str]:
+    """The form categories a gold file names (an extra key the contract allows)."""
+    cats = (gold.model_extra or {}).get("categories") or []
+    return [str(c) for c in cats] if isinstance(cats, list) else []
+
+
+def _title_key(title: str | None) -> str:
+    """Titles compare without book-title marks anywhere (the contract drops 《》)."""
+    return norm((title or "").replace("《", "").replace("》", ""))
+
+
 def _score_plan(out: DocScore, gold: GoldFile, pred: DocumentResult) -> None:
     gp, pp = gold.plan, pred.plan
     out.plan_fields = {
-        "title": norm((gp.title or "").strip("《》")) == norm((pp.title or "").strip("《》")),
+        "title": _title_key(gp.title) == _title_key(pp.title),
         "issuers": {norm(x) for x in gp.issuers} == {norm(x) for x in pp.issuers},
         "issued_date": gp.issued_date == pp.issued_date,
         "period_start": gp.period_start == pp.period_start,
@@ -284,7 +296,12 @@ def summarize(scores: list[DocScore]) -> dict[str, Any]:
                           "checked": grounding[1]},
         }
 
+    by_category: dict[str, list[DocScore]] = {}
+    for s in scores:
+        for cat in s.categories:
+            by_category.setdefault(cat, []).append(s)
     return {
         "overall": block(scores),
+        "by_category": {c: {**block(items), "documents": len(items)} for c, items in sorted(by_category.items())},
         "documents": {s.doc_id: {**block([s]), "errors": s.errors} for s in scores},
     }

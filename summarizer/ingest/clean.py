@@ -151,7 +151,7 @@ def _doc_no_cuts(text: str) -> set[int]:
     cuts: set[int] = set()
     for m in _DOC_NO_RE.finditer(text, 0, 400):
         head = [g.end() for g in _GENRE_END_RE.finditer(text, max(0, m.start() - 10), m.start())]
-        if head and 0 < m.start() - head[-1] <= 8:
+        if head and 0 < m.start() - head[-1] <= 8 and all("\u4e00" <= c <= "\u9fff" for c in text[head[-1]:m.start()]):
             cuts.add(head[-1])
         if m.end() < len(text) and "\u4e00" <= text[m.end()] <= "\u9fff":
             cuts.add(m.end())
@@ -163,12 +163,13 @@ LONG_LINE = 1000
 
 def _split_long(line: _Line) -> list[_Line]:
     """Break a line stored without line breaks at its inline headings (see above)."""
-    if len(line.text) < LONG_LINE:
+    cuts = _doc_no_cuts(line.text)
+    if len(line.text) >= LONG_LINE:
+        cuts |= {m.start() for m in _INLINE_HEAD_RE.finditer(line.text)}
+    if not cuts:
         return [line]
-    cuts = sorted({m.start() for m in _INLINE_HEAD_RE.finditer(line.text)}
-                  | _doc_no_cuts(line.text))
     parts, last = [], 0
-    for cut in [*cuts, len(line.text)]:
+    for cut in [*sorted(cuts), len(line.text)]:
         a, b = last, cut
         while a < b and line.text[a] == " ":
             a += 1

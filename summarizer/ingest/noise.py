@@ -23,6 +23,7 @@ def spam_words() -> tuple[str, ...]:
 # Whole-line page chrome: buttons, widgets, empty metadata fields.
 _CHROME_RE = re.compile(
     r"^(【[^】]{1,8}】\s*)+$"  # 【打印本页】 【关闭本页】
+    r"|^(下载|打印|全屏|收藏|加大|还原|减小|默认|【?\s*字号\s*[:：]?|】)$"  # split-up font-size widgets
     r"|^(首页|返回顶部|在线咨询|点击下载附件|下载附件|相关附件|扫一扫.*|分享到.*|网站地图.*)$"
     r"|^(作者|信息来源|来源|责任编辑|编辑|审核|浏览次数|访问量|点击数|字号)\s*[:：].{0,40}$"
     r"|^字号\s*[:：]?\s*[大中小\s]+$"
