@@ -8,7 +8,7 @@ from summarizer.backends import CallStats, Identity, PreparedDoc, register
 from summarizer.extract.duty import FIRST_IS_LEAD_RE, Duty, find_notes, parse_duty_clause
 from summarizer.extract.goals import find_goals
 from summarizer.extract.metadata import extract_plan
-from summarizer.extract.structure import Item, Outline
+from summarizer.extract.structure import REVIEW_TITLE_RE, Item, Outline
 from summarizer.models import DocumentResult, GroundedGoal, GroundedMeasure, Responsibility, Role
 
 
@@ -64,9 +64,17 @@ def rules_measures(outline: Outline) -> list[GroundedMeasure]:
     return measures
 
 
-def rules_goals(text: str) -> tuple[list[GroundedGoal], int]:
+def review_spans(outline: Outline) -> list[tuple[int, int]]:
+    """Parts that review the past (工作回顾, 发展基础, 存在问题): their figures are facts."""
+    return [(i.head_start, i.body_end) for i in outline.items if REVIEW_TITLE_RE.search(i.title)]
+
+
+def rules_goals(text: str, outline: Outline | None = None) -> tuple[list[GroundedGoal], int]:
     goals, dropped = [], 0
+    past = review_spans(outline) if outline is not None else []
     for c in find_goals(text):
+        if any(a <= c.start < b for a, b in past):
+            continue
         try:
             goals.append(
                 GroundedGoal.model_validate(
@@ -92,7 +100,7 @@ class RulesBackend:
         self.stats = CallStats()
 
     def extract(self, doc: PreparedDoc) -> DocumentResult:
-        goals, dropped = rules_goals(doc.text)
+        goals, dropped = rules_goals(doc.text, doc.outline)
         self.stats.dropped += dropped
         return DocumentResult(
             doc_id=doc.doc_id,

@@ -168,6 +168,31 @@ def threshold_in_quote(text: str, start: int, end: int, value: float) -> bool:
     return False
 
 
+# Figures that a sentence uses for something other than a target the plan sets.
+# Incentives and prices: 给予最高500万元奖励, 按投资额的5%给予补助, 上网标杆电价.
+_INCENTIVE_RE = re.compile(r"奖励|奖补|补贴|补助|资助|贴息|给予|引导资金|专项资金|标杆电价|电价|收费标准|价格")
+# Eligibility criteria and rules: 原则上应不小于5万吨, 新上项目应满足…不低于20%, 自受理之日起7个工作日内.
+_CRITERIA_RE = re.compile(r"原则上应|应满足|须满足|需满足|准入|门槛|申报条件|认定条件|之日起|自收到")
+# Facts about the past or the present: 已经传播到183个国家, 由…降至7.6%, 因污染导致10人以上死亡.
+_PAST_RE = re.compile(r"已经|已(?:有|达|建|实现|完成|累计)|取得了|实现了|完成了|达到了|比上年|同比|因[^，。；]{0,20}(?:导致|造成)")
+
+
+def not_a_target(text: str, sent_start: int, m: re.Match[str]) -> bool:
+    """True when the sentence around a figure marks it as an incentive, a criterion
+    or a fact, not a target: the genre's wording, checked before the figure (and a
+    few characters after it for rewards such as `…的5%给予奖励`)."""
+    before = text[sent_start : m.start()]
+    stop = _SENTENCE_END_RE.search(text, m.end(), m.end() + 20)
+    after = text[m.end() : stop.start() if stop else m.end() + 20]
+    if _INCENTIVE_RE.search(before[-30:]) or _INCENTIVE_RE.search(after[:12]):
+        return True
+    clause = re.split(r"[，,]", before)[-1]
+    return bool(_CRITERIA_RE.search(before) or _PAST_RE.search(clause))
+
+
+_SENTENCE_END_RE = re.compile(r"[。；;！？\n]")
+
+
 def _object_after(text: str, pos: int, end: int) -> int:
     """End of the noun a count governs: 打造5个以上[未来产业园区]，…"""
     m = _OBJECT_STOP.search(text, pos, end)
@@ -201,7 +226,7 @@ def find_goals(text: str, start: int = 0, end: int | None = None) -> list[GoalCa
             continue
         if unit in ("亿", "万") and re.match(r"^[\u4e00-\u9fff]", after):
             continue
-        if before_num[-1:] in ("第", "”", "/") or _inside_quotes(text, m.start(), _line_start(text, m.start())):
+        if before_num.rstrip()[-1:] in ("第", "”", "/") or _inside_quotes(text, m.start(), _line_start(text, m.start())):
             continue
         if unit == "强" and before_num[-1:] != "前":
             continue  # 世界500强 is a name; 进入全国前50强 is a target
@@ -215,7 +240,10 @@ def find_goals(text: str, start: int = 0, end: int | None = None) -> list[GoalCa
                 continue  # a threshold qualifying a noun: 10亿元以上重大项目
             noun_end = _object_after(text, m.end(), end)
         c_start = _clause_start(text, m.start(), start)
-        sentence = text[_sentence_start(text, m.start(), start) : m.start()]
+        s_start = _sentence_start(text, m.start(), start)
+        if not_a_target(text, s_start, m):
+            continue
+        sentence = text[s_start : m.start()]
         item_start = c_start
         if c_start <= prev_end < m.start() and text[prev_end] == "、":
             item_start = prev_end + 1  # the next target of a list: 100家、省科技型…200家

@@ -17,11 +17,13 @@ from summarizer.extract.numbers import CN_NUMERAL
 
 _CN = f"[{CN_NUMERAL}]+"
 # (style, rank, regex): rank orders styles from outermost to innermost.
-STYLES: tuple[tuple[str, int, re.Pattern[str]], ...] = (
+STYLES: tuple[tuple[str, float, re.Pattern[str]], ...] = (
     ("chapter", 0, re.compile(rf"^第({_CN})[章部篇](?:\s*|、)")),
-    ("cn", 1, re.compile(rf"^({_CN})[、.．]\s*")),
+    ("jie", 0.5, re.compile(rf"^第({_CN})节(?:\s*|、)")),
+    ("cn", 1, re.compile(rf"^({_CN})\s?[、.．]\s*")),
     ("paren_cn", 2, re.compile(rf"^[（(]({_CN})[)）]\s*[、.．]?\s*")),
-    ("article", 3, re.compile(rf"^第({_CN})条\s*")),
+    # 第十二条, and 第 1 7 条 as PDF copy-paste leaves article numbers.
+    ("article", 3, re.compile(rf"^第\s*({_CN}|\d(?:\s?\d){{0,2}})\s*条\s*")),
     ("arabic", 3, re.compile(r"^(\d{1,3})(?:[.．](?!\d)|、)\s*")),
     ("paren_arabic", 4, re.compile(r"^[（(](\d{1,3})[)）]\s*[、.．]?\s*")),
     ("circled", 5, re.compile(r"^([①-⑳])\s*")),
@@ -32,6 +34,18 @@ FRAMING_TITLES = re.compile(
     r"发展定位|战略定位|适用范围|编制依据|规划范围|规划期限)$"
 )
 _ATTACHMENT_RE = re.compile(r"^附件\s*\d*\s*[:：]")
+# A project box (`专栏3 重点工程`) lists projects, not the plan's tasks: the run of
+# numbered lines right after the box title (a box with a prose body lists nothing).
+_BOX_RE = re.compile(r"^专栏\s*\d+")
+# A part that reviews the past or describes the situation (工作回顾, 发展基础,
+# 面临形势, 存在问题): its numbered items are findings, not tasks, and its figures
+# are not targets.
+REVIEW_TITLE_RE = re.compile(
+    r"(回顾|发展基础|发展现状|现状与形势|面临的?形势|形势与挑战|形势分析|取得的成[效绩就]|主要成[效绩就]|工作成效|"
+    r"取得[^，。]{0,4}进展|形势$|存在的?问题|问题与挑战|机遇与挑战|发展环境|规划背景|编制背景|[“\"]?十[一二三四五]五[”\"]?(?:时期|期间)?[^，。]{0,6}(?:成就|成效|回顾|进展))"
+)
+# `具体措施：` under a task introduces its detailed steps: the task is the measure.
+_DETAIL_LEAD_RE = re.compile(r"(具体措施|主要措施|具体举措|工作措施|具体任务)[:：]\s*$")
 _TABLE_HEADER_WORDS = ("责任单位", "牵头单位", "工作内容", "目标任务", "主要任务", "重点任务",
                        "工作任务", "序号", "完成时限", "时间节点", "配合单位", "具体措施")
 
@@ -41,7 +55,7 @@ class Item:
     """A numbered item of the outline (a heading, a task, or a task-table row)."""
 
     style: str
-    rank: int
+    rank: float
     number: str
     title: str
     head_start: int  # start of the line (number included)
@@ -52,6 +66,7 @@ class Item:
     children: list[Item] = field(default_factory=list)
     cells: dict[str, tuple[int, int]] = field(default_factory=dict)  # table: column -> span
     section_cell: str | None = None
+    detail: bool = False  # a step under a task's `具体措施：`, part of that task
 
     @property
     def is_leaf(self) -> bool:
@@ -151,7 +166,7 @@ def _column_kind(header: str) -> str:
     return "task"
 
 
-def _match_number(line: str) -> tuple[str, int, str, int] | None:
+def _match_number(line: str) -> tuple[str, float, str, int] | None:
     for style, rank, rx in STYLES:
         m = rx.match(line)
         if m:
@@ -165,8 +180,17 @@ def parse_outline(text: str) -> Outline:
     header: list[str] | None = None
     section_cell: str | None = None
     in_attachments = False
+    in_box = False
     for start, end in _lines(text):
         line = text[start:end]
+        if _BOX_RE.match(line):
+            in_box = True
+            continue
+        if in_box:
+            found = _match_number(line)
+            if found is not None and found[1] >= 2:
+                continue
+            in_box = False  # the box's own run of numbered lines has ended
         if _ATTACHMENT_RE.match(line):
             in_attachments = True
             continue
@@ -193,12 +217,33 @@ def parse_outline(text: str) -> Outline:
         if found is None:
             continue
         style, rank, number, skip = found
+        number = number.replace(" ", "")
         t_start, t_end = _title_span(text, start + skip, end)
         if t_end <= t_start:
             continue
         items.append(Item(style, rank, number, text[t_start:t_end], start, t_end, end, end))
     _link(items, len(text))
+    _mark_details(text, items)
     return Outline(text=text, items=items, measures=select_measures(items))
+
+
+def _mark_details(text: str, items: list[Item]) -> None:
+    """Fold `具体措施：1．… 2．…` steps into their task: the task stays the measure."""
+    for item in items:
+        if item.children and _DETAIL_LEAD_RE.search(text[item.head_start : item.children[0].head_start]):
+            for child in item.children:
+                child.detail = True
+            item.children = []
+
+
+def in_review(item: Item) -> bool:
+    """True when an item sits in (or is) a part that reviews the past."""
+    node: Item | None = item
+    while node is not None:
+        if REVIEW_TITLE_RE.search(node.title):
+            return True
+        node = node.parent
+    return False
 
 
 def _table_item(
@@ -270,10 +315,11 @@ def select_measures(items: list[Item]) -> list[Item]:
     (e.g. `（一）强化财政支持` under 保障措施) unless they only frame the plan
     (指导思想, 主要目标); leaves deeper than the task level are sub-points of a task.
     """
+    items = [i for i in items if not i.detail and not in_review(i)]
     leaves = [i for i in items if i.is_leaf]
     if not leaves:
         return []
-    counts: dict[int, int] = {}
+    counts: dict[float, int] = {}
     for leaf in leaves:
         counts[leaf.rank] = counts.get(leaf.rank, 0) + 1
     task_rank = max(counts, key=lambda r: (counts[r] * (1.5 if r == 3 else 1.0), r))
