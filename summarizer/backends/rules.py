@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from summarizer.backends import CallStats, Identity, PreparedDoc, register
-from summarizer.extract.duty import FIRST_IS_LEAD_RE, Duty, find_notes, parse_duty_clause
+from summarizer.extract.duty import FIRST_IS_LEAD_RE, Duty, find_notes, parse_duty_clause, prose_duties
 from summarizer.extract.goals import find_goals
 from summarizer.extract.metadata import extract_plan
 from summarizer.extract.structure import REVIEW_TITLE_RE, Item, Outline
@@ -20,10 +20,14 @@ def measure_duties(outline: Outline) -> list[list[Duty]]:
     out: list[list[Duty]] = []
     for item in outline.measures:
         own: list[Duty] = []
-        for (a, b), default in _duty_spans(text, item):
+        spans = _duty_spans(text, item)
+        for (a, b), default in spans:
             note = parse_duty_clause(text, a, b, first_is_lead, default)
             own.extend(note.duties)
             carried.extend(d for d in note.carried if d not in carried)
+        if item.style != "table":
+            notes = [(a - 1, b + 1) for (a, b), _ in spans]
+            own.extend(prose_duties(text, item.head_start, item.body_end, notes))
         seen: set[tuple[str, str]] = set()
         merged = []
         for d in own + carried:

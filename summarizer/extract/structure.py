@@ -180,15 +180,16 @@ def parse_outline(text: str) -> Outline:
     header: list[str] | None = None
     section_cell: str | None = None
     in_attachments = False
-    in_box = False
+    in_box, box_style = False, None
     for start, end in _lines(text):
         line = text[start:end]
         if _BOX_RE.match(line):
-            in_box = True
+            in_box, box_style = True, None
             continue
         if in_box:
             found = _match_number(line)
-            if found is not None and found[1] >= 2:
+            if found is not None and found[1] >= 2 and box_style in (None, found[0]):
+                box_style = found[0]
                 continue
             in_box = False  # the box's own run of numbered lines has ended
         if _ATTACHMENT_RE.match(line):

@@ -1,0 +1,75 @@
+"""Each form of the genre the structure reader handles, on a short excerpt written for it."""
+
+from __future__ import annotations
+
+from summarizer.backends import PreparedDoc
+from summarizer.backends.rules import RulesBackend
+from summarizer.extract.duty import parse_duty_clause, prose_duties
+from summarizer.extract.goals import find_goals
+from summarizer.extract.structure import parse_outline
+from summarizer.ingest.clean import clean_text
+from summarizer.models import Role
+
+
+def _rules(raw: str):  # type: ignore[no-untyped-def]
+    text = clean_text(raw).text
+    return RulesBackend().extract(PreparedDoc("x", text, parse_outline(text)))
+
+
+def test_one_line_text_gets_its_headings_back() -> None:
+    body = "坚持稳中求进，推动高质量发展。" * 40
+    raw = (f"某市人民政府关于推进某项工作的意见某政发〔2031〕2号各区政府：现提出如下意见。一、总体要求{body}"
+           f"（一）指导思想。{body}二、重点任务（一）加快产业升级。{body}（二）强化要素保障。{body}"
+           f"三、保障措施（一）加强组织领导。{body}")
+    text = clean_text(raw).text
+    assert "某市人民政府关于推进某项工作的意见\n某政发〔2031〕2号\n各区政府" in text
+    titles = [m.title for m in parse_outline(text).measures]
+    assert titles == ["指导思想", "加快产业升级", "强化要素保障", "加强组织领导"]
+    assert clean_text(text).text == text  # still idempotent
+
+
+def test_steps_under_juti_cuoshi_fold_into_their_task() -> None:
+    raw = ("一、优化营商环境\n（一）压减审批时间。（某部牵头，各地区按职责分工负责）具体措施：\n"
+           "1．推行告知承诺。（某部牵头）\n2．精简申报材料。（某局牵头）\n（二）降低企业成本。（某委负责）")
+    result = _rules(raw)
+    assert [m.number for m in result.measures] == ["一", "二"]
+    first = {(r.unit, r.role) for r in result.measures[0].responsibilities}
+    assert ("某部", Role.lead) in first and ("某局", Role.lead) in first and ("各地区", Role.responsible) in first
+
+
+def test_project_box_items_and_review_part_are_not_tasks() -> None:
+    raw = ("一、发展回顾\n1.基础更加巩固。建成堤防100公里。\n2.短板依然存在。\n"
+           "二、主要任务\n1.加强堤防建设。到2030年，新建堤防50公里。\n专栏1 重点工程\n（一）某江堤防工程。\n（二）某河整治工程。\n"
+           "2.推进河道整治。\n3.完善监测网络。")
+    result = _rules(raw)
+    assert [m.title for m in result.measures] == ["加强堤防建设", "推进河道整治", "完善监测网络"]
+    assert [(g.value, g.year) for g in result.goals] == [(50.0, 2030)]
+
+
+def test_article_numbers_with_stray_blanks() -> None:
+    outline = parse_outline("一、政策支持\n第 1 条 设立引导资金。\n第 1 7 条 强化考核。\n第19条 附则。")
+    assert [m.number for m in outline.measures] == ["1", "17", "19"]
+
+
+def test_incentives_criteria_and_past_facts_are_not_targets() -> None:
+    text = ("对新建项目按固定资产投资的5%给予企业奖励，每年最高奖励不超过500万元。"
+            "园区年综合能耗原则上应不小于5万吨标准煤。"
+            "我省已累计建成5G基站12万个。"
+            "因环境污染直接导致10人以上死亡的为重大事件。"
+            "到2030年，新增公园300座以上。")
+    assert [(g.value, g.unit) for g in find_goals(text)] == [(300.0, "座")]
+
+
+def test_duties_in_running_text() -> None:
+    text = "由市发展改革委牵头，市财政局、市经信局配合，各区政府负责落实。市商务局会同有关部门制定细则。"
+    got = [(d.unit, d.role) for d in prose_duties(text, 0, len(text))]
+    assert got == [("市发展改革委", Role.lead), ("市财政局", Role.support), ("市经信局", Role.support),
+                   ("各区政府", Role.implement), ("市商务局", Role.lead), ("有关部门", Role.support)]
+    assert prose_duties("各部门要健全部门协同机制。市场主体要依法经营。", 0, 25) == []
+
+
+def test_unit_group_after_deng_is_kept_and_split() -> None:
+    text = "财政部、海关总署等国务院相关部门及各地区按职责分工负责"
+    got = [(d.unit, d.role) for d in parse_duty_clause(text, 0, len(text)).duties]
+    assert got == [("财政部", Role.responsible), ("海关总署", Role.responsible),
+                   ("国务院相关部门", Role.responsible), ("各地区", Role.responsible)]
