@@ -73,3 +73,10 @@ def test_unit_group_after_deng_is_kept_and_split() -> None:
     got = [(d.unit, d.role) for d in parse_duty_clause(text, 0, len(text)).duties]
     assert got == [("财政部", Role.responsible), ("海关总署", Role.responsible),
                    ("国务院相关部门", Role.responsible), ("各地区", Role.responsible)]
+
+
+def test_fenbie_and_jun_give_one_target_per_item() -> None:
+    goals = find_goals("到2035年，甲类、乙类设施覆盖率分别达到65%和55%；丙、丁两项指标均达到45%以上。")
+    assert [(g.value, g.comparator.value, g.year) for g in goals] == [
+        (65.0, "exactly", 2035), (55.0, "exactly", 2035), (45.0, "at_least", 2035), (45.0, "at_least", 2035)]
+    assert goals[0].start == goals[1].start and goals[0].end == goals[1].end

@@ -207,6 +207,42 @@ def _sentence_start(text: str, pos: int, lo: int) -> int:
     return i
 
 
+# `A、B分别达到65%和55%` / `A、B均达到45%以上`: one target per item, sharing the quote.
+_SPLIT_RE = re.compile(
+    rf"(?P<subj>[^，,。；;：:\n]{{2,60}}?)(?P<kw>分别|均)(?P<verb>达到|提高到|提升到|降至|降低到|下降到|为|不低于|不少于|"
+    rf"不超过|控制在|下降|降低|减少|增长|提高|提升|超过)?(?P<vals>{_NUM}\s*(?:{_UNIT_RE})?"
+    rf"(?:\s*[、和及与,，]\s*{_NUM}\s*(?:{_UNIT_RE})?)*)(?P<bound>及以上|以上|以下|以内|左右)?"
+)
+_SPLIT_VALUE_RE = re.compile(rf"(?P<v>{_NUM})\s*(?P<u>{_UNIT_RE})?")
+
+
+def _split_targets(text: str, start: int, end: int, scopes: list[tuple[int, int, int]]) -> list[GoalCandidate]:
+    """The targets of `分别`/`均` sentences (see _SPLIT_RE)."""
+    out: list[GoalCandidate] = []
+    for m in _SPLIT_RE.finditer(text, start, end):
+        values = list(_SPLIT_VALUE_RE.finditer(m.group("vals")))
+        units = [v.group("u") for v in values if v.group("u")]
+        unit = units[-1] if units else None
+        if unit is None:
+            continue
+        subj = _YEAR_SCOPE_RE.sub("", m.group("subj"))
+        if m.group("kw") == "均":
+            if len(values) != 1:
+                continue
+            n = min(6, 1 + len(re.findall(r"[、和及与]", re.sub(r"[（(][^）)]*[）)]", "", subj))))
+            values = values * n
+        elif len(values) < 2:
+            continue
+        verb, bound = m.group("verb") or "", m.group("bound")
+        comp = _comparator(verb, bound, unit)
+        q_start = _skip_lead(text, m.start("subj"), m.end())
+        for v in values:
+            out.append(GoalCandidate(_indicator(subj) or subj, float(v.group("v")), None,
+                                     (v.group("u") or unit).replace("％", "%"), comp,
+                                     _year_for(text, scopes, m.start()), q_start, m.end()))
+    return out
+
+
 def find_goals(text: str, start: int = 0, end: int | None = None) -> list[GoalCandidate]:
     """All quantified targets the rules can read in text[start:end]."""
     end = len(text) if end is None else end
@@ -226,7 +262,7 @@ def find_goals(text: str, start: int = 0, end: int | None = None) -> list[GoalCa
             continue
         if unit in ("亿", "万") and re.match(r"^[\u4e00-\u9fff]", after):
             continue
-        if before_num.rstrip()[-1:] in ("第", "”", "/") or _inside_quotes(text, m.start(), _line_start(text, m.start())):
+        if before_num.rstrip()[-1:] in ("第", "”", "/") or re.search(r"第[\d\s]*$", text[max(0, m.start() - 6) : m.start()]) or _inside_quotes(text, m.start(), _line_start(text, m.start())):
             continue
         if unit == "强" and before_num[-1:] != "前":
             continue  # 世界500强 is a name; 进入全国前50强 is a target
@@ -278,6 +314,10 @@ def find_goals(text: str, start: int = 0, end: int | None = None) -> list[GoalCa
         found.append(GoalCandidate(ind or "翻番", float(factor), None, "倍", Comparator.exactly,
                                    _year_for(text, scopes, m.start()),
                                    _skip_lead(text, c_start, m.start()), m.end()))
+    split = _split_targets(text, start, end, scopes)
+    if split:
+        spans = [(g.start, g.end) for g in split]
+        found = [g for g in found if not any(a <= g.start < b or a < g.end <= b for a, b in spans)] + split
     found.sort(key=lambda g: g.start)
     return [g for g in found if g.indicator]
 
