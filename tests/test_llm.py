@@ -49,7 +49,7 @@ def test_good_answer_and_cache_hit(stub, tmp_path):
     assert (b.stats.calls, b.stats.cache_hits, b.stats.prompt_tokens) == (1, 0, 100)
     rows = list(sqlite_utils.Database(db)["llm_calls"].rows)
     assert len(rows) == 1 and rows[0]["status"] == "ok" and rows[0]["attempts"] == 1
-    assert rows[0]["prompt_version"] == b.identity.prompt_version == "goals.v2"
+    assert rows[0]["prompt_version"] == b.identity.prompt_version == "goals.v3"
     # identical inputs again: zero model calls
     b2 = make(stub, db)
     res2 = b2.extract(doc())

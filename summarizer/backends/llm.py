@@ -52,7 +52,7 @@ from summarizer.extract.goals import UNITS, find_goals, threshold_in_quote, year
 from summarizer.models import Comparator, DocumentResult, GroundedGoal
 
 PROMPTS_DIR = Path(os.environ.get("SUMMARIZER_PROMPTS_DIR", Path(__file__).resolve().parents[2] / "prompts"))
-GOALS_PROMPT = "goals.v2"
+GOALS_PROMPT = "goals.v3"
 MODES = {"json_schema": instructor.Mode.JSON_SCHEMA, "json": instructor.Mode.JSON,
          "tools": instructor.Mode.TOOLS}
 YEAR_MIN, YEAR_MAX = 2000, 2100

@@ -92,7 +92,7 @@ def _comparator(before: str, bound: str | None, unit: str | None) -> Comparator:
         return Comparator.about
     tail = before[-4:]
     for words, comp in ((("不低于", "不少于", "至少"), Comparator.at_least),
-                        (("不超过", "不高于", "控制在", "低于", "少于", "前"), Comparator.at_most),
+                        (("不超过", "不高于", "控制在", "低于", "少于", *(("前",) if unit in ("强", "名", "位") and before.endswith("前") else ())), Comparator.at_most),
                         (("突破", "超过", "超"), Comparator.at_least)):
         if any(w in tail for w in words):
             return comp

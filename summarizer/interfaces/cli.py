@@ -197,11 +197,16 @@ def eval_cmd(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the scores as JSON")] = None,
     md_out: Annotated[Path | None, typer.Option("--markdown", help="Write a Markdown report")] = None,
     html_out: Annotated[Path | None, typer.Option("--html", help="Write a self-contained HTML report")] = None,
-    min_f1: Annotated[float | None, typer.Option(help="Exit 1 if goals/measures/responsibilities F1 is below")] = None,
+    min_f1: Annotated[float | None, typer.Option(
+        help="Exit 1 if any F1 (goals, measures, responsibilities strict and lenient) is below")] = None,
+    min_field: Annotated[float | None, typer.Option(
+        help="Exit 1 if any field accuracy (comparator, year, unit, indicator, value_max, section, role) is below")
+    ] = None,
     compare_runs: Annotated[tuple[str, str] | None, typer.Option("--compare", help="RUN_A RUN_B")] = None,
 ) -> None:
     """Score results against gold files and write reports."""
     from summarizer.evaluation.evaluate import compare, evaluate
+    from summarizer.evaluation.floors import F1_METRICS, FIELD_METRICS, below, metrics
     from summarizer.evaluation.report import HEADERS, _row, html_report, markdown_report, write_report
 
     if compare_runs:
@@ -231,11 +236,12 @@ def eval_cmd(
         typer.echo(f"wrote {write_report(md_out, markdown_report(rep))}")
     if html_out:
         typer.echo(f"wrote {write_report(html_out, html_report(rep, out.texts, out.spans))}")
-    if min_f1 is not None:
-        low = [k for k in ("goals", "measures", "responsibilities") if rep["overall"][k]["f1"] < min_f1]
-        if low:
-            typer.secho(f"F1 below {min_f1}: {', '.join(low)}", fg=typer.colors.RED, err=True)
-            raise typer.Exit(1)
+    values = metrics(rep["overall"])
+    low = below(values, {k: min_f1 for k in F1_METRICS} if min_f1 is not None else {})
+    low += below(values, {k: min_field for k in FIELD_METRICS} if min_field is not None else {})
+    if low:
+        typer.secho(f"below the threshold: {'; '.join(low)}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)
 
 
 @app.command()
