@@ -62,10 +62,32 @@ class GoalCandidate:
     end: int
 
 
-def _inside_quotes(text: str, pos: int, lo: int) -> bool:
-    """True when pos sits inside “…” or 《…》 (names, slogans), looking back to lo."""
-    seg = text[lo:pos]
-    return seg.count("“") > seg.count("”") or seg.count("《") > seg.count("》")
+class _QuoteDepth:
+    """Whether a position sits inside “…” or 《…》 (names, slogans) on its line.
+
+    Counting quote marks from the line start for every candidate is quadratic when
+    a document comes as one long line; this keeps running counts since the last line
+    break and counts only the stretch between two calls, so a pass over candidates
+    in increasing order is linear.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = -1
+        self.counts = [0, 0, 0, 0]  # “ ” 《 》 since the last line break
+
+    def inside(self, pos: int) -> bool:
+        if pos < self.pos or self.pos < 0:  # first call or out of order: from the line start
+            self.pos, self.counts = _line_start(self.text, pos), [0, 0, 0, 0]
+        seg = self.text[self.pos : pos]
+        nl = seg.rfind("\n")
+        if nl >= 0:
+            seg, self.counts = seg[nl + 1 :], [0, 0, 0, 0]
+        for i, ch in enumerate("“”《》"):
+            self.counts[i] += seg.count(ch)
+        self.pos = pos
+        c = self.counts
+        return c[0] > c[1] or c[2] > c[3]
 
 
 _NEW_WORDS = ("新增", "新建", "新开通", "新培育", "新认定", "新招引", "新引进", "新创建")
@@ -123,6 +145,7 @@ def year_scopes(text: str) -> list[tuple[int, int, int]]:
     (`到2026年，基本实现以下目标：`) holds over the bullet lines that follow it.
     """
     scopes = []
+    line_end = last_char = -1
     for m in _YEAR_SCOPE_RE.finditer(text):
         year = int(m.group("year"))
         after = text[m.end() : m.end() + 2]
@@ -131,11 +154,14 @@ def year_scopes(text: str) -> list[tuple[int, int, int]]:
         prefix = text[max(0, m.start() - 1) : m.start()]
         if prefix and prefix in "—-–":
             continue
-        line_end = text.find("\n", m.end())
-        line_end = len(text) if line_end < 0 else line_end
-        stop = re.search(r"[。]", text[m.end() : line_end])
-        end = m.end() + stop.start() if stop else line_end
-        if text[m.end() : line_end].rstrip().endswith(("：", ":")):
+        if line_end < m.end():  # once per line, not per scope: one long line stays linear
+            line_start = text.rfind("\n", 0, m.end()) + 1
+            line_end = text.find("\n", m.end())
+            line_end = len(text) if line_end < 0 else line_end
+            last_char = line_start + len(text[line_start:line_end].rstrip()) - 1
+        stop = text.find("。", m.end(), line_end)
+        end = stop if stop >= 0 else line_end
+        if m.end() <= last_char and text[last_char] in "：:":
             end = line_end
             nxt = line_end + 1
             while nxt < len(text) and text[nxt : nxt + 2] in ("——", "--"):
@@ -249,6 +275,7 @@ def find_goals(text: str, start: int = 0, end: int | None = None) -> list[GoalCa
     scopes = year_scopes(text)
     found: list[GoalCandidate] = []
     prev_end = -1
+    quotes = _QuoteDepth(text)
     for m in TARGET_RE.finditer(text, start, end):
         unit = m.group("unit")
         bound = m.group("bound")
@@ -258,11 +285,13 @@ def find_goals(text: str, start: int = 0, end: int | None = None) -> list[GoalCa
             continue
         if unit is None and bound and m.group("value") and not re.match(r"^[，,。；;、]", after):
             continue
-        if _NOT_TARGET_AFTER.match(text[m.start() + len(m.group("value")) :]) and unit is None:
+        after_value = m.start() + len(m.group("value"))
+        if _NOT_TARGET_AFTER.match(text[after_value : after_value + 8]) and unit is None:
             continue
         if unit in ("亿", "万") and re.match(r"^[\u4e00-\u9fff]", after):
             continue
-        if before_num.rstrip()[-1:] in ("第", "”", "/") or re.search(r"第[\d\s]*$", text[max(0, m.start() - 6) : m.start()]) or _inside_quotes(text, m.start(), _line_start(text, m.start())):
+        if (before_num.rstrip()[-1:] in ("第", "”", "/") or quotes.inside(m.start())
+                or re.search(r"第[\d\s]*$", text[max(0, m.start() - 6) : m.start()])):
             continue
         if unit == "强" and before_num[-1:] != "前":
             continue  # 世界500强 is a name; 进入全国前50强 is a target
