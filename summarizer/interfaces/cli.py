@@ -50,14 +50,16 @@ def run(
     db: DbOpt = Path("results.db"),
     backend: Annotated[str, typer.Option(help="local (embedded model) | openai (any server) | rules")] = "local",
     force: Annotated[bool, typer.Option(help="Re-extract unchanged documents")] = False,
-    retry_failed: Annotated[bool, typer.Option(help="Retry only the files whose last run failed")] = False,
+    retry_failed: Annotated[bool, typer.Option(
+        help="Retry only the files whose last run failed or was degraded")] = False,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint (openai backend)")] = None,
     model: Annotated[str | None, typer.Option(help="Model name at the endpoint")] = None,
     api_key_env: Annotated[str | None, typer.Option(help="Environment variable holding the API key")] = None,
     mode: Annotated[str | None, typer.Option(help="instructor mode: json_schema | json | tools")] = None,
     model_path: Annotated[Path | None, typer.Option(help="GGUF file for the local backend")] = None,
     jobs: Annotated[int | None, typer.Option(help="Concurrent model requests")] = None,
-    timeout: Annotated[float | None, typer.Option(help="Seconds per model request")] = None,
+    timeout: Annotated[float | None, typer.Option(
+        help="Seconds per model request, whole (connect, first byte, body)")] = None,
     max_attempts: Annotated[int | None, typer.Option(help="Attempts per model request")] = None,
     scope: Annotated[str | None, typer.Option(
         help="What the model reads: residual (figures the rules left; default) | targets (every target sentence)"
@@ -70,7 +72,7 @@ def run(
     if retry_failed:
         paths = failed_paths(db)
         if not paths:
-            typer.echo(f"no failed documents in {db}")
+            typer.echo(f"no failed or degraded documents in {db}")
             return
     if not paths:
         raise SummarizerError("give files or folders to run, or --retry-failed")
@@ -81,7 +83,7 @@ def run(
         max_attempts=max_attempts, scope=scope,
     )
     marks = {"ok": ("ok", typer.colors.GREEN), "skipped": ("skip", typer.colors.YELLOW),
-             "failed": ("FAIL", typer.colors.RED)}
+             "failed": ("FAIL", typer.colors.RED), "degraded": ("DEGR", typer.colors.MAGENTA)}
 
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -97,16 +99,27 @@ def run(
 
     def show(o: DocOutcome) -> None:
         label, colour = marks[o.status]
-        line = f"{label:4} {o.doc_id}: {o.message}" if o.status != "failed" else f"{label:4} {o.message}"
+        problem = o.status in ("failed", "degraded")
+        line = f"{label:4} {o.message}" if problem else f"{label:4} {o.doc_id}: {o.message}"
         if live:
             progress.console.print(line, style=colour, markup=False)
         else:
-            typer.secho(line, fg=colour, err=o.status == "failed")
+            typer.secho(line, fg=colour, err=problem)
         progress.advance(task)
 
+    from summarizer.pipeline import MAX_DOC_JOBS
+    from summarizer.store.runstatus import sigterm_as_interrupt
+
+    if (jobs or 1) > MAX_DOC_JOBS:
+        typer.echo(f"note: --jobs {jobs}: {MAX_DOC_JOBS} documents at a time (the database takes one writer), "
+                   f"up to {jobs} model requests at once", err=True)
+    _show_warnings()
     try:
-        with progress:
+        with sigterm_as_interrupt(), progress:
             summary = run_batch(paths, db, engine, force=force, on_doc=show, jobs=jobs or 1)
+    except KeyboardInterrupt:
+        _report_interrupt(db)
+        raise typer.Exit(130) from None
     finally:
         close = getattr(engine, "close", None)
         if close:
@@ -116,7 +129,8 @@ def run(
     res = [o.result for o in summary.outcomes if o.result]
     typer.echo(
         f"run {summary.run_id}: {len(summary.outcomes)} documents, {summary.count('ok')} ok, "
-        f"{summary.count('skipped')} unchanged, {summary.count('failed')} failed; "
+        f"{summary.count('degraded')} degraded, {summary.count('skipped')} unchanged, "
+        f"{summary.count('failed')} failed; "
         f"{sum(len(r.goals) for r in res)} goals, {sum(len(r.measures) for r in res)} measures, "
         f"{sum(len(m.responsibilities) for r in res for m in r.measures)} responsibilities -> {db}"
     )
@@ -124,22 +138,53 @@ def run(
         raise typer.Exit(1)
 
 
+def _show_warnings() -> None:
+    """Library warnings (a model server given up) as one plain stderr line each."""
+    import logging
+
+    log = logging.getLogger("summarizer")
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("warning: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.WARNING)
+
+
+def _report_interrupt(db: Path) -> None:
+    """Ctrl-C or SIGTERM: say what the stopped run kept."""
+    from summarizer.store import db as store
+    from summarizer.store.runstatus import this_process_run
+
+    r = this_process_run(store.open_db(db))
+    if r is None:
+        typer.secho("interrupted before the run started; nothing stored", fg=typer.colors.YELLOW, err=True)
+        return
+    kept = (r["succeeded"] or 0) + (r["degraded"] or 0) + (r["failed"] or 0) + (r["skipped"] or 0)
+    typer.secho(
+        f"interrupted: run {r['id']} kept {kept} of {r['documents'] or 0} documents "
+        f"({r['succeeded'] or 0} ok, {r['degraded'] or 0} degraded, {r['failed'] or 0} failed, "
+        f"{r['skipped'] or 0} unchanged) in {db}; run again to do the rest (stored documents are skipped)",
+        fg=typer.colors.YELLOW, err=True)
+
+
 @app.command()
 @one_line_errors
 def runs(db: DbOpt = Path("results.db")) -> None:
-    """List runs with status, counts, and each failed document's reason."""
+    """List runs with status, counts, and each failed or degraded document's reason."""
     from summarizer.store import db as store
 
     conn = store.open_db(db)
     for r in store.iter_runs(conn):
         typer.echo(
             f"{r['id']}  {r['status'] or '?':11} {r['backend']:6} {r['model'] or '-':24} "
-            f"docs {r['documents'] or 0}: {r['succeeded'] or 0} ok, {r['skipped'] or 0} unchanged, "
+            f"docs {r['documents'] or 0}: {r['succeeded'] or 0} ok, {r.get('degraded') or 0} degraded, "
+            f"{r['skipped'] or 0} unchanged, "
             f"{r['failed'] or 0} failed; calls {r['llm_calls'] or 0}, cache hits {r['cache_hits'] or 0}, "
             f"tokens {r['prompt_tokens'] or 0}+{r['completion_tokens'] or 0}"
         )
-        for f in conn.table("doc_runs").rows_where("run_id = ? and status = 'failed'", [r["id"]]):
-            typer.echo(f"    FAIL {f['error']}")
+        for f in conn.table("doc_runs").rows_where("run_id = ? and status in ('failed', 'degraded')", [r["id"]],
+                                                   order_by="rowid"):
+            typer.echo(f"    {'FAIL' if f['status'] == 'failed' else 'DEGR'} {f['error']}")
 
 
 @app.command()
@@ -301,6 +346,8 @@ def model_info_cmd(
     info = model_info(str(model_path) if model_path else None, verify=verify)
     for k, v in (info.items() if isinstance(info, dict) else vars(info).items()):
         typer.echo(f"{k:10} {v}")
+    if info.get("problem"):
+        raise typer.Exit(1)
 
 
 @gold_app.command("check")
