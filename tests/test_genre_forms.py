@@ -80,3 +80,12 @@ def test_fenbie_and_jun_give_one_target_per_item() -> None:
     assert [(g.value, g.comparator.value, g.year) for g in goals] == [
         (65.0, "exactly", 2035), (55.0, "exactly", 2035), (45.0, "at_least", 2035), (45.0, "at_least", 2035)]
     assert goals[0].start == goals[1].start and goals[0].end == goals[1].end
+
+
+def test_labels_named_by_their_role_word() -> None:
+    text = "完成事项梳理。（6月底完成，牵头考核单位：市政府办公室、市公安局）（持续推进，推进单位：区建管委、各街道）"
+    from summarizer.extract.duty import find_notes
+
+    got = [(d.unit, d.role) for a, b in find_notes(text, 0, len(text)) for d in parse_duty_clause(text, a, b).duties]
+    assert got == [("市政府办公室", Role.lead), ("市公安局", Role.lead),
+                   ("区建管委", Role.responsible), ("各街道", Role.responsible)]

@@ -24,10 +24,24 @@ _LABELS: tuple[tuple[str, Role], ...] = (
     ("责任单位", Role.responsible), ("责任部门", Role.responsible),
     ("负责单位", Role.responsible), ("主管部门", Role.responsible),
 )
+# Labels the list does not name are read by their role word: 牵头考核单位, 推进单位,
+# 配合落实部门, 责任主体 (a label is a short noun phrase ending in 单位/部门/主体).
+_OPEN_LABEL = r"[\u4e00-\u9fff]{0,4}(?:牵头|主办|责任|配合|协同|协办|参与|实施|落实|推进|承办)[\u4e00-\u9fff]{0,4}?(?:单位|部门|主体)"
 _LABEL_RE = re.compile(
-    "(" + "|".join(re.escape(w) for w, _ in _LABELS) + r")\s*[:：]\s*"
+    "(" + "|".join(re.escape(w) for w, _ in _LABELS) + "|" + _OPEN_LABEL + r")\s*[:：]\s*"
 )
 _LABEL_ROLE = dict(_LABELS)
+
+
+def label_role(label: str) -> Role:
+    """The role a duty label gives: a known label, else its role word."""
+    if label in _LABEL_ROLE:
+        return _LABEL_ROLE[label]
+    for words, role in ((("牵头", "主办"), Role.lead), (("配合", "协同", "协办", "参与"), Role.support),
+                        (("实施", "落实", "承办"), Role.implement)):
+        if any(w in label for w in words):
+            return role
+    return Role.responsible
 # Verb forms after the unit list: longest first.
 _VERBS: tuple[tuple[str, Role], ...] = (
     ("分别牵头负责", Role.lead), ("牵头负责", Role.lead), ("分别牵头", Role.lead),
@@ -143,7 +157,7 @@ def parse_duty_clause(text: str, start: int, end: int, first_is_lead: bool = Fal
                 continue
             m = _LABEL_RE.match(seg)
             if m:
-                role_from_label = _LABEL_ROLE[m.group(1)]
+                role_from_label = label_role(m.group(1))
                 s += m.end()
                 seg = text[s:e]
             v = _VERB_RE.search(seg)
@@ -192,7 +206,7 @@ def find_notes(text: str, start: int, end: int) -> list[tuple[int, int]]:
         else:
             i += 1
     # A bare labeled line (`责任单位：市经信局`) at the end of an item counts too.
-    for m in re.finditer(r"(?m)^\s*(?:" + "|".join(w for w, _ in _LABELS) + r")\s*[:：].*$",
+    for m in re.finditer(r"(?m)^\s*(?:" + "|".join(w for w, _ in _LABELS) + "|" + _OPEN_LABEL + r")\s*[:：].*$",
                          text[start:end]):
         spans.append((start + m.start(), start + m.end()))
     return spans
