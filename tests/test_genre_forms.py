@@ -89,3 +89,16 @@ def test_labels_named_by_their_role_word() -> None:
     got = [(d.unit, d.role) for a, b in find_notes(text, 0, len(text)) for d in parse_duty_clause(text, a, b).duties]
     assert got == [("市政府办公室", Role.lead), ("市公安局", Role.lead),
                    ("区建管委", Role.responsible), ("各街道", Role.responsible)]
+
+
+def test_decimal_numbering_inline_with_contents_list_and_condition_lists() -> None:
+    body = "工作要求如下，各方应当认真落实，确保取得实效。" * 20
+    raw = ("某市突发事件应急预案 1 总则 1.1 编制目的 1.2 适用范围 2 组织体系 2.1 指挥机构 2.2 工作组 "
+           f"1 总则 1.1 编制目的 {body} 1.2 适用范围 {body} 2 组织体系 2.1 指挥机构 市应急局负责指挥。{body} "
+           f"2.2 工作组 {body}")
+    outline = parse_outline(clean_text(raw).text)
+    assert [(m.number, m.title) for m in outline.measures] == [
+        ("1.1", "编制目的"), ("1.2", "适用范围"), ("2.1", "指挥机构"), ("2.2", "工作组")]
+    conditions = parse_outline("一、重大事件\n凡符合下列情形之一的，为重大事件：\n1.造成3人以上死亡的；\n2.造成直接经济损失1000万元以上的。\n"
+                               "二、较大事件\n三、一般事件")
+    assert [m.number for m in conditions.measures] == ["一", "二", "三"]

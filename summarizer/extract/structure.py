@@ -45,7 +45,8 @@ REVIEW_TITLE_RE = re.compile(
     r"取得[^，。]{0,4}进展|形势$|存在的?问题|问题与挑战|机遇与挑战|发展环境|规划背景|编制背景|[“\"]?十[一二三四五]五[”\"]?(?:时期|期间)?[^，。]{0,6}(?:成就|成效|回顾|进展))"
 )
 # `具体措施：` under a task introduces its detailed steps: the task is the measure.
-_DETAIL_LEAD_RE = re.compile(r"(具体措施|主要措施|具体举措|工作措施|具体任务)[:：]\s*$")
+# `凡符合下列情形之一的，为重大事件：1.… 2.…` lists conditions, not tasks.
+_DETAIL_LEAD_RE = re.compile(r"((具体措施|主要措施|具体举措|工作措施|具体任务)[:：]|(下列|以下)(情形|条件|情况)[^。]{0,20}[:：])\s*$")
 _TABLE_HEADER_WORDS = ("责任单位", "牵头单位", "工作内容", "目标任务", "主要任务", "重点任务",
                        "工作任务", "序号", "完成时限", "时间节点", "配合单位", "具体措施")
 
@@ -166,7 +167,19 @@ def _column_kind(header: str) -> str:
     return "task"
 
 
-def _match_number(line: str) -> tuple[str, float, str, int] | None:
+_DECIMAL_RE = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){1,3})\s+(?=[\u4e00-\u9fff])")
+_DECIMAL_TOP_RE = re.compile(r"^(\d{1,2})\s+(?=[\u4e00-\u9fff]{2,16}(?:\s|$))")
+
+
+def _match_number(line: str, decimal: bool = False) -> tuple[str, float, str, int] | None:
+    """The numbering style, rank, number and heading length of a line, or None.
+
+    With `decimal` (the document numbers its parts `1.1`, `3.2.1`), a dotted number
+    ranks by its depth and a bare `1 总则` is a top part."""
+    if decimal:
+        m = _DECIMAL_RE.match(line) or _DECIMAL_TOP_RE.match(line)
+        if m:
+            return "decimal", float(m.group(1).count(".") + 1), m.group(1), m.end()
     for style, rank, rx in STYLES:
         m = rx.match(line)
         if m:
@@ -181,6 +194,7 @@ def parse_outline(text: str) -> Outline:
     section_cell: str | None = None
     in_attachments = False
     in_box, box_style = False, None
+    decimal = len(re.findall(r"(?m)^\d{1,2}\.\d{1,2}\s+[\u4e00-\u9fff]", text)) >= 3
     for start, end in _lines(text):
         line = text[start:end]
         if _BOX_RE.match(line):
@@ -214,18 +228,33 @@ def parse_outline(text: str) -> Outline:
                 items.append(row)
             continue
         header = None
-        found = _match_number(line)
+        found = _match_number(line, decimal)
         if found is None:
             continue
         style, rank, number, skip = found
         number = number.replace(" ", "")
-        t_start, t_end = _title_span(text, start + skip, end)
+        if style == "decimal":  # `1.1 编制目的 健全…`: the heading ends at the blank
+            gap = re.search(r"\s", text[start + skip : end])
+            t_start, t_end = start + skip, (start + skip + gap.start()) if gap else end
+        else:
+            t_start, t_end = _title_span(text, start + skip, end)
         if t_end <= t_start:
             continue
         items.append(Item(style, rank, number, text[t_start:t_end], start, t_end, end, end))
+    items = _drop_contents_list(text, items)
     _link(items, len(text))
     _mark_details(text, items)
     return Outline(text=text, items=items, measures=select_measures(items))
+
+
+def _drop_contents_list(text: str, items: list[Item]) -> list[Item]:
+    """A table of contents lists headings that come again with their text: drop the
+    first, bodiless occurrence of a heading that appears again later."""
+    later: dict[tuple[str, str], int] = {}
+    for i, item in enumerate(items):
+        later[(item.number, item.title)] = i
+    return [item for i, item in enumerate(items)
+            if later[(item.number, item.title)] == i or text[item.head_end : item.line_end].strip()]
 
 
 def _mark_details(text: str, items: list[Item]) -> None:

@@ -161,11 +161,20 @@ def _doc_no_cuts(text: str) -> set[int]:
 LONG_LINE = 1000
 
 
+# Decimal section numbers (`3.2.1 预警分级`, contingency plans and standards) stored
+# inline with blanks for line breaks; `1 总则` counts only among them.
+_DECIMAL_HEAD_RE = re.compile(r"(?<=\s)(?=\d{1,2}(?:\.\d{1,2}){1,3}\s+[\u4e00-\u9fff])")
+_DECIMAL_TOP_RE = re.compile(r"(?<=\s)(?=\d{1,2}\s+[\u4e00-\u9fff]{2,16}\s)")
+
+
 def _split_long(line: _Line) -> list[_Line]:
     """Break a line stored without line breaks at its inline headings (see above)."""
     cuts = _doc_no_cuts(line.text)
     if len(line.text) >= LONG_LINE:
         cuts |= {m.start() for m in _INLINE_HEAD_RE.finditer(line.text)}
+        decimal = {m.start() for m in _DECIMAL_HEAD_RE.finditer(line.text)}
+        if len(decimal) >= 3:
+            cuts |= decimal | {m.start() for m in _DECIMAL_TOP_RE.finditer(line.text)}
     if not cuts:
         return [line]
     parts, last = [], 0
