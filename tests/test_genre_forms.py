@@ -102,3 +102,18 @@ def test_decimal_numbering_inline_with_contents_list_and_condition_lists() -> No
     conditions = parse_outline("一、重大事件\n凡符合下列情形之一的，为重大事件：\n1.造成3人以上死亡的；\n2.造成直接经济损失1000万元以上的。\n"
                                "二、较大事件\n三、一般事件")
     assert [m.number for m in conditions.measures] == ["一", "二", "三"]
+
+
+def test_titled_tasks_keep_their_untitled_sub_points() -> None:
+    parts = []
+    for n, head in enumerate(["堤防达标", "泵闸建设", "河道整治"], 1):
+        parts.append(f"{n}.{head}。按照规划推进建设。")
+        parts += [f"（{k}）完成第{k}批工程的续建，实现全部达到规划规模。" for k in (1, 2)]
+    outline = parse_outline("一、主要任务\n" + "\n".join(parts))
+    assert [m.title for m in outline.measures] == ["堤防达标", "泵闸建设", "河道整治"]
+
+
+def test_an_articles_clauses_are_not_tasks() -> None:
+    text = ("第一章 总则\n第一条 为规范管理，制定本办法。\n第二条 有下列情形之一的，应当及时更新：\n（一）依据发生变化的；\n"
+            "（二）职能发生变化的。\n第三条 主管部门负责监督。\n第二章 附则\n（一）政策支持\n第四条 本办法自印发之日起施行。")
+    assert [m.number for m in parse_outline(text).measures] == ["一", "二", "三", "四"]

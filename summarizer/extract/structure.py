@@ -167,6 +167,7 @@ def _column_kind(header: str) -> str:
     return "task"
 
 
+_CLAUSE_RANK = 3.5  # the （一） clauses inside an article (第五条), below the article
 _DECIMAL_RE = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){1,3})\s+(?=[\u4e00-\u9fff])")
 _DECIMAL_TOP_RE = re.compile(r"^(\d{1,2})\s+(?=[\u4e00-\u9fff]{2,16}(?:\s|$))")
 
@@ -240,6 +241,9 @@ def parse_outline(text: str) -> Outline:
             t_start, t_end = _title_span(text, start + skip, end)
         if t_end <= t_start:
             continue
+        if style == "paren_cn" and items and (items[-1].style == "article" or items[-1].rank == _CLAUSE_RANK) \
+                and text[: start].rstrip().endswith(("：", ":", "；", ";")):
+            rank = _CLAUSE_RANK  # 第五条 …下列情形之一的：（一）… — the article's clauses (项)
         items.append(Item(style, rank, number, text[t_start:t_end], start, t_end, end, end))
     items = _drop_contents_list(text, items)
     _link(items, len(text))
@@ -260,7 +264,9 @@ def _drop_contents_list(text: str, items: list[Item]) -> list[Item]:
 def _mark_details(text: str, items: list[Item]) -> None:
     """Fold `具体措施：1．… 2．…` steps into their task: the task stays the measure."""
     for item in items:
-        if item.children and _DETAIL_LEAD_RE.search(text[item.head_start : item.children[0].head_start]):
+        # An article's `（一）…（二）…` are its clauses (项), never tasks of their own.
+        if item.children and (item.style == "article"
+                              or _DETAIL_LEAD_RE.search(text[item.head_start : item.children[0].head_start])):
             for child in item.children:
                 child.detail = True
             item.children = []
@@ -335,6 +341,29 @@ def _link(items: list[Item], text_len: int) -> None:
             item.body_end = text_len
 
 
+def _is_titled(item: Item) -> bool:
+    """A short heading phrase (`海塘达标`), not an untitled sentence (`完成8座水闸的续建，…`)."""
+    return len(item.title) <= 16 and not re.search(r"[，,]", item.title)
+
+
+def _titled_parent_rank(items: list[Item], task_rank: float) -> float:
+    """`1.海塘达标。…` with `（1）完成…，…` sentences under it: the titled level is the
+    task level and the untitled sentences are its sub-points."""
+    level = [i for i in items if i.rank == task_rank and i.style != "table"]
+    parents = {id(i.parent): i.parent for i in level if i.parent is not None}
+    if not level or not parents:
+        return task_rank
+    ranks = {p.rank for p in parents.values()}
+    if len(ranks) != 1:
+        return task_rank
+    titled_parents = sum(_is_titled(p) for p in parents.values()) / len(parents)
+    untitled_level = sum(not _is_titled(i) for i in level) / len(level)
+    share_under = sum(i.parent is not None for i in level) / len(level)
+    if titled_parents >= 0.8 and untitled_level >= 0.5 and share_under >= 0.8 and len(parents) >= 3:
+        return ranks.pop()
+    return task_rank
+
+
 def select_measures(items: list[Item]) -> list[Item]:
     """Pick the items that are the plan's measures.
 
@@ -353,6 +382,7 @@ def select_measures(items: list[Item]) -> list[Item]:
     for leaf in leaves:
         counts[leaf.rank] = counts.get(leaf.rank, 0) + 1
     task_rank = max(counts, key=lambda r: (counts[r] * (1.5 if r == 3 else 1.0), r))
+    task_rank = _titled_parent_rank(items, task_rank)
     chosen = []
     for item in items:
         if item.rank == task_rank or (item.is_leaf and item.rank < task_rank and not FRAMING_TITLES.match(item.title)):
