@@ -26,7 +26,8 @@ _LABELS: tuple[tuple[str, Role], ...] = (
 )
 # Labels the list does not name are read by their role word: 牵头考核单位, 推进单位,
 # 配合落实部门, 责任主体 (a label is a short noun phrase ending in 单位/部门/主体).
-_OPEN_LABEL = r"[\u4e00-\u9fff]{0,4}(?:牵头|主办|责任|配合|协同|协办|参与|实施|落实|推进|承办)[\u4e00-\u9fff]{0,4}?(?:单位|部门|主体)"
+_OPEN_LABEL = (r"[\u4e00-\u9fff]{0,4}(?:牵头|主办|责任|配合|协同|协办|参与|实施|落实|推进|承办)"
+               r"[\u4e00-\u9fff]{0,4}?(?:单位|部门|主体)")
 _LABEL_RE = re.compile(
     "(" + "|".join(re.escape(w) for w, _ in _LABELS) + "|" + _OPEN_LABEL + r")\s*[:：]\s*"
 )

@@ -46,7 +46,8 @@ REVIEW_TITLE_RE = re.compile(
 )
 # `具体措施：` under a task introduces its detailed steps: the task is the measure.
 # `凡符合下列情形之一的，为重大事件：1.… 2.…` lists conditions, not tasks.
-_DETAIL_LEAD_RE = re.compile(r"((具体措施|主要措施|具体举措|工作措施|具体任务)[:：]|(下列|以下)(情形|条件|情况)[^。]{0,20}[:：])\s*$")
+_DETAIL_LEAD_RE = re.compile(
+    r"((具体措施|主要措施|具体举措|工作措施|具体任务)[:：]|(下列|以下)(情形|条件|情况)[^。]{0,20}[:：])\s*$")
 _TABLE_HEADER_WORDS = ("责任单位", "牵头单位", "工作内容", "目标任务", "主要任务", "重点任务",
                        "工作任务", "序号", "完成时限", "时间节点", "配合单位", "具体措施")
 
