@@ -18,7 +18,7 @@ from summarizer.models import Comparator
 
 # Units, longest first so 万元/人 wins over 万元 and 个百分点 over 个.
 UNITS = sorted(
-    ["万亿元", "万亿", "亿美元", "万美元", "亿元", "万元", "元", "万亩", "亩", "平方公里", "万平方米", "平方米", "公里", "千米", "万吨标准煤", "吨标准煤", "万吨", "吨", "万千瓦", "千瓦", "万千瓦时", "千瓦时", "兆瓦", "吉瓦", "个百分点", "百分点", "%", "％", "家", "个", "项", "只", "次", "座", "条", "所", "名", "位", "人", "万人", "人次", "万人次", "户", "件", "台", "套", "批", "处", "支", "场", "部", "款", "种", "类", "张", "辆", "艘", "棵", "株", "天", "小时", "分钟", "倍", "强", "级", "亿", "万", "TB", "PB", "GB"],
+    ["万亿元", "万亿", "亿美元", "万美元", "亿元", "万元", "元", "万亩", "亩", "平方公里", "万平方米", "平方米", "公里", "千米", "万吨标准煤", "吨标准煤", "亿吨", "万吨", "吨", "万蒸吨", "蒸吨", "万公顷", "公顷", "亿立方米", "万立方米", "立方米", "亿千瓦时", "亿千瓦", "万平方公里", "亿斤", "万株", "万户", "万辆", "万个", "万套", "万千瓦", "千瓦", "万千瓦时", "千瓦时", "兆瓦", "吉瓦", "个百分点", "百分点", "%", "％", "家", "个", "项", "只", "次", "座", "条", "所", "名", "位", "人", "万人", "人次", "万人次", "户", "件", "台", "套", "批", "处", "支", "场", "部", "款", "种", "类", "张", "辆", "艘", "棵", "株", "天", "小时", "分钟", "倍", "强", "级", "亿", "万", "TB", "PB", "GB"],
     key=len,
     reverse=True,
 )
@@ -183,6 +183,9 @@ def is_threshold(text: str, m: re.Match[str]) -> bool:
     if not re.match(r"^[\u4e00-\u9fff“]", text[m.end() : m.end() + 1]):
         return False
     before_num = text[max(0, m.start() - 4) : m.start()]
+    if m.group("unit") in ("%", "％") and not before_num.endswith("的"):
+        return False  # 90%以上村庄…得到治理: a share of the things named, a target
+
     return m.group("unit") not in COUNT_UNITS and not _ACHIEVE_BEFORE.search(before_num)
 
 
@@ -203,11 +206,20 @@ _CRITERIA_RE = re.compile(r"原则上应|应满足|须满足|需满足|准入|�
 _PAST_RE = re.compile(r"已经|已(?:有|达|建|实现|完成|累计)|取得了|实现了|完成了|达到了|比上年|同比|因[^，。；]{0,20}(?:导致|造成)")
 
 
+# Counts that name a scope rather than set a target: `A、B等6个地区`, `在56个城市实施`,
+# `以580个单元为重点`, `对1436个监测站…`, and a heading's `（108个）`.
+_SCOPE_COUNT_BEFORE = re.compile(r"(?:等|在|以|对|向|从|为)$")
+
+
 def not_a_target(text: str, sent_start: int, m: re.Match[str]) -> bool:
     """True when the sentence around a figure marks it as an incentive, a criterion
     or a fact, not a target: the genre's wording, checked before the figure (and a
     few characters after it for rewards such as `…的5%给予奖励`)."""
     before = text[sent_start : m.start()]
+    if m.group("unit") in COUNT_UNITS and _SCOPE_COUNT_BEFORE.search(before):
+        return True
+    if text[m.start() - 1 : m.start()] in ("（", "(") and text[m.end() : m.end() + 1] in ("）", ")"):
+        return True
     stop = _SENTENCE_END_RE.search(text, m.end(), m.end() + 20)
     after = text[m.end() : stop.start() if stop else m.end() + 20]
     if _INCENTIVE_RE.search(before[-30:]) or _INCENTIVE_RE.search(after[:12]):
@@ -255,7 +267,8 @@ def _split_targets(text: str, start: int, end: int, scopes: list[tuple[int, int,
         if m.group("kw") == "均":
             if len(values) != 1:
                 continue
-            n = min(6, 1 + len(re.findall(r"[、和及与]", re.sub(r"[（(][^）)]*[）)]", "", subj))))
+            bare = re.sub(r"[（(][^）)]*[）)]|及以上|及以下", "", subj)
+            n = min(6, 1 + len(re.findall("、" if "、" in bare else "[和与]", bare)))
             values = values * n
         elif len(values) < 2:
             continue
