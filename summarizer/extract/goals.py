@@ -172,7 +172,10 @@ def year_scopes(text: str) -> list[tuple[int, int, int]]:
     return scopes
 
 
-_ACHIEVE_BEFORE = re.compile(r"(完成|实现|新增|盘活|节约|出让|投入|安排|设立|引进|争取|出清|腾出|改造|招引)$")
+_ACHIEVE_BEFORE = re.compile(
+    r"(完成|实现|新增|盘活|节约|出让|投入|安排|设立|引进|争取|出清|腾出|改造|招引|建设|建成|新建|扩建|改建|整治|疏浚|"
+    r"修复|保护|治理|实施|推进|开展|培育|打造|创建|铺设|造林|抚育|种植|淘汰|关停|压减|削减|腾退|化解|处置|储备|更新|"
+    r"提升|达标建设|共计|累计)$")
 _OBJECT_STOP = re.compile(r"[，,。；;：:、|\n]|\d|(?:[的等]|作为|开展|进行|实现)")
 
 
@@ -199,7 +202,7 @@ def threshold_in_quote(text: str, start: int, end: int, value: float) -> bool:
 
 # Figures that a sentence uses for something other than a target the plan sets.
 # Incentives and prices: 给予最高500万元奖励, 按投资额的5%给予补助, 上网标杆电价.
-_INCENTIVE_RE = re.compile(r"奖励|奖补|补贴|补助|资助|贴息|给予|引导资金|专项资金|标杆电价|电价|收费标准|价格")
+_INCENTIVE_RE = re.compile(r"奖励|奖补|补贴|补助|资助|贴息|给予|引导资金|专项资金|电价|收费标准")
 # Eligibility criteria and rules: 原则上应不小于5万吨, 新上项目应满足…不低于20%, 自受理之日起7个工作日内.
 _CRITERIA_RE = re.compile(r"原则上应|应满足|须满足|需满足|准入|门槛|申报条件|认定条件|之日起|自收到")
 # Facts about the past or the present: 已经传播到183个国家, 由…降至7.6%, 因污染导致10人以上死亡.
@@ -220,15 +223,15 @@ def not_a_target(text: str, sent_start: int, m: re.Match[str]) -> bool:
         return True
     if text[m.start() - 1 : m.start()] in ("（", "(") and text[m.end() : m.end() + 1] in ("）", ")"):
         return True
-    stop = _SENTENCE_END_RE.search(text, m.end(), m.end() + 20)
+    stop = _CLAUSE_END_RE.search(text, m.end(), m.end() + 20)
     after = text[m.end() : stop.start() if stop else m.end() + 20]
-    if _INCENTIVE_RE.search(before[-30:]) or _INCENTIVE_RE.search(after[:12]):
-        return True
     clause = re.split(r"[，,]", before)[-1]
+    if _INCENTIVE_RE.search(clause) or _INCENTIVE_RE.search(after[:12]):
+        return True
     return bool(_CRITERIA_RE.search(before) or _PAST_RE.search(clause))
 
 
-_SENTENCE_END_RE = re.compile(r"[。；;！？\n]")
+_CLAUSE_END_RE = re.compile(r"[，,。；;！？\n]")
 
 
 def _object_after(text: str, pos: int, end: int) -> int:
