@@ -117,3 +117,18 @@ def test_an_articles_clauses_are_not_tasks() -> None:
     text = ("第一章 总则\n第一条 为规范管理，制定本办法。\n第二条 有下列情形之一的，应当及时更新：\n（一）依据发生变化的；\n"
             "（二）职能发生变化的。\n第三条 主管部门负责监督。\n第二章 附则\n（一）政策支持\n第四条 本办法自印发之日起施行。")
     assert [m.number for m in parse_outline(text).measures] == ["一", "二", "三", "四"]
+
+
+def test_indicator_table_one_cell_per_line() -> None:
+    from summarizer.extract.indicators import indicator_goals
+
+    text = "\n".join(["2.主要指标", "序号", "指标名称", "指标", "属性", "基准值", "（2030年）", "目标值", "（2035年）",
+                      "目标值", "（2040年）", "1", "绿地覆盖率", "预期性", "40％", "≥45％", "50％",
+                      "2", "公园面积", "约束性", "12.5", "平方公里", "15", "平方公里", "20左右", "3", "渗漏率（%）",
+                      "约束性", "/", "≤8", "6", "到2035年，绿地覆盖率稳步提高。"])
+    goals, regions = indicator_goals(text)
+    got = [(g.indicator, g.value, g.unit, g.comparator.value, g.year) for g in goals]
+    assert got == [("绿地覆盖率", 45.0, "%", "at_least", 2035), ("绿地覆盖率", 50.0, "%", "exactly", 2040),
+                   ("公园面积", 15.0, "平方公里", "exactly", 2035), ("公园面积", 20.0, None, "about", 2040),
+                   ("渗漏率", 8.0, "%", "at_most", 2035), ("渗漏率", 6.0, "%", "exactly", 2040)]
+    assert regions and text[regions[0][0]:].startswith("序号")

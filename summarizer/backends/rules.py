@@ -7,6 +7,7 @@ from pydantic import ValidationError
 from summarizer.backends import CallStats, Identity, PreparedDoc, register
 from summarizer.extract.duty import FIRST_IS_LEAD_RE, Duty, find_notes, parse_duty_clause, prose_duties
 from summarizer.extract.goals import find_goals
+from summarizer.extract.indicators import indicator_goals
 from summarizer.extract.metadata import extract_plan
 from summarizer.extract.structure import REVIEW_TITLE_RE, Item, Outline
 from summarizer.models import DocumentResult, GroundedGoal, GroundedMeasure, Responsibility, Role
@@ -76,7 +77,9 @@ def review_spans(outline: Outline) -> list[tuple[int, int]]:
 def rules_goals(text: str, outline: Outline | None = None) -> tuple[list[GroundedGoal], int]:
     goals, dropped = [], 0
     past = review_spans(outline) if outline is not None else []
-    for c in find_goals(text):
+    table_goals, tables = indicator_goals(text)
+    prose = [c for c in find_goals(text) if not any(a <= c.start < b for a, b in tables)]
+    for c in sorted(prose + table_goals, key=lambda g: g.start):
         if any(a <= c.start < b for a, b in past):
             continue
         try:
