@@ -132,3 +132,29 @@ def test_indicator_table_one_cell_per_line() -> None:
                    ("公园面积", 15.0, "平方公里", "exactly", 2035), ("公园面积", 20.0, None, "about", 2040),
                    ("渗漏率", 8.0, "%", "at_most", 2035), ("渗漏率", 6.0, "%", "exactly", 2040)]
     assert regions and text[regions[0][0]:].startswith("序号")
+
+
+def test_flat_task_table_blank_separated() -> None:
+    raw = ("附表 重点任务分工\n序号 重点任务 牵头单位 完成时限\n"
+           "1 新增规模以上工业企业50家以上. 经信局 2031年底前\n"
+           "2 建成省级以上创新平台10个 科技局、发改局 持续推进\n"
+           "3 完成技改投资100亿元\n")
+    result = _rules(raw)
+    assert [(m.number, m.title) for m in result.measures] == [
+        ("1", "新增规模以上工业企业50家以上"), ("2", "建成省级以上创新平台10个"), ("3", "完成技改投资100亿元")]
+    assert [[(r.unit, r.role.value) for r in m.responsibilities] for m in result.measures] == [
+        [("经信局", "lead")], [("科技局", "lead"), ("发改局", "lead")], [("科技局", "lead"), ("发改局", "lead")]]
+    assert (50.0, "家") in [(g.value, g.unit) for g in result.goals]
+    assert 1.0 not in [g.value for g in result.goals]  # a row number is never a target
+
+
+def test_flat_task_table_one_cell_per_line_with_merged_units() -> None:
+    raw = "\n".join(["附件", "重点任务清单", "任务类型", "序号", "工作任务", "推进单位", "行动一 更新住房",
+                     "旧房改造", "1", "完成老旧住房改造10万平方米", "区房管局、各街道", "2", "推进成套改造", "3",
+                     "加装电梯100台", "区建管委", "公共空间", "4", "建设口袋公园5座", "区绿化市容局"])
+    result = _rules(raw)
+    got = [(m.number, m.title, m.section, [r.unit for r in m.responsibilities]) for m in result.measures]
+    assert got == [("1", "完成老旧住房改造10万平方米", "旧房改造", ["区房管局", "各街道"]),
+                   ("2", "推进成套改造", "旧房改造", ["区房管局", "各街道"]),
+                   ("3", "加装电梯100台", "旧房改造", ["区建管委"]),
+                   ("4", "建设口袋公园5座", "公共空间", ["区绿化市容局"])]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from summarizer.extract.flattables import column_kind, flat_table_rows
 from summarizer.extract.numbers import CN_NUMERAL
 
 _CN = f"[{CN_NUMERAL}]+"
@@ -148,26 +149,6 @@ def _is_table_line(line: str) -> bool:
     return line.count("|") >= 2
 
 
-def _column_kind(header: str) -> str:
-    """What a task-table column holds. A 分工表 may split duties into a 牵头单位 and a
-    配合单位 column; each keeps its role (`duty:lead`, `duty:support`)."""
-    if "牵头" in header and "配合" not in header:
-        return "duty:lead"
-    if any(w in header for w in ("配合", "协同", "参与", "协办")):
-        return "duty:support"
-    if any(w in header for w in ("实施单位", "落实单位", "实施主体")):
-        return "duty:implement"
-    if any(w in header for w in ("责任", "单位", "部门")):
-        return "duty"
-    if any(w in header for w in ("目标", "成效", "预期")):
-        return "target"
-    if any(w in header for w in ("时限", "时间", "进度")):
-        return "deadline"
-    if header in ("序号", "编号"):
-        return "number"
-    return "task"
-
-
 _CLAUSE_RANK = 3.5  # the （一） clauses inside an article (第五条), below the article
 _DECIMAL_RE = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){1,3})\s+(?=[\u4e00-\u9fff])")
 _DECIMAL_TOP_RE = re.compile(r"^(\d{1,2})\s+(?=[\u4e00-\u9fff]{2,16}(?:\s|$))")
@@ -197,7 +178,17 @@ def parse_outline(text: str) -> Outline:
     in_attachments = False
     in_box, box_style = False, None
     decimal = len(re.findall(r"(?m)^\d{1,2}\.\d{1,2}\s+[\u4e00-\u9fff]", text)) >= 3
-    for start, end in _lines(text):
+    spans = _lines(text)
+    flat_rows, used = flat_table_rows(text, spans)
+    for row in flat_rows:
+        t_start, t_end = _title_span(text, row.task[0], row.task[1], cell=True)
+        item = Item("table", 3, row.number, text[t_start:t_end], row.task[0], t_end, row.line_end, row.line_end)
+        item.cells = {"task": row.task, **({row.duty_kind: row.duty} if row.duty else {})}
+        item.section_cell = row.section
+        items.append(item)
+    for n, (start, end) in enumerate(spans):
+        if n in used:
+            continue
         line = text[start:end]
         if _BOX_RE.match(line):
             in_box, box_style = True, None
@@ -221,7 +212,7 @@ def parse_outline(text: str) -> Outline:
             cells = _split_cells(text, start, end)
             values = [text[a:b] for a, b in cells]
             if sum(any(w in v for w in _TABLE_HEADER_WORDS) for v in values) >= 2:
-                header = [_column_kind(v) for v in values]
+                header = [column_kind(v) for v in values]
                 section_cell = None
                 continue
             row = _table_item(text, cells, header, section_cell, end)
@@ -246,6 +237,7 @@ def parse_outline(text: str) -> Outline:
                 and text[: start].rstrip().endswith(("：", ":", "；", ";")):
             rank = _CLAUSE_RANK  # 第五条 …下列情形之一的：（一）… — the article's clauses (项)
         items.append(Item(style, rank, number, text[t_start:t_end], start, t_end, end, end))
+    items.sort(key=lambda it: it.head_start)
     items = _drop_contents_list(text, items)
     _link(items, len(text))
     _mark_details(text, items)
