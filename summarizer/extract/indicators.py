@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from summarizer.extract.goals import UNITS, GoalCandidate
 from summarizer.models import Comparator
 
-_YEAR_COL_RE = re.compile(r"(?:(?P<kind>基准|现状|基期|目标|规划|预期)[值年]?)?\s*[（(]?\s*(?P<year>20\d\d)\s*年?\s*[)）]?")
+_YEAR_COL_RE = re.compile(
+    r"(?:(?P<kind>基准|现状|基期|目标|规划|预期)[值年]?)?\s*[（(]?\s*(?P<year>20\d\d)\s*年?\s*[)）]?")
 _ATTR_RE = re.compile(r"^(预期性|约束性|指导性|预期|约束)$")
 _SERIAL_RE = re.compile(r"^\d{1,2}$")
 _UNIT_ALT = "|".join(re.escape(u) for u in UNITS)
