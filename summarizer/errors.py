@@ -16,6 +16,10 @@ class InputError(SummarizerError):
         self.problem = problem
 
 
+class StoreError(SummarizerError):
+    """A results database that cannot be used: missing, not ours, corrupt, read-only, disk full."""
+
+
 class GoldError(SummarizerError):
     """A gold file that does not follow the gold format."""
 

@@ -10,6 +10,7 @@ counts as a problem: the exit code says so and the next run retries it.
 from __future__ import annotations
 
 import os
+import sqlite3
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -17,13 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from summarizer.backends import Backend, PreparedDoc
-from summarizer.errors import ConfigError, SummarizerError
+from summarizer.errors import ConfigError, StoreError, SummarizerError
 from summarizer.extract.structure import parse_outline
 from summarizer.ingest.clean import clean_text
 from summarizer.ingest.load import find_documents, read_document
 from summarizer.models import DocumentResult
 from summarizer.store import db as store
-from summarizer.store import identity, runstatus
+from summarizer.store import guard, identity, runstatus
 
 # Documents in flight at once. SQLite takes one writer at a time: more threads only
 # queue on its lock (and past busy_timeout fail with "database is locked").
@@ -91,6 +92,7 @@ def run_batch(
     ids = identity.DocIds(db)
     status = "interrupted"
     jobs = min(max(1, jobs), MAX_DOC_JOBS)
+    failure: str | None = None  # why the whole run failed (the database, not a document)
     pool = ThreadPoolExecutor(max_workers=jobs) if jobs > 1 else None
     heartbeat = runstatus.Heartbeat(db_path, run_id).__enter__()
 
@@ -133,6 +135,9 @@ def run_batch(
     except ConfigError:
         status = "failed"
         raise
+    except (StoreError, sqlite3.Error) as exc:
+        failure = str(exc) if isinstance(exc, StoreError) else guard.describe(exc, db_path)
+        raise
     finally:
         if status == "interrupted":  # Ctrl-C or SIGTERM: calls in flight are abandoned
             cancel = getattr(backend, "cancel", None)
@@ -141,15 +146,33 @@ def run_batch(
         if pool is not None:  # documents under way stop or commit, the rest never start
             pool.shutdown(wait=True, cancel_futures=True)
         heartbeat.__exit__(None, None, None)
-        _refresh_views(db)
+        failure = _refresh_views_or_reason(db, db_path, failure)
+        status = "failed" if failure else status
         s = backend.stats
         db.table("runs").update(run_id, {
             "finished_at": store.now(), "status": status,
             **runstatus.committed_counts(db, run_id),  # what was committed, whatever stopped the run
             "llm_calls": s.calls, "cache_hits": s.cache_hits, "prompt_tokens": s.prompt_tokens,
-            "completion_tokens": s.completion_tokens, "dropped": s.dropped,
+            "completion_tokens": s.completion_tokens, "dropped": s.dropped, "error": failure,
         })
+    if failure:
+        raise StoreError(failure)
     return summary
+
+
+def _refresh_views_or_reason(db, db_path: str | Path, failure: str | None) -> str | None:  # type: ignore[no-untyped-def]
+    """Refresh the derived tables unless the database already failed; a failure here is the reason.
+
+    On a full disk the run's own row must still be marked failed with why: that small
+    update reuses the space the rolled-back write left in the WAL file.
+    """
+    if failure:
+        return failure
+    try:
+        _refresh_views(db)
+    except sqlite3.Error as exc:
+        return guard.describe(exc, db_path)
+    return None
 
 
 def _one(db, path: Path, backend: Backend, run_id: str, force: bool,  # type: ignore[no-untyped-def]
@@ -197,6 +220,8 @@ def _one(db, path: Path, backend: Backend, run_id: str, force: bool,  # type: ig
         _record(db, run_id, doc_id, path, "failed", str(exc), None)
         return DocOutcome(str(path), doc_id, "failed", str(exc))
     except Exception as exc:
+        if guard.is_fatal(exc):  # the database itself (full disk, damaged, read-only): no later document fits
+            raise StoreError(guard.describe(exc, guard.file_of(db))) from exc
         if os.environ.get("SUMMARIZER_RAISE_ERRORS"):
             raise
         msg = f"{path}: internal error ({type(exc).__name__}: {exc})"
@@ -220,7 +245,7 @@ def _fault_message(path: Path, faults: list[str]) -> str:
 
 def failed_paths(db_path: str | Path) -> list[Path]:
     """Files whose latest outcome is a failure or degraded: what `run --retry-failed` retries."""
-    db = store.open_db(db_path)
+    db = store.open_db(db_path, create=False)
     rows = db.query(
         "select path, status from doc_runs where rowid in "
         "(select max(rowid) from doc_runs group by path) order by path"

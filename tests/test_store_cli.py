@@ -88,6 +88,7 @@ def test_cli_run_show_export_eval(tmp_path: Path) -> None:
 
 
 def test_show_unknown_document_is_one_line_error(tmp_path: Path) -> None:
+    store.open_db(tmp_path / "r.db").close()  # an existing results database without that document
     res = runner.invoke(app, ["show", "nope", "--db", str(tmp_path / "r.db")])
     assert res.exit_code == 2 and "no result for document 'nope'" in res.output
 

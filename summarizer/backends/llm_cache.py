@@ -19,6 +19,8 @@ from typing import Any
 
 import sqlite_utils
 
+from summarizer.store import guard
+
 TABLE = "llm_calls"
 COLUMNS: dict[str, type] = {
     "request_hash": str, "model": str, "prompt_version": str, "prompt_tokens": int,
@@ -39,6 +41,8 @@ class CallCache:
 
     def __init__(self, db_path: str | Path | None) -> None:
         self._lock = threading.Lock()
+        if db_path:  # before SQLite touches the file: not a folder, not another program's database
+            guard.check_database(db_path, create=True)
         conn = sqlite3.connect(str(db_path) if db_path else ":memory:", check_same_thread=False)
         conn.execute("PRAGMA busy_timeout = 30000")
         self.db = sqlite_utils.Database(conn)

@@ -30,7 +30,7 @@ class EvalOutcome:
 
 
 def evaluate(db_path: str | Path, gold_dir: Path, run_id: str | None = None, save: bool = True) -> EvalOutcome:
-    db = store.open_db(db_path)
+    db = store.open_db(db_path, create=False)
     golds = load_gold_dir(gold_dir)
     if not golds:
         raise SummarizerError(f"{gold_dir}: no gold files (*.json)")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from summarizer.errors import InputError
-from summarizer.ingest import load
+from summarizer.ingest import limits, load
 
 CELL_SEP = " | "
 
@@ -113,15 +113,28 @@ def _table_lines(table: Any) -> Iterator[str]:
 
 
 def _walk(node: Any, out: list[str], in_pre: bool) -> None:
+    """Append node's visible text to out, blocks on lines of their own.
+
+    An explicit stack rather than recursion: a page nested a thousand levels deep
+    (lxml builds such trees happily) must not hit Python's recursion limit.
+    """
     from bs4 import NavigableString, Tag
     from bs4.element import Comment, Declaration, Doctype, ProcessingInstruction
 
-    for child in node.children:
+    # (children still to visit, inside <pre>, text to append when they are done)
+    stack: list[tuple[Iterator[Any], bool, str]] = [(iter(node.children), in_pre, "")]
+    while stack:
+        children, pre, closing = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            out.append(closing)
+            continue
         if isinstance(child, (Comment, Declaration, Doctype, ProcessingInstruction)):
             continue
         if isinstance(child, NavigableString):
             s = str(child)
-            out.append(s if in_pre else _WS_RE.sub(" ", s))
+            out.append(s if pre else _WS_RE.sub(" ", s))
             continue
         if not isinstance(child, Tag):
             continue
@@ -135,10 +148,9 @@ def _walk(node: Any, out: list[str], in_pre: bool) -> None:
             out.extend(line + "\n" for line in _table_lines(child))
         elif name in _BLOCK_TAGS or name == "table":
             out.append("\n")
-            _walk(child, out, in_pre or name == "pre")
-            out.append("\n")
+            stack.append((iter(child.children), pre or name == "pre", "\n"))
         else:
-            _walk(child, out, in_pre)
+            stack.append((iter(child.children), pre, ""))
 
 
 def html_to_text(markup: str) -> str:
@@ -154,7 +166,7 @@ def html_to_text(markup: str) -> str:
 
 
 def read_html(path: Path) -> tuple[str, str]:
-    data = _read(path)
+    data = limits.read_bounded(path, html=True)
     text, encoding = decode_html(data, path)
     try:
         body = html_to_text(text)
@@ -197,19 +209,52 @@ def _docx_table_lines(table: Any) -> Iterator[str]:
             yield "| " + CELL_SEP.join(values) + " |"
 
 
-def read_docx(path: Path) -> tuple[str, str]:
+# Word's main-part content types beyond a plain .docx: macro-enabled documents (.docm,
+# often saved as .docx) and templates hold the same WordprocessingML; macros are never run.
+_WORD_MAIN_TYPES = (
+    "application/vnd.ms-word.document.macroEnabled.main+xml",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml",
+    "application/vnd.ms-word.template.macroEnabledTemplate.main+xml",
+)
+
+
+def open_word_package(data: bytes, path: object = "<bytes>") -> Any:
+    """A python-docx Document from .docx bytes, after the zip limits; macro-enabled files too.
+
+    `docx.Document()` rejects any main part that is not a plain document; python-docx
+    reads the others fine once their content types map to its DocumentPart.
+    """
+    import io
     import zipfile
 
-    data = _read(path)
+    from docx.opc.part import PartFactory
+    from docx.package import Package
+    from docx.parts.document import DocumentPart
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            limits.check_zip(path, archive)
+    except zipfile.BadZipFile as exc:
+        raise InputError(path, f"corrupt .docx ({_one_line(exc)})") from None
+    for content_type in _WORD_MAIN_TYPES:
+        PartFactory.part_type_for.setdefault(content_type, DocumentPart)
+    part = Package.open(io.BytesIO(data)).main_document_part
+    if not isinstance(part, DocumentPart):
+        raise InputError(path, f"not a Word document (main part is {part.content_type})")
+    return part.document
+
+
+def read_docx(path: Path) -> tuple[str, str]:
+    import io
+    import zipfile
+
+    data = limits.read_bounded(path)
     if not data.strip():
         raise InputError(path, "empty file")
-    if not zipfile.is_zipfile(path):
+    if not zipfile.is_zipfile(io.BytesIO(data)):
         raise InputError(path, "not a valid .docx (not a zip archive; an old binary .doc? save it as .docx)")
     try:
-        import docx
-
-        document = docx.Document(str(path))
-        text = docx_to_text(document)
+        text = docx_to_text(open_word_package(data, path))
     except InputError:
         raise
     except Exception as exc:
@@ -223,9 +268,10 @@ def read_docx(path: Path) -> tuple[str, str]:
 
 
 def read_pdf(path: Path) -> tuple[str, str]:
+    import io
     import logging
 
-    data = _read(path)
+    data = limits.read_bounded(path)
     if not data.strip():
         raise InputError(path, "empty file")
     if not data.lstrip()[:5] == b"%PDF-":
@@ -235,11 +281,15 @@ def read_pdf(path: Path) -> tuple[str, str]:
     pypdf_log.setLevel(logging.ERROR)  # pypdf warns on every sloppy-but-readable file
     try:
         from pypdf import PdfReader
+        from pypdf.errors import DependencyError
 
-        reader = PdfReader(str(path))
+        reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             try:
                 opened = bool(reader.decrypt(""))
+            except DependencyError:  # AES needs the `cryptography` package (pypdf[crypto])
+                raise InputError(path, "AES-encrypted PDF and the cryptography package is missing "
+                                       "(pip install 'pypdf[crypto]')") from None
             except Exception:
                 opened = False
             if not opened:
@@ -260,17 +310,11 @@ def read_pdf(path: Path) -> tuple[str, str]:
 # --------------------------------------------------------------------------- registry
 
 
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
-
-
 FORMAT_READERS: dict[str, Callable[[Path], tuple[str, str]]] = {
     ".html": read_html,
     ".htm": read_html,
     ".docx": read_docx,
+    ".docm": read_docx,
     ".pdf": read_pdf,
 }
 

@@ -10,11 +10,13 @@ error that names the file.
 from __future__ import annotations
 
 import codecs
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from summarizer.errors import InputError
+from summarizer.ingest import limits
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -66,7 +68,7 @@ def _looks_binary(text: str) -> bool:
 
 
 def read_text_file(path: Path) -> tuple[str, str]:
-    return decode_bytes(path.read_bytes(), path)
+    return decode_bytes(limits.read_bounded(path), path)
 
 
 # Readers by file extension; other formats register here.
@@ -85,39 +87,69 @@ def supported(path: Path) -> bool:
 
 
 def read_document(path: Path) -> RawDocument:
-    """Read one document file. Raises InputError with the file named."""
+    """Read one document file. Raises InputError with the file named.
+
+    The checks in `summarizer.ingest.limits` come first: only regular files are
+    read (a FIFO or `/dev/zero` is refused, not read), within the size limits.
+    """
     import hashlib
 
     if not path.exists():
         raise InputError(path, "no such file")
     if path.is_dir():
-        raise InputError(path, "is a directory")
+        raise InputError(path, _folder_problem(path))
     _register_formats()
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise InputError(path, f"unsupported file type {path.suffix or '(none)'}")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror}") from None
+    sha256 = hashlib.sha256(limits.read_bounded(path)).hexdigest()  # the bytes are dropped at once
     text, encoding = reader(path)
-    return RawDocument(
-        doc_id=path.stem,
-        path=str(path),
-        text=text,
-        encoding=encoding,
-        sha256=hashlib.sha256(data).hexdigest(),
-    )
+    limits.check_text(path, text)
+    return RawDocument(doc_id=path.stem, path=str(path), text=text, encoding=encoding, sha256=sha256)
+
+
+def _folder_problem(path: Path) -> str:
+    """Why a folder stands where a document was expected: named directly, or unreadable."""
+    try:
+        with os.scandir(path):
+            pass
+    except OSError as exc:
+        return f"cannot read folder ({exc.strerror or exc}); the documents in it were not run"
+    return "is a directory"
 
 
 def find_documents(paths: list[Path]) -> tuple[list[Path], list[Path]]:
-    """Expand files and folders (recursively) into (documents, skipped files)."""
+    """Expand files and folders (recursively) into (documents, skipped files).
+
+    A file named twice (or both directly and through its folder) is run once. A
+    subfolder that cannot be listed is returned among the documents, so it gets a
+    failed outcome naming it instead of being skipped silently; so does a
+    non-regular file (FIFO, device) with a document extension.
+    """
     docs: list[Path] = []
     skipped: list[Path] = []
+    seen: set[str] = set()
     for p in paths:
-        if p.is_dir():
-            for f in sorted(x for x in p.rglob("*") if x.is_file()):
-                (docs if supported(f) else skipped).append(f)
-        else:
-            docs.append(p)  # missing or odd files fail later, one line each
+        found = _folder_entries(p) if p.is_dir() else [(p, True)]  # missing or odd files fail later
+        for f, is_doc in found:
+            key = os.path.realpath(f)
+            if key in seen:
+                continue
+            seen.add(key)
+            (docs if is_doc else skipped).append(f)
     return docs, skipped
+
+
+def _folder_entries(folder: Path) -> list[tuple[Path, bool]]:
+    """(path, is it a document?) for everything under folder, sorted; unreadable folders count as documents."""
+    unreadable: list[OSError] = []
+    entries: list[tuple[Path, bool]] = []
+    for root, _dirs, names in os.walk(folder, onerror=unreadable.append):  # symlinked folders are not followed
+        for name in names:
+            f = Path(root, name)
+            if f.is_file():
+                entries.append((f, supported(f)))
+            elif supported(f):  # a FIFO, device or broken link with a document extension: say so
+                entries.append((f, True))
+    entries += [(Path(e.filename), True) for e in unreadable if e.filename is not None]
+    return sorted(entries)

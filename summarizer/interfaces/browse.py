@@ -98,7 +98,7 @@ def prepare(db_path: str | Path) -> sqlite_utils.Database:
     path = Path(db_path)
     if not path.is_file():
         raise InputError(path, "no such results database (run `summarizer run` first)")
-    db = store.open_db(path)
+    db = store.open_db(path, create=False)
     units.refresh_units(db)
     ensure_views(db)
     return db
@@ -161,6 +161,7 @@ TABLES: dict[str, dict[str, Any]] = {
                     "measures": "Measures extracted", "responsibilities": "Responsibilities extracted",
                     "llm_calls": "Model calls made", "cache_hits": "Model calls answered from cache",
                     "prompt_tokens": "Prompt tokens used", "completion_tokens": "Completion tokens used",
+                    "error": "Why the run failed as a whole (full disk, damaged database); empty otherwise",
                     "dropped": "Items that failed validation", "options": "Run options (JSON)"},
     },
     "doc_runs": {

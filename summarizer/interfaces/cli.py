@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -38,6 +39,13 @@ def one_line_errors(fn: F) -> F:
             if os.environ.get("SUMMARIZER_RAISE_ERRORS"):
                 raise
             typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2) from None
+        except sqlite3.Error as exc:  # found late (a damaged page, a full disk): one line too
+            if os.environ.get("SUMMARIZER_RAISE_ERRORS"):
+                raise
+            from summarizer.store.guard import describe
+
+            typer.secho(f"error: {describe(exc, kwargs.get('db'))}", fg=typer.colors.RED, err=True)
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
@@ -173,7 +181,7 @@ def runs(db: DbOpt = Path("results.db")) -> None:
     """List runs with status, counts, and each failed or degraded document's reason."""
     from summarizer.store import db as store
 
-    conn = store.open_db(db)
+    conn = store.open_db(db, create=False)
     for r in store.iter_runs(conn):
         typer.echo(
             f"{r['id']}  {r['status'] or '?':11} {r['backend']:6} {r['model'] or '-':24} "
@@ -182,6 +190,8 @@ def runs(db: DbOpt = Path("results.db")) -> None:
             f"{r['failed'] or 0} failed; calls {r['llm_calls'] or 0}, cache hits {r['cache_hits'] or 0}, "
             f"tokens {r['prompt_tokens'] or 0}+{r['completion_tokens'] or 0}"
         )
+        if r.get("error"):
+            typer.echo(f"    RUN FAILED {r['error']}")
         for f in conn.table("doc_runs").rows_where("run_id = ? and status in ('failed', 'degraded')", [r["id"]],
                                                    order_by="rowid"):
             typer.echo(f"    {'FAIL' if f['status'] == 'failed' else 'DEGR'} {f['error']}")
@@ -198,7 +208,7 @@ def show(
     from summarizer.interfaces.render import render_text
     from summarizer.store import db as store
 
-    conn = store.open_db(db)
+    conn = store.open_db(db, create=False)
     rid = store.latest_results(conn).get(doc_id)
     if rid is None:
         raise SummarizerError(f"{db}: no result for document {doc_id!r}")
@@ -296,7 +306,7 @@ def units(db: DbOpt = Path("results.db")) -> None:
     from summarizer.store import db as store
     from summarizer.store.units import format_units, list_units, refresh_units
 
-    conn = store.open_db(db)
+    conn = store.open_db(db, create=False)
     refresh_units(conn)
     for line in format_units(list_units(conn)):
         typer.echo(line)

@@ -23,6 +23,7 @@ import sqlite_utils
 from pydantic import BaseModel
 
 from summarizer.models import DocumentResult, GroundedGoal, GroundedMeasure, Plan, Responsibility
+from summarizer.store import guard
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = []
 migration = MIGRATIONS.append
@@ -120,8 +121,24 @@ def m002_degraded_results_and_run_owners(db: sqlite_utils.Database) -> None:
         db.table("runs").add_column(col, kind)
 
 
-def open_db(path: str | Path) -> sqlite_utils.Database:
-    """Open (and create or upgrade) a results database."""
+@migration
+def m003_run_error(db: sqlite_utils.Database) -> None:
+    """Why a run failed as a whole (a full disk, a damaged database), beside its status."""
+    db.table("runs").add_column("error", str)
+
+
+def open_db(path: str | Path, create: bool = True) -> sqlite_utils.Database:
+    """Open (and create or upgrade) a results database; one-line StoreError if it cannot be ours.
+
+    Read commands pass create=False, so a mistyped path fails instead of becoming a
+    new empty database; see `summarizer.store.guard` for every check.
+    """
+    guard.check_database(path, create=create)
+    with guard.translated(path):
+        return _open_db(path)
+
+
+def _open_db(path: str | Path) -> sqlite_utils.Database:
     db = sqlite_utils.Database(path)
     db.conn.execute("PRAGMA busy_timeout = 30000")
     db.enable_wal()
