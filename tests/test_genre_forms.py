@@ -158,3 +158,8 @@ def test_flat_task_table_one_cell_per_line_with_merged_units() -> None:
                    ("2", "推进成套改造", "旧房改造", ["区房管局", "各街道"]),
                    ("3", "加装电梯100台", "旧房改造", ["区建管委"]),
                    ("4", "建设口袋公园5座", "公共空间", ["区绿化市容局"])]
+
+
+def test_period_opening_a_sentence_scopes_its_targets() -> None:
+    goals = find_goals("2031—2035年，每年新建绿道100公里以上。")
+    assert [(g.value, g.year) for g in goals] == [(100.0, 2035)]

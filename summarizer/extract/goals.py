@@ -138,6 +138,9 @@ def _clause_start(text: str, pos: int, lo: int) -> int:
     return i
 
 
+_PERIOD_SCOPE_RE = re.compile(r"(?:^|(?<=[。；;\n]))\s*(20\d\d)\s*[—\-–~至]\s*(20\d\d)\s*年\s*[，,]")
+
+
 def year_scopes(text: str) -> list[tuple[int, int, int]]:
     """(start, end, year) regions that a `到YYYY年` scope governs.
 
@@ -169,13 +172,20 @@ def year_scopes(text: str) -> list[tuple[int, int, int]]:
                 end = len(text) if e < 0 else e
                 nxt = end + 1
         scopes.append((m.start(), end, year))
+    # `2024—2027年，每年…`: a period that opens a sentence scopes it to its end year.
+    for m in _PERIOD_SCOPE_RE.finditer(text):
+        stop = re.search(r"[。\n]", text[m.end() :])
+        scopes.append((m.start(), m.end() + (stop.start() if stop else len(text) - m.end()), int(m.group(2))))
+    scopes.sort()
     return scopes
 
 
-_ACHIEVE_BEFORE = re.compile(
-    r"(完成|实现|新增|盘活|节约|出让|投入|安排|设立|引进|争取|出清|腾出|改造|招引|建设|建成|新建|扩建|改建|整治|疏浚|"
-    r"修复|保护|治理|实施|推进|开展|培育|打造|创建|铺设|造林|抚育|种植|淘汰|关停|压减|削减|腾退|化解|处置|储备|更新|"
-    r"提升|达标建设|共计|累计)$")
+_ACHIEVE_BEFORE = re.compile(r"(完成|实现|新增|盘活|节约|出让|投入|安排|设立|引进|争取|出清|腾出|改造|招引)$")
+# Verbs that make a physical quantity the thing to deliver (建设79公里大堤, 整治27公里河道);
+# before money (推进10亿元以上重大项目) they still name a threshold.
+_BUILD_BEFORE = re.compile(
+    r"(建设|建成|新建|扩建|改建|整治|疏浚|修复|保护|治理|开展|培育|打造|创建|铺设|造林|抚育|种植|淘汰|关停|压减|"
+    r"削减|腾退|化解|处置|储备|更新|达标建设|共计|累计)$")
 _OBJECT_STOP = re.compile(r"[，,。；;：:、|\n]|\d|(?:[的等]|作为|开展|进行|实现)")
 
 
@@ -189,7 +199,10 @@ def is_threshold(text: str, m: re.Match[str]) -> bool:
     if m.group("unit") in ("%", "％") and not before_num.endswith("的"):
         return False  # 90%以上村庄…得到治理: a share of the things named, a target
 
-    return m.group("unit") not in COUNT_UNITS and not _ACHIEVE_BEFORE.search(before_num)
+    unit = m.group("unit") or ""
+    if _BUILD_BEFORE.search(before_num) and "元" not in unit:
+        return False
+    return unit not in COUNT_UNITS and not _ACHIEVE_BEFORE.search(before_num)
 
 
 def threshold_in_quote(text: str, start: int, end: int, value: float) -> bool:
