@@ -56,7 +56,7 @@ def test_same_stem_twice_in_one_run(tmp_path):
     b = _write(tmp_path / "b" / "index.txt", B)
     summary = run_batch([tmp_path], tmp_path / "r.db", get_backend("rules"))
     assert summary.ok
-    assert [o.doc_id for o in summary.outcomes][0] == "index"
+    assert summary.outcomes[0].doc_id == "index"
     assert summary.outcomes[1].doc_id.startswith("index-")
     assert {o.path for o in summary.outcomes} == {str(a), str(b)}
     _quotes_match(tmp_path / "r.db")
