@@ -30,9 +30,10 @@ def _corpus(tmp_path: Path, copies: int) -> Path:
     return folder
 
 
-def _start(folder: Path, db: Path, *extra: str) -> subprocess.Popen[bytes]:
+def _start(folder: Path, db: Path, *extra: str, backend: tuple[str, ...] = ("--backend", "rules")
+           ) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([*CLI, "run", str(folder), "--db", str(db), "--backend", "rules", *extra],
+    return subprocess.Popen([*CLI, "run", str(folder), "--db", str(db), *backend, *extra],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
@@ -128,3 +129,27 @@ def test_jobs_1000_on_1000_files_loses_nothing(tmp_path):
     assert conn["documents"].count == 1000 and conn["results"].count == 1000
     run = next(conn["runs"].rows)
     assert run["status"] == "ok" and run["succeeded"] == 1000
+
+
+def test_ctrl_c_abandons_model_calls_in_flight(tmp_path):
+    """A model answer that would take a minute does not hold the stop: calls in flight
+    are cancelled, the documents under way are not recorded, the run says what it kept."""
+    from openai_stub import StubServer, slow
+
+    folder = _corpus(tmp_path, 1)
+    db = tmp_path / "r.db"
+    with StubServer() as stub:
+        stub.script(*[slow(60)] * 20)
+        proc = _start(folder, db, "--jobs", "2", backend=(
+            "--backend", "openai", "--base-url", stub.base_url, "--model", "m", "--scope", "targets"))
+        for _ in range(600):
+            if stub.calls >= 2:
+                break
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        out = proc.communicate(timeout=45)[0].decode()  # a hang guard: the replies would take 60 s
+    assert proc.returncode == 130, out
+    assert "interrupted: run" in out
+    run = next(store.open_db(db)["runs"].rows)
+    assert run["status"] == "interrupted"
+    _assert_counts_are_committed(db, run)
