@@ -109,6 +109,8 @@ def test_cli_exit_code_runs_listing_and_retry_failed(stub, plan, tmp_path):
     assert "0 ok, 1 degraded" in res.output
     listed = runner.invoke(app, ["runs", "--db", db]).output
     assert "degraded" in listed and f"DEGR {plan}" in listed
+    assert "DEGRADED: 1 of 1 model call gave no usable answer: HTTP 401" in runner.invoke(
+        app, ["show", "plan", "--db", db]).output
     stub.script(ok({"g": [G1]}))
     retry = runner.invoke(app, ["run", "--retry-failed", *args])
     assert retry.exit_code == 0, retry.output
