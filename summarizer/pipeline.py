@@ -88,7 +88,6 @@ def run_batch(
          "prompt_version": ident.prompt_version, "started_at": store.now(), "status": "running",
          "documents": len(files), "options": options, **runstatus.owner()}
     )
-    totals = {"goals": 0, "measures": 0, "responsibilities": 0}
     ids = identity.DocIds(db)
     status = "interrupted"
     jobs = min(max(1, jobs), MAX_DOC_JOBS)
@@ -97,10 +96,6 @@ def run_batch(
     heartbeat = runstatus.Heartbeat(db_path, run_id).__enter__()
 
     def emit(outcome: DocOutcome) -> None:
-        if outcome.result is not None:
-            totals["goals"] += len(outcome.result.goals)
-            totals["measures"] += len(outcome.result.measures)
-            totals["responsibilities"] += sum(len(m.responsibilities) for m in outcome.result.measures)
         summary.outcomes.append(outcome)
         if on_doc:
             on_doc(outcome)

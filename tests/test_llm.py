@@ -212,3 +212,33 @@ def test_identical_requests_in_flight_make_one_call(stub, tmp_path):
     summary = run_batch([tmp_path / "a.txt", tmp_path / "b.txt"], tmp_path / "r.db", b, jobs=2)
     assert summary.count("ok") == 2
     assert stub.calls == 1 and b.stats.calls == 1 and b.stats.cache_hits == 1
+
+
+def test_jobs_bound_the_requests_in_flight_over_the_whole_run(tmp_path):
+    """--jobs N runs N documents and N chunks per document, but never more than N
+    requests at once (it was N x N)."""
+    import threading
+
+    class Counting(StubServer):
+        def __init__(self) -> None:
+            super().__init__()
+            self.now = self.peak = 0
+            self.guard = threading.Lock()
+
+        def respond(self, body):
+            with self.guard:
+                self.now += 1
+                self.peak = max(self.peak, self.now)
+            time.sleep(0.15)
+            with self.guard:
+                self.now -= 1
+            return ok({"g": []})
+
+    for i in range(4):
+        (tmp_path / f"d{i}.txt").write_text(
+            "".join(TEXT.replace("1000", str(1000 + 10 * i + k)) for k in range(3)), "utf-8")
+    with Counting() as stub:
+        b = make(stub, str(tmp_path / "r.db"), jobs=2, chunk_chars=40)
+        summary = run_batch(sorted(tmp_path.glob("*.txt")), tmp_path / "r.db", b, jobs=2)
+    assert summary.ok and stub.calls >= 8
+    assert stub.peak <= 2

@@ -80,7 +80,8 @@ class LLMSettings:
     api_key_env: str = "OPENAI_API_KEY"
     mode: str = "json_schema"  # json_schema | json | tools
     model_path: str | None = None  # local: any GGUF (else SUMMARIZER_MODEL_PATH, else embedded)
-    jobs: int = 1  # model requests in flight at once, over all documents (local: server slots)
+    jobs: int = 1  # chunks of one document at once (local: server slots)
+    in_flight: int | None = None  # model requests at once over the whole run (default: jobs)
     timeout: float = 120.0  # seconds per HTTP request, whole: connect, first byte and body
     connect_timeout: float = 10.0  # seconds to open the connection (within `timeout`)
     max_attempts: int = 4  # transport attempts per request
@@ -117,6 +118,8 @@ class LLMSettings:
             raise ConfigError(f"unknown mode {s.mode!r}; choose one of {', '.join(MODES)}")
         if s.scope not in ("residual", "targets"):
             raise ConfigError(f"unknown scope {s.scope!r}; choose residual or targets")
+        if s.in_flight is not None and int(s.in_flight) < 1:
+            raise ConfigError(f"in-flight must be at least 1, not {s.in_flight}")
         for name in ("jobs", "max_attempts", "max_tokens", "max_tokens_cap", "chunk_chars", "breaker_failures",
                      "max_response_bytes", "n_ctx"):
             if int(getattr(s, name)) < 1:
@@ -490,8 +493,9 @@ class LLMBackend:
         self.identity = Identity(self.kind, self.model_name, self.prompt.version)
         self.guard = Guard(self.settings.timeout, self.settings.max_response_bytes)
         # One budget of requests in flight for the whole run: documents under --jobs and
-        # chunks within a document share it, so --jobs N means N requests, not N squared.
-        self._slots = threading.BoundedSemaphore(max(1, int(self.settings.jobs)))
+        # chunks within a document share it, so --jobs N means N requests, not N squared
+        # (and no request waits in a server queue while its deadline runs).
+        self._slots = threading.BoundedSemaphore(self._request_limit())
         self.breaker = Breaker(self.settings.breaker_failures, self.endpoint_label)
 
     @property
@@ -520,6 +524,9 @@ class LLMBackend:
         if not model:
             raise ConfigError("the openai backend needs a model name (--model or OPENAI_MODEL)")
         return model
+
+    def _request_limit(self) -> int:
+        return max(1, int(self.settings.in_flight or self.settings.jobs))
 
     def _ensure_client(self) -> Any:
         with self._lock:
@@ -777,6 +784,11 @@ class LocalBackend(LLMBackend):
     def endpoint_label(self) -> str:
         return f"the local model server ({self.model_file.path})"
 
+    def _request_limit(self) -> int:
+        from summarizer.backends import localmodel
+
+        return min(super()._request_limit(), localmodel.MAX_SLOTS)
+
     @property
     def cache_scope(self) -> str:
         # The server's port changes every run; the model file is what decides the answer.
@@ -788,7 +800,7 @@ class LocalBackend(LLMBackend):
         if self._server is None:
             s = self.settings
             # Each slot holds n_ctx tokens of context in memory: --jobs 1000 must not ask for 1000.
-            slots = min(max(1, int(s.jobs)), localmodel.MAX_SLOTS)
+            slots = self._request_limit()
             self._server = localmodel.LocalServer(self.model_file, n_ctx=s.n_ctx, threads=s.threads,
                                                   parallel=slots)
             atexit.register(self.close)
