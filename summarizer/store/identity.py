@@ -26,7 +26,11 @@ class Assigned:
 
 
 def file_sha256(path: Path) -> str | None:
+    """The file's content hash; None for what is not a regular file (a FIFO would block
+    here) or cannot be read: the run reports those when it reads the file."""
     try:
+        if not path.is_file():
+            return None
         with open(path, "rb") as f:
             return hashlib.file_digest(f, "sha256").hexdigest()
     except OSError:
