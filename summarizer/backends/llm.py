@@ -56,6 +56,7 @@ GOALS_PROMPT = "goals.v2"
 MODES = {"json_schema": instructor.Mode.JSON_SCHEMA, "json": instructor.Mode.JSON,
          "tools": instructor.Mode.TOOLS}
 YEAR_MIN, YEAR_MAX = 2000, 2100
+SCOPES = ("residual", "full", "off", "targets")
 _SENT_END = "。；;！？\n|"
 
 
@@ -83,10 +84,13 @@ class LLMSettings:
     retry_after_max: float = 120.0  # a server's Retry-After is honoured up to this
     reasks: int = 2  # instructor re-asks after a validation error
     chunk_chars: int = 900  # data characters per request
-    # What the model reads: "residual" = only clauses with figures the rules could not
-    # read (cheap: fits a 2-core laptop); "targets" = every sentence around a target,
-    # the model deciding all goals (for a fast server).
+    # What the model reads (backends/assist.py): "residual" = only what the rules doubt,
+    # within token_budget prompt tokens per cleaned character (fits 2 cores); "full" =
+    # every block the doubt finder can ask about, the rules verifying (a fast server);
+    # "off" = the rules alone; "targets" = the older goals-only path over every target sentence.
     scope: str = "residual"
+    token_budget: float = 0.18
+    max_doubts: int = 24
     max_tokens: int = 768  # doubled once per truncated answer, up to max_tokens_cap
     max_tokens_cap: int = 3072
     temperature: float = 0.0
@@ -105,8 +109,8 @@ class LLMSettings:
         s.mode = str(s.mode).lower().replace("-", "_")
         if s.mode not in MODES:
             raise ConfigError(f"unknown mode {s.mode!r}; choose one of {', '.join(MODES)}")
-        if s.scope not in ("residual", "targets"):
-            raise ConfigError(f"unknown scope {s.scope!r}; choose residual or targets")
+        if s.scope not in SCOPES:
+            raise ConfigError(f"unknown scope {s.scope!r}; choose one of {', '.join(SCOPES)}")
         for name in ("jobs", "max_attempts", "max_tokens", "chunk_chars"):
             if int(getattr(s, name)) < 1:
                 raise ConfigError(f"{name} must be at least 1")
@@ -431,7 +435,15 @@ class LLMBackend:
         self._server: Any = None
         self._cache = CallCache(self.settings.db_path)
         self.model_name = self._configure()
-        self.identity = Identity(self.kind, self.model_name, self.prompt.version)
+        self.identity = Identity(self.kind, self.model_name, self._prompt_version())
+
+    def _prompt_version(self) -> str:
+        """What the results depend on: the scope and every prompt it may use."""
+        if self.settings.scope == "targets":
+            return self.prompt.version
+        from summarizer.backends.tasks import all_tasks
+
+        return f"{self.settings.scope}:" + "+".join(sorted({t.prompt for t in all_tasks()}))
 
     # -- configuration (kind-specific) --
     def _configure(self) -> str:
@@ -469,6 +481,10 @@ class LLMBackend:
 
     # -- extraction --
     def extract(self, doc: PreparedDoc) -> DocumentResult:
+        if self.settings.scope != "targets":
+            from summarizer.backends.assist import extract_with_model
+
+            return extract_with_model(self, doc)
         text = doc.text
         chunks = make_chunks(text, self.settings.chunk_chars, self.settings.scope)
         jobs = max(1, int(self.settings.jobs))

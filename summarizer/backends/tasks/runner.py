@@ -1,0 +1,160 @@
+"""One model call for one task: prompt, cache, transport retry, validation and re-ask.
+
+The transport policy is llm.py's (its `is_transient`, `retry_after`, `describe`);
+this module only adds what differs per task: the prompt, the response model, its
+validation context, and the cached answer (stored as the validated answer's JSON and
+validated again on a cache hit, so a cached answer passes the same checks).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import openai
+from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
+from instructor.core.hooks import Hooks
+from pydantic import BaseModel, ValidationError
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
+
+from summarizer.backends.llm import Prompt, _cause, describe, is_transient, retry_after
+from summarizer.backends.llm_cache import request_hash
+from summarizer.backends.tasks import Query, Task
+from summarizer.errors import BackendError
+
+_PROMPTS: dict[str, Prompt] = {}
+_PROMPTS_LOCK = threading.Lock()
+
+
+def prompt_of(task: Task) -> Prompt:
+    with _PROMPTS_LOCK:
+        if task.prompt not in _PROMPTS:
+            _PROMPTS[task.prompt] = Prompt.load(task.prompt)
+        return _PROMPTS[task.prompt]
+
+
+@dataclass
+class TaskResult:
+    answer: BaseModel | None  # the validated answer; None: nothing usable
+    status: str  # ok | partial | failed | cached
+    dropped: int = 0
+    prompt_tokens: int = 0
+    note: str = ""
+
+
+def _salvage(task: Task, raw: str | None, ctx: dict[str, Any]) -> tuple[BaseModel | None, int]:
+    """Keep the valid items of a list answer that failed as a whole."""
+    if not task.salvage:
+        return None, 0
+    try:
+        data = json.loads(raw or "")
+    except ValueError:
+        return None, 0
+    if not isinstance(data, dict):
+        return None, 0
+    fields = [k for k, f in task.Answer.model_fields.items() if "list" in str(f.annotation)]
+    if len(fields) != 1 or len(task.Answer.model_fields) != 1 or not isinstance(data.get(fields[0]), list):
+        return None, 0
+    key, kept, dropped = fields[0], [], 0
+    for item in data[key]:
+        try:
+            task.Answer.model_validate({key: [item]}, context=ctx)
+            kept.append(item)
+        except (ValidationError, ValueError):
+            dropped += 1
+    if not kept:
+        return None, dropped
+    return task.Answer.model_validate({key: kept}, context=ctx), dropped
+
+
+def run_task(backend: Any, task: Task, query: Query) -> TaskResult:
+    """Ask the backend's model one task; cached, retried, validated."""
+    prompt = prompt_of(task)
+    messages = prompt.messages(query.data)
+    s = backend.settings
+    key = request_hash(backend.model_name, prompt.version, messages, s.mode)
+    hit = backend._cache.get(key)
+    if hit is not None:
+        with backend._lock:
+            backend.stats.cache_hits += 1
+        resp = hit["response"] or {}
+        if hit["status"] == "failed" or resp.get("answer") is None:
+            return TaskResult(None, "cached", int(resp.get("dropped", 0)))
+        try:
+            return TaskResult(task.Answer.model_validate(resp["answer"], context=query.context), "cached",
+                              int(resp.get("dropped", 0)))
+        except (ValidationError, ValueError):
+            return TaskResult(None, "cached", 1)
+
+    usage = {"calls": 0, "prompt": 0, "completion": 0}
+    hooks = Hooks()
+
+    def on_response(response: Any) -> None:
+        u = getattr(response, "usage", None)
+        with backend._lock:
+            usage["calls"] += 1
+            backend.stats.calls += 1
+            if u is not None:
+                usage["prompt"] += u.prompt_tokens or 0
+                usage["completion"] += u.completion_tokens or 0
+                backend.stats.prompt_tokens += u.prompt_tokens or 0
+                backend.stats.completion_tokens += u.completion_tokens or 0
+
+    hooks.on("completion:response", on_response)
+    client = backend._ensure_client()
+    state = {"max_tokens": task.max_tokens}
+
+    def wait(rs: RetryCallState) -> float:
+        exc = rs.outcome.exception() if rs.outcome else None
+        after = retry_after(exc) if exc else None
+        if after is not None:
+            return min(after, s.retry_after_max)
+        return min(s.backoff_max, s.backoff_initial * 2 ** (rs.attempt_number - 1)) + random.uniform(
+            0, s.backoff_jitter)
+
+    def before_sleep(rs: RetryCallState) -> None:
+        exc = rs.outcome.exception() if rs.outcome else None
+        if exc is not None and isinstance(_cause(exc), IncompleteOutputException):
+            state["max_tokens"] = min(state["max_tokens"] * 2, s.max_tokens_cap)
+
+    retrying = Retrying(stop=stop_after_attempt(s.max_attempts) | stop_after_delay(s.max_total_s), wait=wait,
+                        retry=retry_if_exception(is_transient), before_sleep=before_sleep, reraise=True)
+    t0 = time.monotonic()
+    answer: BaseModel | None = None
+    status, dropped, note = "ok", 0, ""
+    try:
+        for attempt in retrying:
+            with attempt:
+                try:
+                    answer = client.chat.completions.create(
+                        model=backend.model_name, messages=messages, response_model=task.Answer,
+                        max_retries=s.reasks, context=query.context, hooks=hooks,
+                        temperature=s.temperature, max_tokens=state["max_tokens"],
+                    )
+                except InstructorRetryException as exc:
+                    if is_transient(exc):
+                        raise
+                    last = exc.last_completion
+                    raw = None
+                    if last is not None and getattr(last, "choices", None):
+                        msg = last.choices[0].message
+                        raw = msg.content or (msg.tool_calls[0].function.arguments
+                                              if getattr(msg, "tool_calls", None) else None)
+                    answer, dropped = _salvage(task, raw, query.context)
+                    status = "partial" if answer is not None else "failed"
+                    dropped = dropped or 1
+                    note = f"{task.name}: invalid model answer dropped ({describe(exc)[:80]})"
+    except Exception as exc:  # transport faults after all attempts
+        if is_transient(exc) or isinstance(_cause(exc), openai.APIError):
+            raise BackendError(f"{describe(exc)} after {usage['calls'] or 1} attempt(s)") from exc
+        raise
+    backend._cache.put(key, model=backend.model_name, prompt_version=prompt.version,
+                       prompt_tokens=usage["prompt"], completion_tokens=usage["completion"],
+                       latency_s=time.monotonic() - t0, attempts=usage["calls"], status=status,
+                       response={"answer": answer.model_dump(mode="json") if answer is not None else None,
+                                 "dropped": dropped})
+    return TaskResult(answer, status, dropped, usage["prompt"], note)
