@@ -74,11 +74,12 @@ def test_plan_invalid_then_fixed(stub, backend):
     assert r.status == "ok" and stub.calls == 2 and reasked_with(stub, "not written in the text")
 
 
-def test_plan_still_invalid_is_dropped(stub, backend):
+def test_plan_still_invalid_drops_the_bad_fields(stub, backend):
     bad = {**PLAN_GOOD, "t": "某市绿色工厂三年行动计划"}
     stub.script(ok(bad), ok(bad))
     r = run_task(backend, plan.TASK, plan_query())
-    assert r.answer is None and r.status == "failed" and r.dropped == 1
+    assert r.status == "partial" and r.dropped == 1
+    assert r.answer.t is None and r.answer.i == ["某市人民政府"]
 
 
 # ---- keep -----------------------------------------------------------------------------
@@ -164,8 +165,14 @@ def test_duties_invented_unit_then_fixed(stub, backend):
     assert len(r.answer.d) == 2 and reasked_with(stub, "not written in the text")
 
 
+def test_duties_role_is_verified_by_the_words_after_the_unit(stub, backend):
+    stub.script(ok({"d": [{"u": "市经信局", "r": "responsible"}, {"u": "市财政局", "r": "implement"}]}))
+    r = run_task(backend, duties.TASK, duty_query())
+    assert [(x.u, x.r) for x in r.answer.d] == [("市经信局", Role.lead), ("市财政局", Role.support)]
+
+
 def test_duties_still_invalid_keeps_the_valid_pairs(stub, backend):
-    bad = {"d": [LEAD, {"u": "市财政局", "r": "implement"}]}  # no 实施/落实 in the sentence
+    bad = {"d": [LEAD, {"u": "各区人民政府", "r": "support"}]}  # in the text, but given no role there
     stub.script(ok(bad), ok(bad))
     r = run_task(backend, duties.TASK, duty_query())
     assert r.status == "partial" and [x.u for x in r.answer.d] == ["市经信局"] and r.dropped == 1

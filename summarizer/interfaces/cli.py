@@ -240,6 +240,32 @@ def eval_cmd(
 
 @app.command()
 @one_line_errors
+def ablate(
+    runs: Annotated[list[str], typer.Argument(help="NAME=DB[@RUN_ID] per run, baseline first (rules=r.db local=l.db)")],
+    gold: Annotated[Path, typer.Option(help="Folder of gold files")] = Path("eval/gold"),
+    manifest: Annotated[Path | None, typer.Option(help="Corpus MANIFEST.md with form categories")] = None,
+    md_out: Annotated[Path | None, typer.Option("--markdown", help="Write the tables here")] = None,
+) -> None:
+    """What the model fixed and broke against the rules: per metric, per form category."""
+    from summarizer.evaluation.ablation import ablate as run_ablation
+    from summarizer.evaluation.ablation import markdown, parse_run
+
+    if len(runs) < 2:
+        raise SummarizerError("give a baseline run and at least one model run")
+    try:
+        specs = [parse_run(r) for r in runs]
+    except ValueError as exc:
+        raise SummarizerError(str(exc)) from None
+    text = markdown(run_ablation(gold, {n: (db, rid) for n, db, rid in specs}, manifest))
+    typer.echo(text)
+    if md_out:
+        md_out.parent.mkdir(parents=True, exist_ok=True)
+        md_out.write_text(text + "\n", "utf-8")
+        typer.echo(f"wrote {md_out}")
+
+
+@app.command()
+@one_line_errors
 def units(db: DbOpt = Path("results.db")) -> None:
     """One name per responsible unit: canonical, level, kind, mentions, documents, raw spellings."""
     from summarizer.store import db as store

@@ -10,15 +10,26 @@ from summarizer.backends.tasks import Query
 from summarizer.extract.doubts import Doubt
 from summarizer.models import DocumentResult, Role
 
-# The words that state each role (gold format): a pair needs one in its sentence.
-ROLE_WORDS = {
-    Role.lead: ("牵头", "会同"),
-    Role.support: ("配合", "协同", "参与", "参加", "协助", "会同"),
-    Role.implement: ("实施", "落实"),
-    Role.responsible: ("负责", "指导", "职责"),
-}
+# The words after a unit that state its role (gold format), longest first.
+_ROLE_AFTER = (("负责实施", Role.implement), ("负责落实", Role.implement), ("组织实施", Role.implement),
+               ("组织落实", Role.implement), ("牵头", Role.lead), ("会同", Role.lead), ("配合", Role.support),
+               ("协同", Role.support), ("参与", Role.support), ("参加", Role.support), ("协助", Role.support),
+               ("负责", Role.responsible), ("指导", Role.responsible))
 _UNIT_END = re.compile(r"(部|局|委|办|厅|府|院|会|组|中心|公司|集团|街道|单位|部门|各地区|机构|企业)$")
 _SENTENCES = re.compile(r"[^。；;！？\n]+")
+
+
+def roles_stated(sentence: str, unit: str) -> list[Role]:
+    """The roles the text gives a unit: role words in its clause after it, or 会同 before it."""
+    pos = sentence.find(unit)
+    before = sentence[max(0, pos - 2) : pos]
+    after = re.split(r"[，,。；;：:]", sentence[pos + len(unit) :], maxsplit=1)[0]
+    found = [Role.support] if before.endswith("会同") else []
+    for word, role in _ROLE_AFTER:
+        if word in after and role not in found:
+            found.append(role)
+            after = after.replace(word, "")
+    return found
 
 
 class DutyItem(BaseModel):
@@ -44,8 +55,14 @@ class DutyAnswer(BaseModel):
                 errors.append(f"d[{n}]: unit {item.u!r} is not written in the text; copy it exactly")
             elif not _UNIT_END.search(item.u) or len(item.u) > 20:
                 errors.append(f"d[{n}]: {item.u!r} is not the name of a unit or department")
-            elif not any(w in sentence for w in ROLE_WORDS[item.r]):
-                errors.append(f"d[{n}]: no word for role {item.r.value} next to {item.u!r}")
+            else:
+                # The rules verify the role: a role the words after the unit do not state is
+                # replaced by the one they do (负责 -> responsible); no role word -> no duty.
+                stated = roles_stated(sentence, item.u)
+                if not stated:
+                    errors.append(f"d[{n}]: no role word (牵头/配合/负责…) follows {item.u!r}; it names no duty")
+                elif item.r not in stated:
+                    item.r = stated[0]
         if errors:
             raise ValueError("; ".join(errors))
         return self

@@ -48,24 +48,29 @@ class PlanAnswer(BaseModel):
         data = (info.context or {}).get("data")
         if data is None:
             return self
+        lenient = bool((info.context or {}).get("lenient"))  # the final answer: drop bad fields, keep good
         errors = []
         if self.t is not None:
             self.t = self.t.strip().strip("《》")
             if not self.t or self.t not in data or "\n" in self.t:
                 errors.append(f"t {self.t!r} is not a line of the text; copy the title exactly or use null")
+                self.t = None
         self.i = [u.strip() for u in self.i if u.strip()]
-        for u in self.i:
-            if u not in data or len(u) > 30:
-                errors.append(f"issuer {u!r} is not written in the text; copy each body's name exactly")
+        bad = [u for u in self.i if u not in data or len(u) > 30]
+        errors += [f"issuer {u!r} is not written in the text; copy each body's name exactly" for u in bad]
+        if bad:
+            self.i = []
         if self.d is not None:
             self._date = parse_date(self.d)
             if self._date is None or self.d.strip() not in data:
                 errors.append(f"d {self.d!r} is not a date written in the text (like 2021年3月5日) or null")
+                self.d, self._date = None, None
         for name in ("s", "e"):
             y = getattr(self, name)
             if y is not None and (not 1949 <= y <= 2100 or str(y) not in data):
                 errors.append(f"{name} {y} is not a year written in the text")
-        if errors:
+                setattr(self, name, None)
+        if errors and not lenient:
             raise ValueError("; ".join(errors))
         return self
 
@@ -78,7 +83,7 @@ class PlanTask:
     name = "plan"
     prompt = "plan.v1"
     max_tokens = 200
-    salvage = False  # keep the valid items of an answer that stays invalid
+    salvage = True  # keep the valid items of an answer that stays invalid
     Answer = PlanAnswer
 
     def query(self, doubt: Doubt, text: str, result: DocumentResult) -> Query | None:

@@ -26,6 +26,7 @@ from summarizer.backends.llm_cache import request_hash
 from summarizer.backends.tasks import Query, Task
 from summarizer.errors import BackendError
 
+TASK_REASKS = 1  # one re-ask with the error: a second rarely fixes what the first did not (2 cores)
 _PROMPTS: dict[str, Prompt] = {}
 _PROMPTS_LOCK = threading.Lock()
 
@@ -56,6 +57,13 @@ def _salvage(task: Task, raw: str | None, ctx: dict[str, Any]) -> tuple[BaseMode
         return None, 0
     if not isinstance(data, dict):
         return None, 0
+    if not any("list" in str(f.annotation) for f in task.Answer.model_fields.values()) or len(
+            task.Answer.model_fields) > 1:
+        # A record answer (plan): validated leniently, its bad fields dropped.
+        try:
+            return task.Answer.model_validate(data, context={**ctx, "lenient": True}), 1
+        except (ValidationError, ValueError):
+            return None, 1
     fields = [k for k, f in task.Answer.model_fields.items() if "list" in str(f.annotation)]
     if len(fields) != 1 or len(task.Answer.model_fields) != 1 or not isinstance(data.get(fields[0]), list):
         return None, 0
@@ -132,7 +140,7 @@ def run_task(backend: Any, task: Task, query: Query) -> TaskResult:
                 try:
                     answer = client.chat.completions.create(
                         model=backend.model_name, messages=messages, response_model=task.Answer,
-                        max_retries=s.reasks, context=query.context, hooks=hooks,
+                        max_retries=min(s.reasks, TASK_REASKS), context=query.context, hooks=hooks,
                         temperature=s.temperature, max_tokens=state["max_tokens"],
                     )
                 except InstructorRetryException as exc:
