@@ -40,7 +40,7 @@ def test_each_kind_of_doubt_is_marked():
 
 def test_plan_field_doubt_on_a_long_document_with_no_signature():
     text = "某区人民政府关于印发某区节水行动方案的通知\n" + "各街道要加强节水管理。" * 80
-    _, res, ds = doubts(text)
+    _, _res, ds = doubts(text)
     plan = next(d for d in ds if d.kind == DoubtKind.plan_field)
     assert "issuers" in plan.fields and "issued_date" in plan.fields and plan.spans[0][0] == 0
 

@@ -48,7 +48,7 @@ from summarizer.backends import CallStats, Identity, PreparedDoc, register
 from summarizer.backends.llm_cache import CallCache, request_hash
 from summarizer.backends.rules import extract_plan, rules_goals, rules_measures
 from summarizer.errors import BackendError, ConfigError
-from summarizer.extract.goals import UNITS, find_goals, threshold_in_quote, year_scopes
+from summarizer.extract.goals import UNITS, find_goals, year_scopes
 from summarizer.models import Comparator, DocumentResult, GroundedGoal
 
 PROMPTS_DIR = Path(os.environ.get("SUMMARIZER_PROMPTS_DIR", Path(__file__).resolve().parents[2] / "prompts"))
@@ -416,7 +416,9 @@ class _Answer:
 
 
 class LLMBackend:
-    """Goals by model over the target spans; everything else by rule."""
+    """Rules plus the model: by default the model answers what the rules doubt
+    (backends/assist.py); scope "targets" is the older path, goals by model over every
+    target span and everything else by rule."""
 
     kind = "openai"
 
@@ -510,30 +512,12 @@ class LLMBackend:
                 if (g.start, g.end, g.value) not in seen:
                     seen.add((g.start, g.end, g.value))
                     goals.append(g)
+        # Rule goals only where the model has no view: chunks it could not answer.
         rule_goals, _rule_dropped = rules_goals(text)
-        if self.settings.scope == "residual":
-            # The model read only what the rules left: it adds goals, the rules keep theirs.
-            scopes = year_scopes(text)
-            added = []
-            for g in goals:
-                if any(r.start < g.end and g.start < r.end and r.value == g.value for r in rule_goals):
-                    continue
-                if threshold_in_quote(text, g.start, g.end, g.value):
-                    dropped += 1  # the same grammar check the rules apply to their own figures
-                    notes.append(f"dropped a model goal whose figure qualifies a noun: {g.quote[:40]}")
-                    continue
-                year = next((y for s0, e0, y in reversed(scopes) if s0 <= g.start < e0), None)
-                added.append(g.model_copy(update={"year": year}) if year is not None else g)
-            if added:
-                notes.append(f"{len(added)} goals added by the model beyond the rules")
-            goals = rule_goals + added
-        else:
-            # Rule goals only where the model has no view: chunks it could not answer.
-            kept_rules = [g for g in rule_goals
-                          if not any(c.covers(g.start) for c in chunks if c not in blind)]
-            if kept_rules:
-                notes.append(f"{len(kept_rules)} goals from rules where the model gave no answer")
-            goals.extend(kept_rules)
+        kept_rules = [g for g in rule_goals if not any(c.covers(g.start) for c in chunks if c not in blind)]
+        if kept_rules:
+            notes.append(f"{len(kept_rules)} goals from rules where the model gave no answer")
+        goals.extend(kept_rules)
         goals.sort(key=lambda g: (g.start, g.end))
         with self._lock:
             self.stats.dropped += dropped

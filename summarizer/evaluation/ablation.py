@@ -63,7 +63,8 @@ def ablate(gold_dir: Path, runs: dict[str, tuple[str, str | None]], manifest: Pa
     cats = categories(manifest)
     names = list(runs)
     base = names[0]
-    out: dict[str, Any] = {"runs": {n: f"{db}@{rid}" if rid else db for n, (db, rid) in runs.items()}, "overall": {}, "categories": {}, "changes": {}}
+    out: dict[str, Any] = {"runs": {n: f"{db}@{rid}" if rid else db for n, (db, rid) in runs.items()},
+                           "overall": {}, "categories": {}, "changes": {}}
     for name, rep in reports.items():
         docs = list(rep["documents"].values())
         out["overall"][name] = {**{m: _prf(docs, m) for m in METRICS}, "plan": _plan(docs)}

@@ -60,7 +60,8 @@ def run(
     timeout: Annotated[float | None, typer.Option(help="Seconds per model request")] = None,
     max_attempts: Annotated[int | None, typer.Option(help="Attempts per model request")] = None,
     scope: Annotated[str | None, typer.Option(
-        help="What the model reads: residual (what the rules doubt, within a token budget; default) | full (every block, the rules verify; a fast server) | off (rules only)"
+        help="What the model reads: residual (what the rules doubt, within a token budget; default) | "
+             "full (every block, the rules verify; a fast server) | off (rules only)"
     )] = None,
 ) -> None:
     """Extract every document under PATHS into the results database."""

@@ -23,7 +23,8 @@ def parse_date(s: str) -> dt.date | None:
     try:
         if m:
             return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        m = re.fullmatch(r"([〇○零一二三四五六七八九]{4})年([一二三四五六七八九十]{1,3})月([一二三四五六七八九十]{1,3})日", s)
+        cn = "[一二三四五六七八九十]{1,3}"
+        m = re.fullmatch(rf"([〇○零一二三四五六七八九]{{4}})年({cn})月({cn})日", s)
         if m:
             month, day = cn_to_number(m.group(2)), cn_to_number(m.group(3))
             if month and day:
