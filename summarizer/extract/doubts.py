@@ -67,6 +67,7 @@ _INCENTIVE_CUE = re.compile(r"奖励|补贴|补助|资助|贴息|给予|最高|�
 _THRESHOLD_CUE = re.compile(r"原则上|不小于|以上的|以下的|条件|标准为|导致|造成|凡|对于")
 _DEADLINE_CUE = re.compile(r"工作日|日内|小时内|日起")
 _SENT_END = "。；;！？\n"
+_HEADER_CUE = re.compile(r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|[〇○零一二三四五六七八九]{4}年|〔\d{4}〕\d+号")
 
 
 def _sentence(text: str, a: int, b: int) -> tuple[int, int]:
@@ -102,6 +103,8 @@ def plan_doubts(text: str, result: DocumentResult, full: bool = False) -> list[D
         return []
     head = (0, min(len(text), HEAD_CHARS))
     tail = (max(head[1], len(text) - TAIL_CHARS), len(text))
+    if not (_HEADER_CUE.search(text[head[0] : head[1]] + text[tail[0] : tail[1]]) or "关于" in text[:120]):
+        return []  # an excerpt with no header or signature: nothing for the model to read
     spans = (head, tail) if tail[0] < tail[1] else (head,)
     return [Doubt(DoubtKind.plan_field, 0, len(text), f"plan fields left empty: {', '.join(empty)}",
                   1.0 + 0.3 * len(empty), fields=tuple(empty), spans=spans)]

@@ -34,6 +34,16 @@ def parse_date(s: str) -> dt.date | None:
     return None
 
 
+_GENRE = re.compile(r"(通知|意见|方案|规划|纲要|办法|决定|报告|计划|要点|措施|细则|条例|预案|规定)"
+                    r"(?:[(（][^)）]{0,16}[)）])?$")
+
+
+def _is_title(title: str, data: str) -> bool:
+    """A title starts a line of the text and ends in a genre word (…的通知, …实施方案（2023—2025年）)."""
+    return bool(_GENRE.search(title)) and len(title) <= 100 and any(
+        line.strip().strip("《").startswith(title) for line in data.split("\n"))
+
+
 class PlanAnswer(BaseModel):
     """t: title as written; i: issuing bodies; d: date of issue as written; s/e: years covered."""
 
@@ -53,7 +63,7 @@ class PlanAnswer(BaseModel):
         errors = []
         if self.t is not None:
             self.t = self.t.strip().strip("《》")
-            if not self.t or self.t not in data or "\n" in self.t:
+            if not self.t or "\n" in self.t or not _is_title(self.t, data):
                 errors.append(f"t {self.t!r} is not a line of the text; copy the title exactly or use null")
                 self.t = None
         self.i = [u.strip() for u in self.i if u.strip()]
