@@ -187,7 +187,7 @@ def test_residual_scope_reads_only_what_the_rules_left(stub, tmp_path):
     text = "到2025年，全县工业总产值突破1000亿元。\n实现一般企业投资项目全过程审批“最多80天”。\n"
     extra = {"q": "最多80天", "i": "审批时间", "v": 80, "m": None, "u": "天", "c": "at_most", "y": None}
     stub.script(ok({"g": [extra]}))
-    b = make(stub, str(tmp_path / "r.db"), scope="residual")
+    b = make(stub, str(tmp_path / "r.db"), scope="residual", token_budget=50)  # a tiny text: lift the budget
     res = b.extract(prepare("d1", text)[1])
     assert stub.calls == 1
     sent = stub.requests[0]["json"]["messages"][-1]["content"]
@@ -197,9 +197,23 @@ def test_residual_scope_reads_only_what_the_rules_left(stub, tmp_path):
 
 
 def test_no_residual_figures_means_no_model_call(stub, tmp_path):
-    b = make(stub, str(tmp_path / "r.db"), scope="residual")
+    b = make(stub, str(tmp_path / "r.db"), scope="residual", token_budget=50)
     res = b.extract(doc())
     assert stub.calls == 0 and [g.value for g in res.goals] == [1000, 500]
+
+
+def test_scope_off_is_the_rules(stub, tmp_path):
+    from summarizer.backends.rules import RulesBackend
+
+    b = make(stub, str(tmp_path / "r.db"), scope="off")
+    res = b.extract(doc())
+    assert stub.calls == 0 and res.goals == RulesBackend().extract(doc()).goals
+    assert b.identity.prompt_version.startswith("off:")
+
+
+def test_unknown_scope_is_config_error(stub):
+    with pytest.raises(ConfigError, match="residual, full, off"):
+        make(stub, None, scope="everything")
 
 
 def test_identical_requests_in_flight_make_one_call(stub, tmp_path):

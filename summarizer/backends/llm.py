@@ -55,7 +55,7 @@ from summarizer.backends.llm_cache import CallCache, request_hash
 from summarizer.backends.rules import extract_plan, rules_goals, rules_measures
 from summarizer.backends.transport import Cancelled, Guard, ResponseTooLarge, guarded_client
 from summarizer.errors import ConfigError
-from summarizer.extract.goals import UNITS, find_goals, threshold_in_quote, year_scopes
+from summarizer.extract.goals import UNITS, find_goals, year_scopes
 from summarizer.models import Comparator, DocumentResult, GroundedGoal
 
 PROMPTS_DIR = Path(os.environ.get("SUMMARIZER_PROMPTS_DIR", Path(__file__).resolve().parents[2] / "prompts"))
@@ -63,6 +63,7 @@ GOALS_PROMPT = "goals.v3"
 MODES = {"json_schema": instructor.Mode.JSON_SCHEMA, "json": instructor.Mode.JSON,
          "tools": instructor.Mode.TOOLS}
 YEAR_MIN, YEAR_MAX = 2000, 2100
+SCOPES = ("residual", "full", "off", "targets")
 _SENT_END = "。；;！？\n|"
 
 
@@ -94,10 +95,13 @@ class LLMSettings:
     max_response_bytes: int = 4_000_000  # one HTTP response; answers are a few KB
     reasks: int = 2  # instructor re-asks after a validation error
     chunk_chars: int = 900  # data characters per request
-    # What the model reads: "residual" = only clauses with figures the rules could not
-    # read (cheap: fits a 2-core laptop); "targets" = every sentence around a target,
-    # the model deciding all goals (for a fast server).
+    # What the model reads (backends/assist.py): "residual" = only what the rules doubt,
+    # within token_budget prompt tokens per cleaned character (fits 2 cores); "full" =
+    # every block the doubt finder can ask about, the rules verifying (a fast server);
+    # "off" = the rules alone; "targets" = the older goals-only path over every target sentence.
     scope: str = "residual"
+    token_budget: float = 0.18
+    max_doubts: int = 24
     max_tokens: int = 768  # doubled once per truncated answer, up to max_tokens_cap
     max_tokens_cap: int = 3072
     temperature: float = 0.0
@@ -116,8 +120,8 @@ class LLMSettings:
         s.mode = str(s.mode).lower().replace("-", "_")
         if s.mode not in MODES:
             raise ConfigError(f"unknown mode {s.mode!r}; choose one of {', '.join(MODES)}")
-        if s.scope not in ("residual", "targets"):
-            raise ConfigError(f"unknown scope {s.scope!r}; choose residual or targets")
+        if s.scope not in SCOPES:
+            raise ConfigError(f"unknown scope {s.scope!r}; choose one of {', '.join(SCOPES)}")
         if s.in_flight is not None and int(s.in_flight) < 1:
             raise ConfigError(f"in-flight must be at least 1, not {s.in_flight}")
         for name in ("jobs", "max_attempts", "max_tokens", "max_tokens_cap", "chunk_chars", "breaker_failures",
@@ -471,7 +475,9 @@ class _Answer:
 
 
 class LLMBackend:
-    """Goals by model over the target spans; everything else by rule."""
+    """Rules plus the model: by default the model answers what the rules doubt
+    (backends/assist.py); scope "targets" is the older path, goals by model over every
+    target span and everything else by rule."""
 
     kind = "openai"
 
@@ -490,13 +496,21 @@ class LLMBackend:
         self._server: Any = None
         self._cache = CallCache(self.settings.db_path)
         self.model_name = self._configure()
-        self.identity = Identity(self.kind, self.model_name, self.prompt.version)
+        self.identity = Identity(self.kind, self.model_name, self._prompt_version())
         self.guard = Guard(self.settings.timeout, self.settings.max_response_bytes)
         # One budget of requests in flight for the whole run: documents under --jobs and
         # chunks within a document share it, so --jobs N means N requests, not N squared
         # (and no request waits in a server queue while its deadline runs).
         self._slots = threading.BoundedSemaphore(self._request_limit())
         self.breaker = Breaker(self.settings.breaker_failures, self.endpoint_label)
+
+    def _prompt_version(self) -> str:
+        """What the results depend on: the scope and every prompt it may use."""
+        if self.settings.scope == "targets":
+            return self.prompt.version
+        from summarizer.backends.tasks import all_tasks
+
+        return f"{self.settings.scope}:" + "+".join(sorted({t.prompt for t in all_tasks()}))
 
     @property
     def endpoint_label(self) -> str:
@@ -552,6 +566,10 @@ class LLMBackend:
             self._server = None
 
     def extract(self, doc: PreparedDoc) -> DocumentResult:
+        if self.settings.scope != "targets":
+            from summarizer.backends.assist import extract_with_model
+
+            return extract_with_model(self, doc)
         text = doc.text
         chunks = make_chunks(text, self.settings.chunk_chars, self.settings.scope)
         jobs = max(1, int(self.settings.jobs))
@@ -577,30 +595,12 @@ class LLMBackend:
                 if (g.start, g.end, g.value) not in seen:
                     seen.add((g.start, g.end, g.value))
                     goals.append(g)
+        # Rule goals only where the model has no view: chunks it could not answer.
         rule_goals, _rule_dropped = rules_goals(text)
-        if self.settings.scope == "residual":
-            # The model read only what the rules left: it adds goals, the rules keep theirs.
-            scopes = year_scopes(text)
-            added = []
-            for g in goals:
-                if any(r.start < g.end and g.start < r.end and r.value == g.value for r in rule_goals):
-                    continue
-                if threshold_in_quote(text, g.start, g.end, g.value):
-                    dropped += 1  # the same grammar check the rules apply to their own figures
-                    notes.append(f"dropped a model goal whose figure qualifies a noun: {g.quote[:40]}")
-                    continue
-                year = next((y for s0, e0, y in reversed(scopes) if s0 <= g.start < e0), None)
-                added.append(g.model_copy(update={"year": year}) if year is not None else g)
-            if added:
-                notes.append(f"{len(added)} goals added by the model beyond the rules")
-            goals = rule_goals + added
-        else:
-            # Rule goals only where the model has no view: chunks it could not answer.
-            kept_rules = [g for g in rule_goals
-                          if not any(c.covers(g.start) for c in chunks if c not in blind)]
-            if kept_rules:
-                notes.append(f"{len(kept_rules)} goals from rules where the model gave no answer")
-            goals.extend(kept_rules)
+        kept_rules = [g for g in rule_goals if not any(c.covers(g.start) for c in chunks if c not in blind)]
+        if kept_rules:
+            notes.append(f"{len(kept_rules)} goals from rules where the model gave no answer")
+        goals.extend(kept_rules)
         goals.sort(key=lambda g: (g.start, g.end))
         with self._lock:
             self.stats.dropped += dropped

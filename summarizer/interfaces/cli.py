@@ -70,7 +70,8 @@ def run(
         help="Seconds per model request, whole (connect, first byte, body)")] = None,
     max_attempts: Annotated[int | None, typer.Option(help="Attempts per model request")] = None,
     scope: Annotated[str | None, typer.Option(
-        help="What the model reads: residual (figures the rules left; default) | targets (every target sentence)"
+        help="What the model reads: residual (what the rules doubt, within a token budget; default) | "
+             "full (every block, the rules verify; a fast server) | off (rules only)"
     )] = None,
 ) -> None:
     """Extract every document under PATHS into the results database."""
@@ -297,6 +298,32 @@ def eval_cmd(
     if low:
         typer.secho(f"below the threshold: {'; '.join(low)}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
+
+
+@app.command()
+@one_line_errors
+def ablate(
+    runs: Annotated[list[str], typer.Argument(help="NAME=DB[@RUN_ID] per run, baseline first (rules=r.db local=l.db)")],
+    gold: Annotated[Path, typer.Option(help="Folder of gold files")] = Path("eval/gold"),
+    manifest: Annotated[Path | None, typer.Option(help="Corpus MANIFEST.md with form categories")] = None,
+    md_out: Annotated[Path | None, typer.Option("--markdown", help="Write the tables here")] = None,
+) -> None:
+    """What the model fixed and broke against the rules: per metric, per form category."""
+    from summarizer.evaluation.ablation import ablate as run_ablation
+    from summarizer.evaluation.ablation import markdown, parse_run
+
+    if len(runs) < 2:
+        raise SummarizerError("give a baseline run and at least one model run")
+    try:
+        specs = [parse_run(r) for r in runs]
+    except ValueError as exc:
+        raise SummarizerError(str(exc)) from None
+    text = markdown(run_ablation(gold, {n: (db, rid) for n, db, rid in specs}, manifest))
+    typer.echo(text)
+    if md_out:
+        md_out.parent.mkdir(parents=True, exist_ok=True)
+        md_out.write_text(text + "\n", "utf-8")
+        typer.echo(f"wrote {md_out}")
 
 
 @app.command()
