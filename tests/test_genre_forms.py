@@ -163,3 +163,20 @@ def test_flat_task_table_one_cell_per_line_with_merged_units() -> None:
 def test_period_opening_a_sentence_scopes_its_targets() -> None:
     goals = find_goals("2031—2035年，每年新建绿道100公里以上。")
     assert [(g.value, g.year) for g in goals] == [(100.0, 2035)]
+
+
+def test_more_running_text_forms() -> None:
+    text = ("由市应急局牵头，市公安局、市交通局等参加。跨区事件由有关区政府共同负责，或由市政府负责。"
+            "州政府授权州数据局负责统筹。市生态环境局要会同市水务局制定方案，可会同监察机关及相关部门开展调查。"
+            "各区政府对本地区工作负总责。")
+    got = [(d.unit, d.role) for d in prose_duties(text, 0, len(text))]
+    assert got == [("市应急局", Role.lead), ("市公安局", Role.support), ("市交通局", Role.support),
+                   ("有关区政府", Role.responsible), ("市政府", Role.responsible), ("州数据局", Role.responsible),
+                   ("市生态环境局", Role.lead), ("市水务局", Role.support), ("监察机关", Role.support),
+                   ("相关部门", Role.support), ("各区政府", Role.responsible)]
+
+
+def test_group_after_deng_and_departments_and_units() -> None:
+    text = "公安部、市场监管总局等相关单位及各地区按职责分工负责；国务院相关部门和单位负责"
+    got = [d.unit for d in parse_duty_clause(text, 0, len(text)).duties]
+    assert got == ["公安部", "市场监管总局", "相关单位", "各地区", "国务院相关部门和单位"]

@@ -48,6 +48,7 @@ _VERBS: tuple[tuple[str, Role], ...] = (
     ("分别牵头负责", Role.lead), ("牵头负责", Role.lead), ("分别牵头", Role.lead),
     ("牵头", Role.lead),
     ("按职责分工负责", Role.responsible),
+    ("负总责", Role.responsible), ("共同负责", Role.responsible),
     ("负责实施", Role.implement), ("共同实施", Role.implement), ("负责落实", Role.implement),
     ("组织实施", Role.implement), ("具体实施", Role.implement), ("抓好落实", Role.implement),
     ("配合", Role.support), ("协同", Role.support), ("参与", Role.support),
@@ -62,7 +63,7 @@ _VERB_ROLE = dict(_VERBS)
 _CARRY_RE = re.compile(r"下同|不再列出|以下均需")
 _DROP_TAIL_RE = re.compile(r"(等有关部门|等相关部门|等有关单位|等相关单位|等部门|等单位|等)$")
 # A unit name ends in one of these; used to split `A和B` only between two units.
-_UNIT_END = "局委办院部厅会室处所站队中心府区县市镇街组社行司团园校门位"
+_UNIT_END = "局委办院部厅会室处所站队中心府区县市镇街组社行司团园校门位关构"
 FIRST_IS_LEAD_RE = re.compile(r"列第一位(?:者|的)?(?:单位)?为牵头(?:责任)?单位")
 
 
@@ -117,8 +118,7 @@ def _units(text: str, a: int, b: int) -> list[tuple[int, int]]:
     for s, e in _split_top(text, a, b, "、/"):
         # `A等国务院相关部门`: A, then the group it belongs to, as the text names it.
         cut = text.find("等", s + 2, e - 2)
-        pieces = [(s, cut), (cut + 1, e)] if (cut > 0 and text[e - 2 : e] in ("部门", "单位")) or (
-            cut > 0 and "部门及" in text[cut:e]) else [(s, e)]
+        pieces = [(s, cut), (cut + 1, e)] if cut > 0 and re.search(r"部门|单位", text[cut:e]) else [(s, e)]
         for ps, pe in pieces:
             out.extend(_split_conj(text, ps, pe))
     return [(s, e) for s, e in out if e - s >= 2]
@@ -133,7 +133,8 @@ def _split_conj(text: str, a: int, b: int) -> list[tuple[int, int]]:
             depth += 1
         elif ch in "）)":
             depth -= 1
-        elif depth == 0 and ch in "和及与" and text[i - 1] in _UNIT_END + "）)":
+        elif depth == 0 and ch in "和及与" and text[i - 1] in _UNIT_END + "）)" \
+                and not re.match(r"(单位|部门)(?:$|[及和与])", text[i + 1 : b]):  # 部门和单位 is one group
             return [(a, i), *_split_conj(text, i + 1, b)]
     return [(a, b)]
 
@@ -231,9 +232,10 @@ def _close(text: str, i: int, end: int) -> int | None:
 # a unit list right before a role verb (or after 会同) inside the measure's own text.
 _UNIT_WORD = (r"(?:[\u4e00-\u9fff（）()]{0,24}?(?:部门|单位|人民政府|政府|机关|机构|局|委|办|部|厅|院|署|中心|小组|"
               r"工作组|指挥部|组|委员会|管委会|街道|乡镇|集团|公司|企业|队伍)|各地区|各地|各部门|各有关方面)")
-_UNIT_LIST = rf"{_UNIT_WORD}(?:[、和及与]{_UNIT_WORD})*(?:等(?:有关|相关)?(?:部门|单位))?"
+_UNIT_LIST = rf"{_UNIT_WORD}(?:[、和及与]{_UNIT_WORD})*(?:等(?:有关|相关)?(?:部门|单位)?)?"
 _PROSE_VERBS: tuple[tuple[str, Role], ...] = (
     ("牵头负责", Role.lead), ("牵头", Role.lead),
+    ("负总责", Role.responsible), ("共同负责", Role.responsible),
     ("负责实施", Role.implement), ("负责落实", Role.implement), ("组织实施", Role.implement),
     ("组织落实", Role.implement), ("共同实施", Role.implement),
     ("按职责分工负责", Role.responsible), ("按照职责分工负责", Role.responsible),
@@ -245,7 +247,14 @@ _PROSE_RE = re.compile(
     rf"(?:^|(?<=[，,。；;：:\s])|(?<=由))(?P<units>{_UNIT_LIST})(?P<verb>"
     + "|".join(re.escape(v) for v, _ in _PROSE_VERBS) + ")"
 )
-_WITH_RE = re.compile(rf"(?:^|(?<=[，,。；;：:\s])|(?<=由))(?P<a>{_UNIT_LIST})会同(?P<b>{_UNIT_LIST})")
+# `A会同B`, `A要会同B`; `可会同B` after a lead named before (the lead is read on its own).
+_WITH_RE = re.compile(
+    rf"(?:(?:^|(?<=[，,。；;：:\s])|(?<=由))(?P<a>{_UNIT_LIST})(?:要|应|应当|可|负责)?|(?<=[，,。；;])(?:可|并|要|应)?)"
+    rf"会同(?P<b>{_UNIT_LIST})")
+# `X对本地区工作负总责`: responsible for what follows 对.
+_TOWARD_RE = re.compile(rf"(?:^|(?<=[，,。；;：:\s])|(?<=由))(?P<units>{_UNIT_LIST})对[^，,。；;]{{1,24}}负(?:总)?责")
+# Words that end the subject before a unit: 州人民政府授权[州数据资源主管部门]负责…, 或由[…]负责.
+_SUBJECT_CUT_RE = re.compile(r"^.*(?:授权|委托|要求|组织|明确|由)|^(?:或|并|同时|和)+")
 
 
 def prose_duties(text: str, start: int, end: int, skip: list[tuple[int, int]] | None = None) -> list[Duty]:
@@ -257,14 +266,20 @@ def prose_duties(text: str, start: int, end: int, skip: list[tuple[int, int]] | 
     def add(a: int, b: int, role: Role) -> None:
         if any(s <= a < e for s, e in skip):
             return
+        cut = _SUBJECT_CUT_RE.match(text[a:b])
+        if cut:
+            a += cut.end()
         for us, ue in _units(text, a, b):
-            unit = text[us:ue].lstrip("由")
+            unit = text[us:ue]
             if len(unit) >= 2:
                 found.append((us, Duty(unit, role, us, ue)))
 
     for m in _WITH_RE.finditer(text, start, end):
-        add(m.start("a"), m.end("a"), Role.lead)
+        if m.group("a"):
+            add(m.start("a"), m.end("a"), Role.lead)
         add(m.start("b"), m.end("b"), Role.support)
+    for m in _TOWARD_RE.finditer(text, start, end):
+        add(m.start("units"), m.end("units"), Role.responsible)
     for m in _PROSE_RE.finditer(text, start, end):
         nxt = text[m.end("verb") : m.end("verb") + 1]
         if nxt in ("人", "者") or text[m.end("verb"):].startswith("单位"):
