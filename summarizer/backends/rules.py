@@ -9,7 +9,7 @@ from summarizer.extract.duty import FIRST_IS_LEAD_RE, Duty, find_notes, parse_du
 from summarizer.extract.goals import find_goals
 from summarizer.extract.indicators import indicator_goals
 from summarizer.extract.metadata import extract_plan
-from summarizer.extract.structure import REVIEW_TITLE_RE, Item, Outline
+from summarizer.extract.structure import Item, Outline, is_review
 from summarizer.models import DocumentResult, GroundedGoal, GroundedMeasure, Responsibility, Role
 
 
@@ -71,7 +71,7 @@ def rules_measures(outline: Outline) -> list[GroundedMeasure]:
 
 def review_spans(outline: Outline) -> list[tuple[int, int]]:
     """Parts that review the past (工作回顾, 发展基础, 存在问题): their figures are facts."""
-    return [(i.head_start, i.body_end) for i in outline.items if REVIEW_TITLE_RE.search(i.title)]
+    return [(i.head_start, i.body_end) for i in outline.items if is_review(i)]
 
 
 def rules_goals(text: str, outline: Outline | None = None) -> tuple[list[GroundedGoal], int]:

@@ -18,11 +18,11 @@ from summarizer.models import Comparator
 
 # Units, longest first so 万元/人 wins over 万元 and 个百分点 over 个.
 UNITS = sorted(
-    ["万亿元", "万亿", "亿美元", "万美元", "亿元", "万元", "元", "万亩", "亩", "平方公里", "万平方米", "平方米", "公里", "千米", "万吨标准煤", "吨标准煤", "亿吨", "万吨", "吨", "万蒸吨", "蒸吨", "万公顷", "公顷", "亿立方米", "万立方米", "立方米", "亿千瓦时", "亿千瓦", "万平方公里", "亿斤", "万株", "万户", "万辆", "万个", "万套", "万千瓦", "千瓦", "万千瓦时", "千瓦时", "兆瓦", "吉瓦", "个百分点", "百分点", "%", "％", "家", "个", "项", "只", "次", "座", "条", "所", "名", "位", "人", "万人", "人次", "万人次", "户", "件", "台", "套", "批", "处", "支", "场", "部", "款", "种", "类", "张", "辆", "艘", "棵", "株", "天", "小时", "分钟", "倍", "强", "级", "亿", "万", "TB", "PB", "GB"],
+    ["万亿元", "万亿", "亿美元", "万美元", "亿元", "万元", "元", "万亩", "亩", "平方公里", "万平方米", "平方米", "公里", "千米", "万吨标准煤", "吨标准煤", "亿吨", "万吨", "吨", "万蒸吨", "蒸吨", "万公顷", "公顷", "亿立方米", "万立方米", "立方米", "亿千瓦时", "亿千瓦", "万平方公里", "亿斤", "万株", "万户", "万辆", "万个", "万套", "块", "万千瓦", "千瓦", "万千瓦时", "千瓦时", "兆瓦", "吉瓦", "个百分点", "百分点", "%", "％", "家", "个", "项", "只", "次", "座", "条", "所", "名", "位", "人", "万人", "人次", "万人次", "户", "件", "台", "套", "批", "处", "支", "场", "部", "款", "种", "类", "张", "辆", "艘", "棵", "株", "天", "小时", "分钟", "倍", "强", "级", "亿", "万", "TB", "PB", "GB"],
     key=len,
     reverse=True,
 )
-COUNT_UNITS = set(["家", "个", "项", "只", "次", "座", "条", "所", "名", "位", "户", "件", "台", "套", "批", "处", "支", "场", "部", "款", "种", "类", "张", "辆", "艘"])
+COUNT_UNITS = set(["万个", "万户", "万辆", "万套", "万株", "块", "家", "个", "项", "只", "次", "座", "条", "所", "名", "位", "户", "件", "台", "套", "批", "处", "支", "场", "部", "款", "种", "类", "张", "辆", "艘"])
 _UNIT_RE = "|".join(re.escape(u) for u in UNITS)
 _NUM = r"\d+(?:\.\d+)?"
 # number, optional range end, optional compound unit (万元/人), optional bound word.
@@ -200,8 +200,8 @@ def is_threshold(text: str, m: re.Match[str]) -> bool:
         return False  # 90%以上村庄…得到治理: a share of the things named, a target
 
     unit = m.group("unit") or ""
-    if _BUILD_BEFORE.search(before_num) and "元" not in unit:
-        return False
+    if _BUILD_BEFORE.search(before_num) and "元" not in unit and not m.group("bound"):
+        return False  # 建设79公里大堤; but 淘汰10蒸吨以下燃煤锅炉 names a threshold
     return unit not in COUNT_UNITS and not _ACHIEVE_BEFORE.search(before_num)
 
 
@@ -232,7 +232,8 @@ def not_a_target(text: str, sent_start: int, m: re.Match[str]) -> bool:
     or a fact, not a target: the genre's wording, checked before the figure (and a
     few characters after it for rewards such as `…的5%给予奖励`)."""
     before = text[sent_start : m.start()]
-    if m.group("unit") in COUNT_UNITS and _SCOPE_COUNT_BEFORE.search(before):
+    if m.group("unit") in COUNT_UNITS and (_SCOPE_COUNT_BEFORE.search(before)
+                                           or re.match(r"^(?:对|在|以|向)\d", re.split(r"[，,]", before)[-1])):
         return True
     if text[m.start() - 1 : m.start()] in ("（", "(") and text[m.end() : m.end() + 1] in ("）", ")"):
         return True

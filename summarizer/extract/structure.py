@@ -265,11 +265,20 @@ def _mark_details(text: str, items: list[Item]) -> None:
             item.children = []
 
 
+# A task heading that names a foundation or a challenge to act on: 夯实发展基础, 破解突出问题.
+_TASK_VERB_RE = re.compile(r"^(夯实|筑牢|打牢|巩固|强化|加强|推进|推动|提升|加快|破解|解决|聚焦|着力|坚持|完善|健全|深化|优化)")
+
+
+def is_review(item: Item) -> bool:
+    """A part that reviews the past or describes the situation (see REVIEW_TITLE_RE)."""
+    return bool(REVIEW_TITLE_RE.search(item.title)) and not _TASK_VERB_RE.match(item.title)
+
+
 def in_review(item: Item) -> bool:
     """True when an item sits in (or is) a part that reviews the past."""
     node: Item | None = item
     while node is not None:
-        if REVIEW_TITLE_RE.search(node.title):
+        if is_review(node):
             return True
         node = node.parent
     return False
