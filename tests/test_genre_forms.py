@@ -180,3 +180,10 @@ def test_group_after_deng_and_departments_and_units() -> None:
     text = "公安部、市场监管总局等相关单位及各地区按职责分工负责；国务院相关部门和单位负责"
     got = [d.unit for d in parse_duty_clause(text, 0, len(text)).duties]
     assert got == ["公安部", "市场监管总局", "相关单位", "各地区", "国务院相关部门和单位"]
+
+
+def test_quantities_to_deliver_baselines_and_present_facts() -> None:
+    text = ("到2035年，建设三岛79公里大堤，淘汰10蒸吨以下燃煤锅炉，城镇污水处理率由95%提高至99%。"
+            "目前全区共有水闸25座。建筑密度统一按照60%控制。")
+    got = [(g.value, g.unit) for g in find_goals(text)]
+    assert got == [(79.0, "公里"), (99.0, "%")]

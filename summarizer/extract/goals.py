@@ -181,13 +181,7 @@ def year_scopes(text: str) -> list[tuple[int, int, int]]:
 
 
 _ACHIEVE_BEFORE = re.compile(r"(完成|实现|新增|盘活|节约|出让|投入|安排|设立|引进|争取|出清|腾出|改造|招引)$")
-# Verbs that make a physical quantity the thing to deliver (建设79公里大堤, 整治27公里河道);
-# before money (推进10亿元以上重大项目) they still name a threshold.
-_BUILD_BEFORE = re.compile(
-    r"(建设|建成|新建|扩建|改建|整治|疏浚|修复|保护|治理|开展|培育|打造|创建|铺设|造林|抚育|种植|淘汰|关停|压减|"
-    r"削减|腾退|化解|处置|储备|更新|达标建设|共计|累计)$")
 _OBJECT_STOP = re.compile(r"[，,。；;：:、|\n]|\d|(?:[的等]|作为|开展|进行|实现)")
-
 
 def is_threshold(text: str, m: re.Match[str]) -> bool:
     """A figure that qualifies the noun after it (10亿元以上重大项目, 评估价的70%确定)
@@ -200,8 +194,8 @@ def is_threshold(text: str, m: re.Match[str]) -> bool:
         return False  # 90%以上村庄…得到治理: a share of the things named, a target
 
     unit = m.group("unit") or ""
-    if _BUILD_BEFORE.search(before_num) and "元" not in unit and not m.group("bound"):
-        return False  # 建设79公里大堤; but 淘汰10蒸吨以下燃煤锅炉 names a threshold
+    if "元" not in unit and not m.group("bound") and not before_num.endswith("的"):
+        return False  # a quantity to deliver (79公里大堤); 淘汰10蒸吨以下燃煤锅炉 names a threshold
     return unit not in COUNT_UNITS and not _ACHIEVE_BEFORE.search(before_num)
 
 
@@ -219,7 +213,7 @@ _INCENTIVE_RE = re.compile(r"奖励|奖补|补贴|补助|资助|贴息|给予|�
 # Eligibility criteria and rules: 原则上应不小于5万吨, 新上项目应满足…不低于20%, 自受理之日起7个工作日内.
 _CRITERIA_RE = re.compile(r"原则上应|应满足|须满足|需满足|准入|门槛|申报条件|认定条件|之日起|自收到")
 # Facts about the past or the present: 已经传播到183个国家, 由…降至7.6%, 因污染导致10人以上死亡.
-_PAST_RE = re.compile(r"已经|已(?:有|达|建|实现|完成|累计)|取得了|实现了|完成了|达到了|比上年|同比|因[^，。；]{0,20}(?:导致|造成)")
+_PAST_RE = re.compile(r"目前|现有|已经|已(?:有|达|建|实现|完成|累计)|取得了|实现了|完成了|达到了|比上年|同比|因[^，。；]{0,20}(?:导致|造成)")
 
 
 # Counts that name a scope rather than set a target: `A、B等6个地区`, `在56个城市实施`,
@@ -240,6 +234,11 @@ def not_a_target(text: str, sent_start: int, m: re.Match[str]) -> bool:
     stop = _CLAUSE_END_RE.search(text, m.end(), m.end() + 20)
     after = text[m.end() : stop.start() if stop else m.end() + 20]
     clause = re.split(r"[，,]", before)[-1]
+    if re.search(r"由[^，,。；;]{0,12}$", clause) and re.match(r"[^，,。；;]{0,8}(?:提高|提升|增加|增长|扩大|下降|降低|减少|降)",
+                                                           text[m.end() : m.end() + 10]):
+        return True  # 由95%提高至99%: the figure after 由 is the baseline
+    if re.search(r"(?:按照|按)$", clause):
+        return True  # 统一按照60%控制: a rule applied, not a level to reach
     if _INCENTIVE_RE.search(clause) or _INCENTIVE_RE.search(after[:12]):
         return True
     return bool(_CRITERIA_RE.search(before) or _PAST_RE.search(clause))
