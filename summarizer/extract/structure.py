@@ -266,7 +266,8 @@ def _mark_details(text: str, items: list[Item]) -> None:
 
 
 # A task heading that names a foundation or a challenge to act on: 夯实发展基础, 破解突出问题.
-_TASK_VERB_RE = re.compile(r"^(夯实|筑牢|打牢|巩固|强化|加强|推进|推动|提升|加快|破解|解决|聚焦|着力|坚持|完善|健全|深化|优化)")
+_TASK_VERB_RE = re.compile(
+    r"^(夯实|筑牢|打牢|巩固|强化|加强|推进|推动|提升|加快|破解|解决|聚焦|着力|坚持|完善|健全|深化|优化)")
 
 
 def is_review(item: Item) -> bool:
