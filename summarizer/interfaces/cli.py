@@ -18,6 +18,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from summarizer.errors import SummarizerError
+from summarizer.safe_output import terminal_text
 
 app = typer.Typer(help="Structured summaries of Chinese government policy documents.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -38,7 +39,7 @@ def one_line_errors(fn: F) -> F:
         except SummarizerError as exc:
             if os.environ.get("SUMMARIZER_RAISE_ERRORS"):
                 raise
-            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+            typer.secho(f"error: {terminal_text(exc)}", fg=typer.colors.RED, err=True)
             raise typer.Exit(2) from None
         except sqlite3.Error as exc:  # found late (a damaged page, a full disk): one line too
             if os.environ.get("SUMMARIZER_RAISE_ERRORS"):
@@ -106,6 +107,7 @@ def run(
     def show(o: DocOutcome) -> None:
         label, colour = marks[o.status]
         line = f"{label:4} {o.doc_id}: {o.message}" if o.status != "failed" else f"{label:4} {o.message}"
+        line = terminal_text(line)  # file names may carry escape sequences
         if live:
             progress.console.print(line, style=colour, markup=False)
         else:
