@@ -99,3 +99,42 @@ def test_gbk_console_and_escape_codes_in_file_names_do_not_end_a_run(tmp_path: P
     assert "plan?: 2 goals, 2 measures" in out
     assert "\x1b" not in out and "\x07" not in out
     assert "evil]0;pwned[2J.txt: empty file" not in out and "evil.txt: empty file" in out
+
+
+# ---- small CLI promises --------------------------------------------------------------------
+
+
+def test_gold_check_of_a_missing_folder_fails(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["gold", "check", str(tmp_path / "nope")])
+    assert res.exit_code == 2 and "not a folder of gold files" in res.output
+    res = runner.invoke(app, ["gold", "check", str(ROOT / "eval" / "gold"), "--docs", str(tmp_path / "nope")])
+    assert res.exit_code == 2 and "not a folder of documents" in res.output
+
+
+def test_model_info_with_a_missing_model_fails(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["model", "info", "--model-path", str(tmp_path / "none.gguf")])
+    assert res.exit_code == 1 and "problem" in res.output
+
+
+def test_browse_port_is_checked_and_port_zero_is_resolved() -> None:
+    from summarizer.errors import ConfigError
+    from summarizer.interfaces.browse import usable_port
+
+    for bad in (99999, -1):
+        with pytest.raises(ConfigError, match=r"a port is 1-65535"):
+            usable_port("127.0.0.1", bad)
+    assert 0 < usable_port("127.0.0.1", 0) < 65536
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        busy = s.getsockname()[1]
+        with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{busy}"):
+            usable_port("127.0.0.1", busy)
+
+
+def test_browse_bad_port_is_one_line(rules_db: Path) -> None:
+    pytest.importorskip("uvicorn")
+    res = runner.invoke(app, ["browse", "--db", str(rules_db), "--port", "99999"])
+    assert res.exit_code == 2 and res.output.strip().count("\n") == 0 and "a port is 1-65535" in res.output

@@ -307,6 +307,8 @@ def model_info_cmd(
     info = model_info(str(model_path) if model_path else None, verify=verify)
     for k, v in (info.items() if isinstance(info, dict) else vars(info).items()):
         typer.echo(f"{k:10} {v}")
+    if info.get("problem"):  # no usable model file: the facts above, and a failing exit
+        raise typer.Exit(1)
 
 
 @gold_app.command("check")
@@ -338,4 +340,6 @@ def gold_text(path: Path) -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    from summarizer.interfaces.console import main
+
+    main()
