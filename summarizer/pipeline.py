@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import uuid
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ class RunSummary:
     run_id: str
     outcomes: list[DocOutcome] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    totals: dict[str, int] = field(default_factory=lambda: {"goals": 0, "measures": 0, "responsibilities": 0})
 
     def count(self, status: str) -> int:
         return sum(o.status == status for o in self.outcomes)
@@ -64,6 +66,7 @@ def run_batch(
     on_doc: Callable[[DocOutcome], None] | None = None,
     options: str = "",
     jobs: int = 1,
+    keep_results: bool = True,
 ) -> RunSummary:
     """Run every file; `jobs` > 1 runs that many documents at once (threads).
 
@@ -71,6 +74,9 @@ def run_batch(
     connection, opened in the worker thread), outcomes and `on_doc` calls stay in
     input order and come from the calling thread, and the backend must be
     thread-safe (rules and the LLM backends are).
+
+    keep_results=False drops each result once `on_doc` has seen it (the counts stay
+    in `summary.totals`), so memory follows the largest document, not the batch.
     """
     db = store.open_db(db_path)
     ident = backend.identity
@@ -82,7 +88,7 @@ def run_batch(
          "prompt_version": ident.prompt_version, "started_at": store.now(), "status": "running",
          "documents": len(files), "options": options}
     )
-    totals = {"goals": 0, "measures": 0, "responsibilities": 0}
+    totals = summary.totals
     used: dict[str, Path] = {}
     status = "interrupted"
     failure: str | None = None  # why the whole run failed (the database, not a document)
@@ -96,6 +102,8 @@ def run_batch(
         summary.outcomes.append(outcome)
         if on_doc:
             on_doc(outcome)
+        if not keep_results:
+            outcome.result = None
 
     def one_in_thread(path: Path) -> DocOutcome:
         own = store.open_db(db_path)  # sqlite connections stay in the thread that opened them
@@ -105,7 +113,7 @@ def run_batch(
             own.close()
 
     try:
-        planned: list[DocOutcome | Future[DocOutcome]] = []
+        planned: deque[DocOutcome | Future[DocOutcome]] = deque()
         for path in files:
             if path.stem in used:
                 msg = f"{path}: document id {path.stem!r} already used by {used[path.stem]}; rename one"
@@ -121,7 +129,8 @@ def run_batch(
                 emit(_one(db, path, backend, run_id, force))
             else:
                 planned.append(pool.submit(one_in_thread, path))
-        for item in planned:
+        while planned:  # popped, so a finished future's result is not held to the end of the batch
+            item = planned.popleft()
             emit(item.result() if isinstance(item, Future) else item)
         status = "ok" if summary.ok else "failed"
     except (StoreError, sqlite3.Error) as exc:

@@ -116,19 +116,18 @@ def run(
 
     try:
         with progress:
-            summary = run_batch(paths, db, engine, force=force, on_doc=show, jobs=jobs or 1)
+            summary = run_batch(paths, db, engine, force=force, on_doc=show, jobs=jobs or 1, keep_results=False)
     finally:
         close = getattr(engine, "close", None)
         if close:
             close()
     for p in summary.ignored:
         typer.echo(f"note {p}: not a supported document type, skipped")
-    res = [o.result for o in summary.outcomes if o.result]
+    t = summary.totals
     typer.echo(
         f"run {summary.run_id}: {len(summary.outcomes)} documents, {summary.count('ok')} ok, "
         f"{summary.count('skipped')} unchanged, {summary.count('failed')} failed; "
-        f"{sum(len(r.goals) for r in res)} goals, {sum(len(r.measures) for r in res)} measures, "
-        f"{sum(len(m.responsibilities) for r in res for m in r.measures)} responsibilities -> {db}"
+        f"{t['goals']} goals, {t['measures']} measures, {t['responsibilities']} responsibilities -> {terminal_text(db)}"
     )
     if not summary.ok:
         raise typer.Exit(1)
@@ -279,7 +278,8 @@ def browse(
 @one_line_errors
 def bench(
     out: Annotated[Path, typer.Option(help="Folder for bench.md, bench.json and the plots")] = Path("results/bench"),
-    parts: Annotated[str, typer.Option(help="Comma list of rules, llm-stub, local, peer")] = "rules,llm-stub,local",
+    parts: Annotated[str, typer.Option(help="Comma list of rules, llm-stub, local, peer, scale, linear")] = (
+        "rules,llm-stub,local,scale,linear"),
     sizes: Annotated[str, typer.Option(help="Corpus sizes for the rules part")] = "10,100,1000",
     jobs: Annotated[str, typer.Option(help="Concurrency levels for the stub part")] = "1,2,4,8",
     latency: Annotated[float, typer.Option(help="Simulated seconds per stub request")] = 0.2,
