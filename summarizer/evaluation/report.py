@@ -174,6 +174,9 @@ def html_report(report: dict[str, Any], texts: dict[str, str],
 
 
 def write_report(path: Path, content: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(content, "utf-8")
+    """Write a report all or nothing (a temp file renamed over it): a full disk keeps the old one."""
+    from summarizer.store import atomic
+
+    with atomic.replace(path) as f:
+        f.write(content)
     return path
