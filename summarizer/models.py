@@ -131,6 +131,11 @@ class DocumentResult(BaseModel):
     measures: list[GroundedMeasure] = Field(default_factory=list)
     dropped: int = Field(0, description="Items the backend proposed that failed validation")
     notes: list[str] = Field(default_factory=list, description="What the backend noticed")
+    faults: list[str] = Field(
+        default_factory=list,
+        description="Why the model gave no usable answer for part of the text; non-empty means the "
+        "result is degraded (rules only there) and a later run retries it",
+    )
 
     def to_gold(self) -> GoldFile:
         """The result in the hand-labeled gold format (extra keys dropped)."""

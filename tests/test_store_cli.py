@@ -110,7 +110,7 @@ def test_runs_lists_failures_and_retry_failed_retries_only_those(tmp_path: Path)
     retry = runner.invoke(app, ["run", "--retry-failed", "--db", db, "--backend", "rules"])
     assert retry.exit_code == 0, retry.output
     assert "ok   later" in retry.output and "002_" not in retry.output
-    assert "no failed documents" in runner.invoke(app, ["run", "--retry-failed", "--db", db, "--backend", "rules"]).output
+    assert "no failed or degraded documents" in runner.invoke(app, ["run", "--retry-failed", "--db", db, "--backend", "rules"]).output
 
 
 def test_progress_bar_mode_still_reports_every_document(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -68,7 +68,18 @@ def get_backend(name: str, **settings: object) -> Backend:
     _load_builtins()
     if name not in _REGISTRY:
         raise ConfigError(f"unknown backend {name!r}; choose one of {', '.join(sorted(_REGISTRY))}")
+    _check_settings(settings)
     return _REGISTRY[name](**settings)
+
+
+def _check_settings(settings: dict[str, object]) -> None:
+    """Option values are checked whatever the backend: `--timeout 0` is an error even
+    for `rules`, which would ignore it, rather than a surprise on the next model run."""
+    try:
+        from summarizer.backends.llm import LLMSettings
+    except ImportError:  # pragma: no cover - llm extras missing
+        return
+    LLMSettings.from_kwargs(**settings)
 
 
 def _load_builtins() -> None:

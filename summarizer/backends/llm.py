@@ -10,7 +10,12 @@ still fails is dropped and counted, never stored.
 
 Transport faults (timeouts, connection errors, 429 with Retry-After, 5xx, output cut
 at max_tokens) are retried by tenacity, the only retry policy (the openai client's
-own retries are off). Every model request is cached in `llm_calls` (llm_cache.py).
+own retries are off). Every HTTP request has a whole-request deadline and a size cap
+(transport.py); consecutive server failures open a circuit breaker (breaker.py).
+A chunk the model could not answer after all that is a *fault*: the rules' reading
+stands there and the document is marked degraded with the reason, never plain ok.
+Every model request is logged in `llm_calls` (llm_cache.py); only good answers are
+served from it again.
 """
 
 from __future__ import annotations
@@ -45,17 +50,20 @@ from tenacity import (
 )
 
 from summarizer.backends import CallStats, Identity, PreparedDoc, register
+from summarizer.backends.breaker import Breaker
 from summarizer.backends.llm_cache import CallCache, request_hash
 from summarizer.backends.rules import extract_plan, rules_goals, rules_measures
-from summarizer.errors import BackendError, ConfigError
-from summarizer.extract.goals import UNITS, find_goals, threshold_in_quote, year_scopes
+from summarizer.backends.transport import Cancelled, Guard, ResponseTooLarge, guarded_client
+from summarizer.errors import ConfigError
+from summarizer.extract.goals import UNITS, find_goals, year_scopes
 from summarizer.models import Comparator, DocumentResult, GroundedGoal
 
 PROMPTS_DIR = Path(os.environ.get("SUMMARIZER_PROMPTS_DIR", Path(__file__).resolve().parents[2] / "prompts"))
-GOALS_PROMPT = "goals.v2"
+GOALS_PROMPT = "goals.v3"
 MODES = {"json_schema": instructor.Mode.JSON_SCHEMA, "json": instructor.Mode.JSON,
          "tools": instructor.Mode.TOOLS}
 YEAR_MIN, YEAR_MAX = 2000, 2100
+SCOPES = ("residual", "full", "off", "targets")
 _SENT_END = "。；;！？\n|"
 
 
@@ -73,20 +81,27 @@ class LLMSettings:
     api_key_env: str = "OPENAI_API_KEY"
     mode: str = "json_schema"  # json_schema | json | tools
     model_path: str | None = None  # local: any GGUF (else SUMMARIZER_MODEL_PATH, else embedded)
-    jobs: int = 1  # chunks run concurrently (local: server slots)
-    timeout: float = 120.0  # seconds per HTTP request
+    jobs: int = 1  # chunks of one document at once (local: server slots)
+    in_flight: int | None = None  # model requests at once over the whole run (default: jobs)
+    timeout: float = 120.0  # seconds per HTTP request, whole: connect, first byte and body
+    connect_timeout: float = 10.0  # seconds to open the connection (within `timeout`)
     max_attempts: int = 4  # transport attempts per request
-    max_total_s: float = 600.0  # give up a request after this long, retries included
+    max_total_s: float = 300.0  # give up a request after this long, retries included
     backoff_initial: float = 1.0
     backoff_max: float = 30.0
     backoff_jitter: float = 1.0
-    retry_after_max: float = 120.0  # a server's Retry-After is honoured up to this
+    retry_after_max: float = 30.0  # a Retry-After up to this is waited; a longer one is a fault
+    breaker_failures: int = 5  # consecutive failed requests before the server is given up for the run
+    max_response_bytes: int = 4_000_000  # one HTTP response; answers are a few KB
     reasks: int = 2  # instructor re-asks after a validation error
     chunk_chars: int = 900  # data characters per request
-    # What the model reads: "residual" = only clauses with figures the rules could not
-    # read (cheap: fits a 2-core laptop); "targets" = every sentence around a target,
-    # the model deciding all goals (for a fast server).
+    # What the model reads (backends/assist.py): "residual" = only what the rules doubt,
+    # within token_budget prompt tokens per cleaned character (fits 2 cores); "full" =
+    # every block the doubt finder can ask about, the rules verifying (a fast server);
+    # "off" = the rules alone; "targets" = the older goals-only path over every target sentence.
     scope: str = "residual"
+    token_budget: float = 0.18
+    max_doubts: int = 24
     max_tokens: int = 768  # doubled once per truncated answer, up to max_tokens_cap
     max_tokens_cap: int = 3072
     temperature: float = 0.0
@@ -105,11 +120,20 @@ class LLMSettings:
         s.mode = str(s.mode).lower().replace("-", "_")
         if s.mode not in MODES:
             raise ConfigError(f"unknown mode {s.mode!r}; choose one of {', '.join(MODES)}")
-        if s.scope not in ("residual", "targets"):
-            raise ConfigError(f"unknown scope {s.scope!r}; choose residual or targets")
-        for name in ("jobs", "max_attempts", "max_tokens", "chunk_chars"):
+        if s.scope not in SCOPES:
+            raise ConfigError(f"unknown scope {s.scope!r}; choose one of {', '.join(SCOPES)}")
+        if s.in_flight is not None and int(s.in_flight) < 1:
+            raise ConfigError(f"in-flight must be at least 1, not {s.in_flight}")
+        for name in ("jobs", "max_attempts", "max_tokens", "max_tokens_cap", "chunk_chars", "breaker_failures",
+                     "max_response_bytes", "n_ctx"):
             if int(getattr(s, name)) < 1:
-                raise ConfigError(f"{name} must be at least 1")
+                raise ConfigError(f"{name.replace('_', '-')} must be at least 1, not {getattr(s, name)}")
+        for name in ("timeout", "connect_timeout", "max_total_s"):
+            if not float(getattr(s, name)) > 0:
+                raise ConfigError(f"{name.replace('_', '-')} must be more than 0 seconds, not {getattr(s, name)}")
+        for name in ("backoff_initial", "backoff_max", "backoff_jitter", "retry_after_max", "temperature"):
+            if float(getattr(s, name)) < 0:
+                raise ConfigError(f"{name.replace('_', '-')} must not be negative, not {getattr(s, name)}")
         return s
 
 
@@ -216,9 +240,9 @@ def salvage(raw: str | None, text: str, spans: list[tuple[int, int]]) -> tuple[l
     """The valid items of a final answer that failed as a whole: (goals, dropped, parsed)."""
     try:
         data = json.loads(raw or "")
-        items = data.get("g", []) if isinstance(data, dict) else data
+        items = data.get("g") if isinstance(data, dict) else data
         if not isinstance(items, list):
-            raise ValueError
+            raise ValueError  # valid JSON of another shape is no answer either
     except (ValueError, AttributeError):
         return [], 0, False
     goals, dropped = [], 0
@@ -357,6 +381,8 @@ def _cause(exc: BaseException) -> BaseException:
 
 
 def is_transient(exc: BaseException) -> bool:
+    if _too_large(exc):
+        return False
     c = _cause(exc)
     if isinstance(c, openai.APITimeoutError | openai.APIConnectionError | openai.RateLimitError
                   | openai.InternalServerError | IncompleteOutputException):
@@ -377,17 +403,53 @@ def retry_after(exc: BaseException) -> float | None:
     return None
 
 
-def describe(exc: BaseException) -> str:
+def _too_large(exc: BaseException) -> ResponseTooLarge | None:
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return None
+        if isinstance(seen, ResponseTooLarge):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def server_failed(exc: BaseException) -> bool:
+    """The server did not give an answer at all (what the circuit breaker counts)."""
+    return _too_large(exc) is not None or isinstance(_cause(exc), openai.APIError)
+
+
+def describe(exc: BaseException, endpoint: str = "the model server") -> str:
+    """One line naming what went wrong and where."""
+    big = _too_large(exc)
+    if big is not None:
+        return f"{big} from {endpoint}"
     c = _cause(exc)
     if isinstance(c, openai.APIStatusError):
-        return f"HTTP {c.status_code} from the model server"
+        return f"HTTP {c.status_code} from {endpoint}"
     if isinstance(c, openai.APITimeoutError):
-        return "model request timed out"
+        return f"no complete answer from {endpoint} within the deadline"
     if isinstance(c, openai.APIConnectionError):
-        return "cannot connect to the model server"
+        return f"cannot connect to {endpoint}"
+    if isinstance(c, openai.APIError):
+        return f"unreadable answer from {endpoint} ({str(c).splitlines()[0][:120]})"
     if isinstance(c, IncompleteOutputException):
-        return "model output cut off at max_tokens"
+        return f"model output cut off at max_tokens by {endpoint}"
+    attempts = getattr(c, "failed_attempts", None)
+    if attempts and getattr(attempts[-1], "exception", None) is not None:
+        last = attempts[-1].exception
+        return f"{type(last).__name__}: {str(last).splitlines()[0][:160]}" if str(last) else type(last).__name__
     return str(c).splitlines()[0][:200] if str(c) else type(c).__name__
+
+
+def summarize_faults(faults: list[str], total: int) -> list[str]:
+    """One line per distinct reason, with how many of the document's model calls it hit."""
+    counts: dict[str, int] = {}
+    for f in faults:
+        if f:
+            counts[f] = counts.get(f, 0) + 1
+    return [f"{n} of {total} model call{'s' if total != 1 else ''} gave no usable answer: {reason}"
+            for reason, n in counts.items()]
 
 
 # ---- the backend ----------------------------------------------------------------------
@@ -409,10 +471,13 @@ class _Answer:
     dropped: int = 0
     ok: bool = True  # False: the model gave nothing usable for this chunk
     note: str = ""
+    fault: str = ""  # why not (when ok is False)
 
 
 class LLMBackend:
-    """Goals by model over the target spans; everything else by rule."""
+    """Rules plus the model: by default the model answers what the rules doubt
+    (backends/assist.py); scope "targets" is the older path, goals by model over every
+    target span and everything else by rule."""
 
     kind = "openai"
 
@@ -431,7 +496,31 @@ class LLMBackend:
         self._server: Any = None
         self._cache = CallCache(self.settings.db_path)
         self.model_name = self._configure()
-        self.identity = Identity(self.kind, self.model_name, self.prompt.version)
+        self.identity = Identity(self.kind, self.model_name, self._prompt_version())
+        self.guard = Guard(self.settings.timeout, self.settings.max_response_bytes)
+        # One budget of requests in flight for the whole run: documents under --jobs and
+        # chunks within a document share it, so --jobs N means N requests, not N squared
+        # (and no request waits in a server queue while its deadline runs).
+        self._slots = threading.BoundedSemaphore(self._request_limit())
+        self.breaker = Breaker(self.settings.breaker_failures, self.endpoint_label)
+
+    def _prompt_version(self) -> str:
+        """What the results depend on: the scope and every prompt it may use."""
+        if self.settings.scope == "targets":
+            return self.prompt.version
+        from summarizer.backends.tasks import all_tasks
+
+        return f"{self.settings.scope}:" + "+".join(sorted({t.prompt for t in all_tasks()}))
+
+    @property
+    def endpoint_label(self) -> str:
+        """Where requests go, for messages."""
+        return self.base_url
+
+    @property
+    def cache_scope(self) -> str:
+        """What besides the request decides the answer: the endpoint (part of the cache key)."""
+        return self.base_url.rstrip("/")
 
     # -- configuration (kind-specific) --
     def _configure(self) -> str:
@@ -450,16 +539,25 @@ class LLMBackend:
             raise ConfigError("the openai backend needs a model name (--model or OPENAI_MODEL)")
         return model
 
+    def _request_limit(self) -> int:
+        return max(1, int(self.settings.in_flight or self.settings.jobs))
+
     def _ensure_client(self) -> Any:
         with self._lock:
             if self._client is None:
-                raw = openai.OpenAI(base_url=self._endpoint(), api_key=self.api_key,
-                                    timeout=self.settings.timeout, max_retries=0)
+                s = self.settings
+                raw = openai.OpenAI(base_url=self._endpoint(), api_key=self.api_key, timeout=s.timeout,
+                                    max_retries=0,
+                                    http_client=guarded_client(self.guard, s.timeout, s.connect_timeout))
                 self._client = instructor.from_openai(raw, mode=self.mode)
             return self._client
 
     def _endpoint(self) -> str:
         return self.base_url
+
+    def cancel(self) -> None:
+        """Stop now (Ctrl-C, SIGTERM): calls in flight and later ones raise Cancelled."""
+        self.guard.cancel.set()
 
     def close(self) -> None:
         self._client = None
@@ -467,8 +565,11 @@ class LLMBackend:
             self._server.close()
             self._server = None
 
-    # -- extraction --
     def extract(self, doc: PreparedDoc) -> DocumentResult:
+        if self.settings.scope != "targets":
+            from summarizer.backends.assist import extract_with_model
+
+            return extract_with_model(self, doc)
         text = doc.text
         chunks = make_chunks(text, self.settings.chunk_chars, self.settings.scope)
         jobs = max(1, int(self.settings.jobs))
@@ -494,30 +595,12 @@ class LLMBackend:
                 if (g.start, g.end, g.value) not in seen:
                     seen.add((g.start, g.end, g.value))
                     goals.append(g)
+        # Rule goals only where the model has no view: chunks it could not answer.
         rule_goals, _rule_dropped = rules_goals(text)
-        if self.settings.scope == "residual":
-            # The model read only what the rules left: it adds goals, the rules keep theirs.
-            scopes = year_scopes(text)
-            added = []
-            for g in goals:
-                if any(r.start < g.end and g.start < r.end and r.value == g.value for r in rule_goals):
-                    continue
-                if threshold_in_quote(text, g.start, g.end, g.value):
-                    dropped += 1  # the same grammar check the rules apply to their own figures
-                    notes.append(f"dropped a model goal whose figure qualifies a noun: {g.quote[:40]}")
-                    continue
-                year = next((y for s0, e0, y in reversed(scopes) if s0 <= g.start < e0), None)
-                added.append(g.model_copy(update={"year": year}) if year is not None else g)
-            if added:
-                notes.append(f"{len(added)} goals added by the model beyond the rules")
-            goals = rule_goals + added
-        else:
-            # Rule goals only where the model has no view: chunks it could not answer.
-            kept_rules = [g for g in rule_goals
-                          if not any(c.covers(g.start) for c in chunks if c not in blind)]
-            if kept_rules:
-                notes.append(f"{len(kept_rules)} goals from rules where the model gave no answer")
-            goals.extend(kept_rules)
+        kept_rules = [g for g in rule_goals if not any(c.covers(g.start) for c in chunks if c not in blind)]
+        if kept_rules:
+            notes.append(f"{len(kept_rules)} goals from rules where the model gave no answer")
+        goals.extend(kept_rules)
         goals.sort(key=lambda g: (g.start, g.end))
         with self._lock:
             self.stats.dropped += dropped
@@ -528,16 +611,21 @@ class LLMBackend:
             measures=rules_measures(doc.outline),
             dropped=dropped,
             notes=notes,
+            faults=summarize_faults([a.fault for a in answers], len(chunks)),
         )
 
     def _ask(self, chunk: Chunk, text: str) -> _Answer:
         messages = self.prompt.messages(chunk.text)
-        key = request_hash(self.model_name, self.prompt.version, messages, self.settings.mode)
+        key = request_hash(self.model_name, self.prompt.version, messages, self.settings.mode,
+                           endpoint=self.cache_scope)
         # Identical requests in flight at once (the same passage in two documents under
         # --jobs) wait for the first one and then read its cached answer: one call.
         with self._lock:
             key_lock = self._key_locks.setdefault(key, threading.Lock())
         with key_lock:
+            self.guard.check_cancel()
+            if self.breaker.open:
+                return _Answer(ok=False, fault=f"model not called: {self.breaker.reason}")
             return self._ask_once(chunk, text, messages, key)
 
     def _ask_once(self, chunk: Chunk, text: str, messages: list[dict[str, str]], key: str) -> _Answer:
@@ -547,8 +635,8 @@ class LLMBackend:
             with self._lock:
                 self.stats.cache_hits += 1
             resp = hit["response"] or {}
-            goals, bad, parsed = salvage(json.dumps({"g": resp.get("g", [])}), text, chunk.spans)
-            return _Answer(goals, bad + int(resp.get("dropped", 0)), ok=hit["status"] != "failed")
+            goals, bad, _ = salvage(json.dumps({"g": resp.get("g", [])}), text, chunk.spans)
+            return _Answer(goals, bad + int(resp.get("dropped", 0)))
 
         usage = {"calls": 0, "prompt": 0, "completion": 0}
         hooks = Hooks()
@@ -567,17 +655,25 @@ class LLMBackend:
         hooks.on("completion:response", on_response)
         client = self._ensure_client()
         s = self.settings
-        state = {"max_tokens": s.max_tokens}
+        state = {"max_tokens": s.max_tokens, "attempts": 0}
+        t0 = time.monotonic()
 
         def wait(rs: RetryCallState) -> float:
             exc = rs.outcome.exception() if rs.outcome else None
             after = retry_after(exc) if exc else None
+            budget = max(0.0, s.max_total_s - (time.monotonic() - t0))
             if after is not None:
-                return min(after, s.retry_after_max)
+                return min(after, s.retry_after_max, budget)
             # Exponential backoff with jitter, written out: tenacity renamed the helper's
             # arguments within 9.x, and the LangExtract peer pins tenacity below 9.2.
             base = min(s.backoff_max, s.backoff_initial * 2 ** (rs.attempt_number - 1))
-            return base + random.uniform(0, s.backoff_jitter)
+            return min(base + random.uniform(0, s.backoff_jitter), budget)
+
+        def should_retry(exc: BaseException) -> bool:
+            if self.guard.cancel.is_set() or self.breaker.open or not is_transient(exc):
+                return False
+            after = retry_after(exc)
+            return after is None or after <= s.retry_after_max  # a longer wait is the server saying no
 
         def before_sleep(rs: RetryCallState) -> None:
             exc = rs.outcome.exception() if rs.outcome else None
@@ -586,48 +682,81 @@ class LLMBackend:
 
         retrying = Retrying(
             stop=stop_after_attempt(s.max_attempts) | stop_after_delay(s.max_total_s),
-            wait=wait, retry=retry_if_exception(is_transient), before_sleep=before_sleep,
+            wait=wait, retry=retry_if_exception(should_retry), before_sleep=before_sleep,
             reraise=True,
         )
-        t0 = time.monotonic()
-        status, dropped, goals, note = "ok", 0, [], ""
+        status, dropped, goals, note, fault = "ok", 0, [], "", ""
         try:
             for attempt in retrying:
                 with attempt:
-                    try:
-                        result = client.chat.completions.create(
-                            model=self.model_name, messages=messages, response_model=ChunkGoals,
-                            max_retries=s.reasks, context=context, hooks=hooks,
-                            temperature=s.temperature, max_tokens=state["max_tokens"],
-                        )
-                        goals = result._grounded
-                    except InstructorRetryException as exc:
-                        if is_transient(exc):
-                            raise
-                        # Validation still failing after the re-asks: keep the valid items.
-                        last = exc.last_completion
-                        raw = None
-                        if last is not None and getattr(last, "choices", None):
-                            msg = last.choices[0].message
-                            raw = msg.content
-                            if not raw and getattr(msg, "tool_calls", None):
-                                raw = msg.tool_calls[0].function.arguments
-                        goals, dropped, parsed = salvage(raw, text, chunk.spans)
-                        status = "partial" if parsed else "failed"
-                        if not parsed:
-                            note = f"chunk at {chunk.spans[0][0]}: unusable model output ({describe(exc)})"
-        except Exception as exc:  # transport faults after all attempts
-            if is_transient(exc) or isinstance(_cause(exc), openai.APIError):
-                raise BackendError(f"{describe(exc)} after {usage['calls'] or 1} attempt(s)") from exc
+                    state["attempts"] = attempt.retry_state.attempt_number
+                    goals, dropped, status, fault = self._call(client, messages, context, hooks, state, chunk, text)
+        except Cancelled:
             raise
+        except Exception as exc:  # no answer after all attempts
+            if self.guard.cancel.is_set():
+                raise Cancelled() from exc
+            if os.environ.get("SUMMARIZER_RAISE_ERRORS") and not server_failed(exc) and not is_transient(exc):
+                raise
+            status, goals, dropped = "failed", [], 0
+            fault = describe(exc, self.endpoint_label)
+            after = retry_after(exc)
+            if after is not None and after > s.retry_after_max:
+                fault += f" asking to retry after {after:g} s (more than the {s.retry_after_max:g} s cap)"
+            n = state["attempts"]
+            fault += f" after {n} attempt{'s' if n != 1 else ''}"
+        if status == "failed" and not fault:
+            fault = "unusable model output"
+        if fault:
+            note = f"chunk at {chunk.spans[0][0]}: {fault}"
         latency = time.monotonic() - t0
-        response = {"g": [{"q": g.quote, "i": g.indicator, "v": g.value, "m": g.value_max,
-                           "u": g.unit, "c": str(g.comparator), "y": g.year} for g in goals],
-                    "dropped": dropped}
+        response: dict[str, Any] = {
+            "g": [{"q": g.quote, "i": g.indicator, "v": g.value, "m": g.value_max,
+                   "u": g.unit, "c": str(g.comparator), "y": g.year} for g in goals],
+            "dropped": dropped}
+        if fault:
+            response["error"] = fault
+        # Failed calls are logged too (status 'failed'), but never served as answers.
         self._cache.put(key, model=self.model_name, prompt_version=self.prompt.version,
                         prompt_tokens=usage["prompt"], completion_tokens=usage["completion"],
-                        latency_s=latency, attempts=usage["calls"], status=status, response=response)
-        return _Answer(goals, dropped, ok=status != "failed", note=note)
+                        latency_s=latency, attempts=state["attempts"], status=status, response=response)
+        return _Answer(goals, dropped, ok=status != "failed", note=note, fault=fault)
+
+    def _call(self, client: Any, messages: list[dict[str, str]], context: dict[str, Any], hooks: Hooks,
+              state: dict[str, int], chunk: Chunk, text: str) -> tuple[list[GroundedGoal], int, str, str]:
+        """One attempt: (goals, dropped, status, fault); transport errors raise for tenacity."""
+        s = self.settings
+        self.guard.check_cancel()
+        try:
+            with self._slots:
+                result = client.chat.completions.create(
+                    model=self.model_name, messages=messages, response_model=ChunkGoals,
+                    max_retries=s.reasks, context=context, hooks=hooks,
+                    temperature=s.temperature, max_tokens=state["max_tokens"],
+                )
+        except InstructorRetryException as exc:
+            if server_failed(exc) or is_transient(exc):
+                self.breaker.failure(describe(exc, self.endpoint_label))
+                raise
+            self.breaker.success()  # the server answered; the answer was no good
+            # Validation still failing after the re-asks: keep the valid items.
+            last = exc.last_completion
+            raw = None
+            if last is not None and getattr(last, "choices", None):
+                msg = last.choices[0].message
+                raw = msg.content
+                if not raw and getattr(msg, "tool_calls", None):
+                    raw = msg.tool_calls[0].function.arguments
+            goals, dropped, parsed = salvage(raw, text, chunk.spans)
+            if parsed:
+                return goals, dropped, "partial", ""
+            return [], 0, "failed", f"unusable model output from {self.endpoint_label} ({describe(exc)})"
+        except Exception as exc:
+            if server_failed(exc) or is_transient(exc):
+                self.breaker.failure(describe(exc, self.endpoint_label))
+            raise
+        self.breaker.success()
+        return result._grounded, 0, "ok", ""
 
 
 @register("openai")
@@ -651,13 +780,29 @@ class LocalBackend(LLMBackend):
         self.base_url = ""
         return self.settings.model or self.model_file.name
 
+    @property
+    def endpoint_label(self) -> str:
+        return f"the local model server ({self.model_file.path})"
+
+    def _request_limit(self) -> int:
+        from summarizer.backends import localmodel
+
+        return min(super()._request_limit(), localmodel.MAX_SLOTS)
+
+    @property
+    def cache_scope(self) -> str:
+        # The server's port changes every run; the model file is what decides the answer.
+        return f"local:{self.model_file.name}:{self.model_file.size}"
+
     def _endpoint(self) -> str:
         from summarizer.backends import localmodel
 
         if self._server is None:
             s = self.settings
+            # Each slot holds n_ctx tokens of context in memory: --jobs 1000 must not ask for 1000.
+            slots = self._request_limit()
             self._server = localmodel.LocalServer(self.model_file, n_ctx=s.n_ctx, threads=s.threads,
-                                                  parallel=max(1, int(s.jobs)))
+                                                  parallel=slots)
             atexit.register(self.close)
         self.base_url = self._server.base_url
         return self.base_url

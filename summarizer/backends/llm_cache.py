@@ -1,8 +1,10 @@
 """The model-call cache: one row per request in table `llm_calls` of the results db.
 
-A request is keyed by sha256 of (model, prompt version, mode, rendered messages);
-the row keeps the final validated response (after instructor's re-asks), its
-usage and latency, so a re-run with identical inputs makes no model call at all.
+A request is keyed by sha256 of (endpoint, model, prompt version, mode, rendered
+messages); the row keeps the final validated response (after instructor's re-asks),
+its usage and latency, so a re-run with identical inputs makes no model call at all.
+A call that failed is logged with status 'failed' and its reason, and never served:
+after the server is fixed, the next run makes the call.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ COLUMNS: dict[str, type] = {
 }
 
 
-def request_hash(model: str, prompt_version: str, messages: list[dict[str, Any]], mode: str = "") -> str:
-    payload = json.dumps([model, prompt_version, mode, messages], ensure_ascii=False, sort_keys=True)
+def request_hash(model: str, prompt_version: str, messages: list[dict[str, Any]], mode: str = "",
+                 endpoint: str = "") -> str:
+    """The cache key: the same request to another endpoint (or model) is another call."""
+    payload = json.dumps([endpoint, model, prompt_version, mode, messages], ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -49,8 +53,10 @@ class CallCache:
                 self.db.table(TABLE).create(COLUMNS, pk="request_hash", if_not_exists=True)
 
     def get(self, key: str) -> dict[str, Any] | None:
+        """The stored answer for a request; a failed call is never served (the next run retries it)."""
         with self._lock:
-            rows = list(self.db.query(f"select * from {TABLE} where request_hash = ?", [key]))
+            rows = list(self.db.query(
+                f"select * from {TABLE} where request_hash = ? and status != 'failed'", [key]))
         if not rows:
             return None
         row = dict(rows[0])

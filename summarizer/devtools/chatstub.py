@@ -3,7 +3,9 @@
 The real openai client and instructor talk to it over HTTP, so the LLM path is
 exercised end to end without a model. Subclasses decide each reply (`respond`): the
 test suite replays a scripted queue of good, malformed, slow and failing answers;
-the benchmark answers every request after a fixed latency.
+the benchmark answers every request after a fixed latency. A reply can also be raw
+bytes (an HTML error page, garbage, an empty body), dripped out slowly, or huge, so
+the fault tests see what a broken or hostile server really sends.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ class Reply:
     delay: float = 0.0
     prompt_tokens: int = 100
     completion_tokens: int = 20
+    body: bytes | None = None  # sent verbatim instead of a completion
+    content_type: str = "application/json"
+    drip_s: float = 0.0  # after the headers, send the body one byte per drip_s seconds
 
 
 def completion_body(reply: Reply, n: int, model: str) -> dict[str, Any]:
@@ -63,16 +68,22 @@ class ChatStub:
                 reply = stub.respond(body)
                 if reply.delay:
                     time.sleep(reply.delay)
-                data = json.dumps(completion_body(reply, n, body.get("model", "stub-model")),
-                                  ensure_ascii=False).encode("utf-8")
+                data = reply.body if reply.body is not None else json.dumps(
+                    completion_body(reply, n, body.get("model", "stub-model")), ensure_ascii=False).encode("utf-8")
                 try:
                     self.send_response(reply.status)
-                    self.send_header("content-type", "application/json")
+                    self.send_header("content-type", reply.content_type)
                     self.send_header("content-length", str(len(data)))
                     for k, v in reply.headers.items():
                         self.send_header(k, v)
                     self.end_headers()
-                    self.wfile.write(data)
+                    if reply.drip_s:
+                        for i in range(len(data)):
+                            self.wfile.write(data[i:i + 1])
+                            self.wfile.flush()
+                            time.sleep(reply.drip_s)
+                    else:
+                        self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 

@@ -56,6 +56,11 @@ def markdown_report(report: dict[str, Any]) -> str:
     for doc_id, block in report["documents"].items():
         lines.append("| " + " | ".join(_row(md(doc_id), block)) + " |")
     lines.append("| " + " | ".join(_row("**overall**", report["overall"])) + " |")
+    if report.get("by_category"):
+        lines += ["", "By form category (a document counts in each of its categories):", "",
+                  "| " + " | ".join(["category (docs)", *HEADERS[1:]]) + " |", "|" + "---|" * len(HEADERS)]
+        for cat, block in report["by_category"].items():
+            lines.append("| " + " | ".join(_row(f"{cat} ({block['documents']})", block)) + " |")
     fa = report["overall"]["goals"]["field_accuracy"]
     lines += ["", "Goal field accuracy on matched pairs: "
               + ", ".join(f"{k} {v:.3f}" if v is not None else f"{k} -" for k, v in fa.items()),

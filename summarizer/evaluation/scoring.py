@@ -56,9 +56,11 @@ class DocScore:
     responsibilities_lenient: PRF = field(default_factory=PRF)
     goal_fields: dict[str, list[int]] = field(default_factory=dict)  # field -> [right, total]
     section: list[int] = field(default_factory=lambda: [0, 0])
+    role: list[int] = field(default_factory=lambda: [0, 0])  # units both sides name: [same roles, total]
     plan_fields: dict[str, bool] = field(default_factory=dict)
     grounding: list[int] = field(default_factory=lambda: [0, 0])
     errors: list[dict[str, Any]] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)  # form categories (gold's `categories`)
 
 
 def overlap(a: str, b: str) -> float:
@@ -124,7 +126,7 @@ def _section_norm(s: str | None) -> str:
 
 def score_document(gold: GoldFile, pred: DocumentResult | None, text: str | None = None) -> DocScore:
     """Score one document; pred None means the run has no result (all missed)."""
-    out = DocScore(gold.doc_id)
+    out = DocScore(gold.doc_id, categories=gold_categories(gold))
     pred = pred or DocumentResult(doc_id=gold.doc_id)
     _score_goals(out, gold, pred)
     pairs = _score_measures(out, gold, pred)
@@ -210,6 +212,7 @@ def _score_duties(out: DocScore, gold: GoldFile, pred: DocumentResult, pairs: di
                 ps = {(norm(r.unit), "" if lenient else r.role.value) for r in pred.measures[pi].responsibilities}
             prf.add(PRF(tp=len(gs & ps), fp=len(ps - gs), fn=len(gs - ps)))
             if not lenient:
+                _score_roles(out, g, pred.measures[pi] if pi is not None else None)
                 for unit, role in sorted(gs - ps):
                     out.errors.append({"kind": "missed", "type": "responsibility", "quote": unit,
                                        "measure": f"{g.number} {g.title}", "role": role})
@@ -222,10 +225,38 @@ def _score_duties(out: DocScore, gold: GoldFile, pred: DocumentResult, pairs: di
                 prf.add(PRF(fp=n))
 
 
+def gold_categories(gold: GoldFile) -> list[str]:
+    """The form categories a gold file names (an extra key the contract allows)."""
+    cats = (gold.model_extra or {}).get("categories") or []
+    return [str(c) for c in cats] if isinstance(cats, list) else []
+
+
+def _title_key(title: str | None) -> str:
+    """Titles compare without book-title marks anywhere (the contract drops 《》)."""
+    return norm((title or "").replace("《", "").replace("》", ""))
+
+
+def _score_roles(out: DocScore, g: GoldMeasure, p: Any) -> None:
+    """Role accuracy: of the units both gold and the result name for a matched measure,
+    the share given the same roles. Strict responsibility F1 mixes a wrong unit and a
+    wrong role; this field tells the role reading apart from the unit reading."""
+    if p is None:
+        return
+    gold_roles: dict[str, set[str]] = {}
+    pred_roles: dict[str, set[str]] = {}
+    for r in g.responsibilities:
+        gold_roles.setdefault(norm(r.unit), set()).add(r.role.value)
+    for r in p.responsibilities:
+        pred_roles.setdefault(norm(r.unit), set()).add(r.role.value)
+    for unit in gold_roles.keys() & pred_roles.keys():
+        out.role[1] += 1
+        out.role[0] += gold_roles[unit] == pred_roles[unit]
+
+
 def _score_plan(out: DocScore, gold: GoldFile, pred: DocumentResult) -> None:
     gp, pp = gold.plan, pred.plan
     out.plan_fields = {
-        "title": norm((gp.title or "").strip("《》")) == norm((pp.title or "").strip("《》")),
+        "title": _title_key(gp.title) == _title_key(pp.title),
         "issuers": {norm(x) for x in gp.issuers} == {norm(x) for x in pp.issuers},
         "issued_date": gp.issued_date == pp.issued_date,
         "period_start": gp.period_start == pp.period_start,
@@ -251,7 +282,7 @@ def summarize(scores: list[DocScore]) -> dict[str, Any]:
     def block(items: list[DocScore]) -> dict[str, Any]:
         goals, measures, resp, lenient = PRF(), PRF(), PRF(), PRF()
         fields: dict[str, list[int]] = {f: [0, 0] for f in GOAL_FIELDS}
-        section, grounding = [0, 0], [0, 0]
+        section, grounding, role = [0, 0], [0, 0], [0, 0]
         plan_ok, plan_n = 0, 0
         plan_fields: dict[str, list[int]] = {}
         for s in items:
@@ -264,6 +295,8 @@ def summarize(scores: list[DocScore]) -> dict[str, Any]:
                 fields[f][1] += b
             section[0] += s.section[0]
             section[1] += s.section[1]
+            role[0] += s.role[0]
+            role[1] += s.role[1]
             grounding[0] += s.grounding[0]
             grounding[1] += s.grounding[1]
             for name, ok in s.plan_fields.items():
@@ -277,14 +310,20 @@ def summarize(scores: list[DocScore]) -> dict[str, Any]:
                 f: round(a / b, 4) if b else None for f, (a, b) in fields.items()}},
             "measures": {**measures.as_dict(), "section_accuracy": round(section[0] / section[1], 4)
                          if section[1] else None},
-            "responsibilities": {**resp.as_dict(), "lenient": lenient.as_dict()},
+            "responsibilities": {**resp.as_dict(), "lenient": lenient.as_dict(),
+                                 "role_accuracy": round(role[0] / role[1], 4) if role[1] else None},
             "plan": {"accuracy": round(plan_ok / plan_n, 4) if plan_n else None,
                      "fields": {k: round(a / b, 4) for k, (a, b) in plan_fields.items()}},
             "grounding": {"share": round(grounding[0] / grounding[1], 4) if grounding[1] else None,
                           "checked": grounding[1]},
         }
 
+    by_category: dict[str, list[DocScore]] = {}
+    for s in scores:
+        for cat in s.categories:
+            by_category.setdefault(cat, []).append(s)
     return {
         "overall": block(scores),
+        "by_category": {c: {**block(items), "documents": len(items)} for c, items in sorted(by_category.items())},
         "documents": {s.doc_id: {**block([s]), "errors": s.errors} for s in scores},
     }

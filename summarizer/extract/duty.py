@@ -24,10 +24,25 @@ _LABELS: tuple[tuple[str, Role], ...] = (
     ("责任单位", Role.responsible), ("责任部门", Role.responsible),
     ("负责单位", Role.responsible), ("主管部门", Role.responsible),
 )
+# Labels the list does not name are read by their role word: 牵头考核单位, 推进单位,
+# 配合落实部门, 责任主体 (a label is a short noun phrase ending in 单位/部门/主体).
+_OPEN_LABEL = (r"[\u4e00-\u9fff]{0,4}(?:牵头|主办|责任|配合|协同|协办|参与|实施|落实|推进|承办)"
+               r"[\u4e00-\u9fff]{0,4}?(?:单位|部门|主体)")
 _LABEL_RE = re.compile(
-    "(" + "|".join(re.escape(w) for w, _ in _LABELS) + r")\s*[:：]\s*"
+    "(" + "|".join(re.escape(w) for w, _ in _LABELS) + "|" + _OPEN_LABEL + r")\s*[:：]\s*"
 )
 _LABEL_ROLE = dict(_LABELS)
+
+
+def label_role(label: str) -> Role:
+    """The role a duty label gives: a known label, else its role word."""
+    if label in _LABEL_ROLE:
+        return _LABEL_ROLE[label]
+    for words, role in ((("牵头", "主办"), Role.lead), (("配合", "协同", "协办", "参与"), Role.support),
+                        (("实施", "落实", "承办"), Role.implement)):
+        if any(w in label for w in words):
+            return role
+    return Role.responsible
 # Verb forms after the unit list: longest first.
 _VERBS: tuple[tuple[str, Role], ...] = (
     ("分别牵头负责", Role.lead), ("牵头负责", Role.lead), ("分别牵头", Role.lead),
@@ -47,7 +62,7 @@ _VERB_ROLE = dict(_VERBS)
 _CARRY_RE = re.compile(r"下同|不再列出|以下均需")
 _DROP_TAIL_RE = re.compile(r"(等有关部门|等相关部门|等有关单位|等相关单位|等部门|等单位|等)$")
 # A unit name ends in one of these; used to split `A和B` only between two units.
-_UNIT_END = "局委办院部厅会室处所站队中心府区县市镇街组社行司团园校"
+_UNIT_END = "局委办院部厅会室处所站队中心府区县市镇街组社行司团园校门位"
 FIRST_IS_LEAD_RE = re.compile(r"列第一位(?:者|的)?(?:单位)?为牵头(?:责任)?单位")
 
 
@@ -100,7 +115,12 @@ def _units(text: str, a: int, b: int) -> list[tuple[int, int]]:
         b = a + m.start()
     out: list[tuple[int, int]] = []
     for s, e in _split_top(text, a, b, "、/"):
-        out.extend(_split_conj(text, s, e))
+        # `A等国务院相关部门`: A, then the group it belongs to, as the text names it.
+        cut = text.find("等", s + 2, e - 2)
+        pieces = [(s, cut), (cut + 1, e)] if (cut > 0 and text[e - 2 : e] in ("部门", "单位")) or (
+            cut > 0 and "部门及" in text[cut:e]) else [(s, e)]
+        for ps, pe in pieces:
+            out.extend(_split_conj(text, ps, pe))
     return [(s, e) for s, e in out if e - s >= 2]
 
 
@@ -138,7 +158,7 @@ def parse_duty_clause(text: str, start: int, end: int, first_is_lead: bool = Fal
                 continue
             m = _LABEL_RE.match(seg)
             if m:
-                role_from_label = _LABEL_ROLE[m.group(1)]
+                role_from_label = label_role(m.group(1))
                 s += m.end()
                 seg = text[s:e]
             v = _VERB_RE.search(seg)
@@ -187,7 +207,7 @@ def find_notes(text: str, start: int, end: int) -> list[tuple[int, int]]:
         else:
             i += 1
     # A bare labeled line (`责任单位：市经信局`) at the end of an item counts too.
-    for m in re.finditer(r"(?m)^\s*(?:" + "|".join(w for w, _ in _LABELS) + r")\s*[:：].*$",
+    for m in re.finditer(r"(?m)^\s*(?:" + "|".join(w for w, _ in _LABELS) + "|" + _OPEN_LABEL + r")\s*[:：].*$",
                          text[start:end]):
         spans.append((start + m.start(), start + m.end()))
     return spans
@@ -204,3 +224,59 @@ def _close(text: str, i: int, end: int) -> int | None:
                 return j
     # Scraped notes sometimes lose their last bracket at the end of the item.
     return None
+
+
+# ---- duties stated in running text ------------------------------------------------
+# `由市发改委牵头，市财政局配合`, `市发展改革委会同相关部门制定…`, `各区政府负责落实`:
+# a unit list right before a role verb (or after 会同) inside the measure's own text.
+_UNIT_WORD = (r"(?:[\u4e00-\u9fff（）()]{0,24}?(?:部门|单位|人民政府|政府|机关|机构|局|委|办|部|厅|院|署|中心|小组|"
+              r"工作组|指挥部|组|委员会|管委会|街道|乡镇|集团|公司|企业|队伍)|各地区|各地|各部门|各有关方面)")
+_UNIT_LIST = rf"{_UNIT_WORD}(?:[、和及与]{_UNIT_WORD})*(?:等(?:有关|相关)?(?:部门|单位))?"
+_PROSE_VERBS: tuple[tuple[str, Role], ...] = (
+    ("牵头负责", Role.lead), ("牵头", Role.lead),
+    ("负责实施", Role.implement), ("负责落实", Role.implement), ("组织实施", Role.implement),
+    ("组织落实", Role.implement), ("共同实施", Role.implement),
+    ("按职责分工负责", Role.responsible), ("按照职责分工负责", Role.responsible),
+    ("配合", Role.support), ("协同", Role.support), ("参与", Role.support), ("参加", Role.support),
+    ("负责", Role.responsible), ("指导", Role.responsible),
+)
+_PROSE_ROLE = dict(_PROSE_VERBS)
+_PROSE_RE = re.compile(
+    rf"(?:^|(?<=[，,。；;：:\s])|(?<=由))(?P<units>{_UNIT_LIST})(?P<verb>"
+    + "|".join(re.escape(v) for v, _ in _PROSE_VERBS) + ")"
+)
+_WITH_RE = re.compile(rf"(?:^|(?<=[，,。；;：:\s])|(?<=由))(?P<a>{_UNIT_LIST})会同(?P<b>{_UNIT_LIST})")
+
+
+def prose_duties(text: str, start: int, end: int, skip: list[tuple[int, int]] | None = None) -> list[Duty]:
+    """Duties stated in running text within text[start:end], outside the `skip` spans
+    (the bracketed notes already read). A sentence with no role word (`X要…`) names none."""
+    skip = skip or []
+    found: list[tuple[int, Duty]] = []
+
+    def add(a: int, b: int, role: Role) -> None:
+        if any(s <= a < e for s, e in skip):
+            return
+        for us, ue in _units(text, a, b):
+            unit = text[us:ue].lstrip("由")
+            if len(unit) >= 2:
+                found.append((us, Duty(unit, role, us, ue)))
+
+    for m in _WITH_RE.finditer(text, start, end):
+        add(m.start("a"), m.end("a"), Role.lead)
+        add(m.start("b"), m.end("b"), Role.support)
+    for m in _PROSE_RE.finditer(text, start, end):
+        nxt = text[m.end("verb") : m.end("verb") + 1]
+        if nxt in ("人", "者") or text[m.end("verb"):].startswith("单位"):
+            continue  # 负责人, 牵头单位: a noun, not a role statement
+        role = _PROSE_ROLE[m.group("verb")]
+        if role is Role.support and nxt and nxt not in "，,。；;、）)":
+            continue  # 健全部门协同机制: a noun phrase; a support role ends its clause
+        add(m.start("units"), m.end("units"), role)
+    found.sort(key=lambda x: x[0])
+    out, seen = [], set()
+    for _, d in found:
+        if (d.unit, d.role) not in seen:
+            seen.add((d.unit, d.role))
+            out.append(d)
+    return out

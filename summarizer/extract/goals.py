@@ -18,7 +18,7 @@ from summarizer.models import Comparator
 
 # Units, longest first so 万元/人 wins over 万元 and 个百分点 over 个.
 UNITS = sorted(
-    ["万亿元", "万亿", "亿美元", "万美元", "亿元", "万元", "元", "万亩", "亩", "平方公里", "万平方米", "平方米", "公里", "千米", "万吨标准煤", "吨标准煤", "万吨", "吨", "万千瓦", "千瓦", "万千瓦时", "千瓦时", "兆瓦", "吉瓦", "个百分点", "百分点", "%", "％", "家", "个", "项", "只", "次", "座", "条", "所", "名", "位", "人", "万人", "人次", "万人次", "户", "件", "台", "套", "批", "处", "支", "场", "部", "款", "种", "类", "张", "辆", "艘", "棵", "株", "天", "小时", "分钟", "倍", "强", "级", "亿", "万", "TB", "PB", "GB"],
+    ["万亿元", "万亿", "亿美元", "万美元", "亿元", "万元", "元", "万亩", "亩", "平方公里", "万平方米", "平方米", "公里", "千米", "万吨标准煤", "吨标准煤", "亿吨", "万吨", "吨", "万蒸吨", "蒸吨", "万公顷", "公顷", "亿立方米", "万立方米", "立方米", "亿千瓦时", "亿千瓦", "万平方公里", "亿斤", "万株", "万户", "万辆", "万个", "万套", "万千瓦", "千瓦", "万千瓦时", "千瓦时", "兆瓦", "吉瓦", "个百分点", "百分点", "%", "％", "家", "个", "项", "只", "次", "座", "条", "所", "名", "位", "人", "万人", "人次", "万人次", "户", "件", "台", "套", "批", "处", "支", "场", "部", "款", "种", "类", "张", "辆", "艘", "棵", "株", "天", "小时", "分钟", "倍", "强", "级", "亿", "万", "TB", "PB", "GB"],
     key=len,
     reverse=True,
 )
@@ -114,7 +114,7 @@ def _comparator(before: str, bound: str | None, unit: str | None) -> Comparator:
         return Comparator.about
     tail = before[-4:]
     for words, comp in ((("不低于", "不少于", "至少"), Comparator.at_least),
-                        (("不超过", "不高于", "控制在", "低于", "少于", "前"), Comparator.at_most),
+                        (("不超过", "不高于", "控制在", "低于", "少于", *(("前",) if unit in ("强", "名", "位") and before.endswith("前") else ())), Comparator.at_most),
                         (("突破", "超过", "超"), Comparator.at_least)):
         if any(w in tail for w in words):
             return comp
@@ -136,6 +136,9 @@ def _clause_start(text: str, pos: int, lo: int) -> int:
     while i > lo and text[i - 1] not in _CLAUSE_SEP:
         i -= 1
     return i
+
+
+_PERIOD_SCOPE_RE = re.compile(r"(?:^|(?<=[。；;\n]))\s*(20\d\d)\s*[—\-–~至]\s*(20\d\d)\s*年\s*[，,]")
 
 
 def year_scopes(text: str) -> list[tuple[int, int, int]]:
@@ -169,10 +172,20 @@ def year_scopes(text: str) -> list[tuple[int, int, int]]:
                 end = len(text) if e < 0 else e
                 nxt = end + 1
         scopes.append((m.start(), end, year))
+    # `2024—2027年，每年…`: a period that opens a sentence scopes it to its end year.
+    for m in _PERIOD_SCOPE_RE.finditer(text):
+        stop = re.search(r"[。\n]", text[m.end() :])
+        scopes.append((m.start(), m.end() + (stop.start() if stop else len(text) - m.end()), int(m.group(2))))
+    scopes.sort()
     return scopes
 
 
 _ACHIEVE_BEFORE = re.compile(r"(完成|实现|新增|盘活|节约|出让|投入|安排|设立|引进|争取|出清|腾出|改造|招引)$")
+# Verbs that make a physical quantity the thing to deliver (建设79公里大堤, 整治27公里河道);
+# before money (推进10亿元以上重大项目) they still name a threshold.
+_BUILD_BEFORE = re.compile(
+    r"(建设|建成|新建|扩建|改建|整治|疏浚|修复|保护|治理|开展|培育|打造|创建|铺设|造林|抚育|种植|淘汰|关停|压减|"
+    r"削减|腾退|化解|处置|储备|更新|达标建设|共计|累计)$")
 _OBJECT_STOP = re.compile(r"[，,。；;：:、|\n]|\d|(?:[的等]|作为|开展|进行|实现)")
 
 
@@ -183,7 +196,13 @@ def is_threshold(text: str, m: re.Match[str]) -> bool:
     if not re.match(r"^[\u4e00-\u9fff“]", text[m.end() : m.end() + 1]):
         return False
     before_num = text[max(0, m.start() - 4) : m.start()]
-    return m.group("unit") not in COUNT_UNITS and not _ACHIEVE_BEFORE.search(before_num)
+    if m.group("unit") in ("%", "％") and not before_num.endswith("的"):
+        return False  # 90%以上村庄…得到治理: a share of the things named, a target
+
+    unit = m.group("unit") or ""
+    if _BUILD_BEFORE.search(before_num) and "元" not in unit:
+        return False
+    return unit not in COUNT_UNITS and not _ACHIEVE_BEFORE.search(before_num)
 
 
 def threshold_in_quote(text: str, start: int, end: int, value: float) -> bool:
@@ -192,6 +211,40 @@ def threshold_in_quote(text: str, start: int, end: int, value: float) -> bool:
         if (m.group("unit") or m.group("bound")) and abs(float(m.group("value")) - value) < 1e-9:
             return is_threshold(text, m)
     return False
+
+
+# Figures that a sentence uses for something other than a target the plan sets.
+# Incentives and prices: 给予最高500万元奖励, 按投资额的5%给予补助, 上网标杆电价.
+_INCENTIVE_RE = re.compile(r"奖励|奖补|补贴|补助|资助|贴息|给予|引导资金|专项资金|电价|收费标准")
+# Eligibility criteria and rules: 原则上应不小于5万吨, 新上项目应满足…不低于20%, 自受理之日起7个工作日内.
+_CRITERIA_RE = re.compile(r"原则上应|应满足|须满足|需满足|准入|门槛|申报条件|认定条件|之日起|自收到")
+# Facts about the past or the present: 已经传播到183个国家, 由…降至7.6%, 因污染导致10人以上死亡.
+_PAST_RE = re.compile(r"已经|已(?:有|达|建|实现|完成|累计)|取得了|实现了|完成了|达到了|比上年|同比|因[^，。；]{0,20}(?:导致|造成)")
+
+
+# Counts that name a scope rather than set a target: `A、B等6个地区`, `在56个城市实施`,
+# `以580个单元为重点`, `对1436个监测站…`, and a heading's `（108个）`.
+_SCOPE_COUNT_BEFORE = re.compile(r"(?:等|在|以|对|向|从|为)$")
+
+
+def not_a_target(text: str, sent_start: int, m: re.Match[str]) -> bool:
+    """True when the sentence around a figure marks it as an incentive, a criterion
+    or a fact, not a target: the genre's wording, checked before the figure (and a
+    few characters after it for rewards such as `…的5%给予奖励`)."""
+    before = text[sent_start : m.start()]
+    if m.group("unit") in COUNT_UNITS and _SCOPE_COUNT_BEFORE.search(before):
+        return True
+    if text[m.start() - 1 : m.start()] in ("（", "(") and text[m.end() : m.end() + 1] in ("）", ")"):
+        return True
+    stop = _CLAUSE_END_RE.search(text, m.end(), m.end() + 20)
+    after = text[m.end() : stop.start() if stop else m.end() + 20]
+    clause = re.split(r"[，,]", before)[-1]
+    if _INCENTIVE_RE.search(clause) or _INCENTIVE_RE.search(after[:12]):
+        return True
+    return bool(_CRITERIA_RE.search(before) or _PAST_RE.search(clause))
+
+
+_CLAUSE_END_RE = re.compile(r"[，,。；;！？\n]")
 
 
 def _object_after(text: str, pos: int, end: int) -> int:
@@ -206,6 +259,43 @@ def _sentence_start(text: str, pos: int, lo: int) -> int:
     while i > lo and text[i - 1] not in "。；;！？\n|":
         i -= 1
     return i
+
+
+# `A、B分别达到65%和55%` / `A、B均达到45%以上`: one target per item, sharing the quote.
+_SPLIT_RE = re.compile(
+    rf"(?P<subj>[^，,。；;：:\n]{{2,60}}?)(?P<kw>分别|均)(?P<verb>达到|提高到|提升到|降至|降低到|下降到|为|不低于|不少于|"
+    rf"不超过|控制在|下降|降低|减少|增长|提高|提升|超过)?(?P<vals>{_NUM}\s*(?:{_UNIT_RE})?"
+    rf"(?:\s*[、和及与,，]\s*{_NUM}\s*(?:{_UNIT_RE})?)*)(?P<bound>及以上|以上|以下|以内|左右)?"
+)
+_SPLIT_VALUE_RE = re.compile(rf"(?P<v>{_NUM})\s*(?P<u>{_UNIT_RE})?")
+
+
+def _split_targets(text: str, start: int, end: int, scopes: list[tuple[int, int, int]]) -> list[GoalCandidate]:
+    """The targets of `分别`/`均` sentences (see _SPLIT_RE)."""
+    out: list[GoalCandidate] = []
+    for m in _SPLIT_RE.finditer(text, start, end):
+        values = list(_SPLIT_VALUE_RE.finditer(m.group("vals")))
+        units = [v.group("u") for v in values if v.group("u")]
+        unit = units[-1] if units else None
+        if unit is None:
+            continue
+        subj = _YEAR_SCOPE_RE.sub("", m.group("subj"))
+        if m.group("kw") == "均":
+            if len(values) != 1:
+                continue
+            bare = re.sub(r"[（(][^）)]*[）)]|及以上|及以下", "", subj)
+            n = min(6, 1 + len(re.findall("、" if "、" in bare else "[和与]", bare)))
+            values = values * n
+        elif len(values) < 2:
+            continue
+        verb, bound = m.group("verb") or "", m.group("bound")
+        comp = _comparator(verb, bound, unit)
+        q_start = _skip_lead(text, m.start("subj"), m.end())
+        for v in values:
+            out.append(GoalCandidate(_indicator(subj) or subj, float(v.group("v")), None,
+                                     (v.group("u") or unit).replace("％", "%"), comp,
+                                     _year_for(text, scopes, m.start()), q_start, m.end()))
+    return out
 
 
 def find_goals(text: str, start: int = 0, end: int | None = None) -> list[GoalCandidate]:
@@ -229,7 +319,8 @@ def find_goals(text: str, start: int = 0, end: int | None = None) -> list[GoalCa
             continue
         if unit in ("亿", "万") and re.match(r"^[\u4e00-\u9fff]", after):
             continue
-        if before_num[-1:] in ("第", "”", "/") or quotes.inside(m.start()):
+        if (before_num.rstrip()[-1:] in ("第", "”", "/") or quotes.inside(m.start())
+                or re.search(r"第[\d\s]*$", text[max(0, m.start() - 6) : m.start()])):
             continue
         if unit == "强" and before_num[-1:] != "前":
             continue  # 世界500强 is a name; 进入全国前50强 is a target
@@ -243,7 +334,10 @@ def find_goals(text: str, start: int = 0, end: int | None = None) -> list[GoalCa
                 continue  # a threshold qualifying a noun: 10亿元以上重大项目
             noun_end = _object_after(text, m.end(), end)
         c_start = _clause_start(text, m.start(), start)
-        sentence = text[_sentence_start(text, m.start(), start) : m.start()]
+        s_start = _sentence_start(text, m.start(), start)
+        if not_a_target(text, s_start, m):
+            continue
+        sentence = text[s_start : m.start()]
         item_start = c_start
         if c_start <= prev_end < m.start() and text[prev_end] == "、":
             item_start = prev_end + 1  # the next target of a list: 100家、省科技型…200家
@@ -278,6 +372,10 @@ def find_goals(text: str, start: int = 0, end: int | None = None) -> list[GoalCa
         found.append(GoalCandidate(ind or "翻番", float(factor), None, "倍", Comparator.exactly,
                                    _year_for(text, scopes, m.start()),
                                    _skip_lead(text, c_start, m.start()), m.end()))
+    split = _split_targets(text, start, end, scopes)
+    if split:
+        spans = [(g.start, g.end) for g in split]
+        found = [g for g in found if not any(a <= g.start < b or a < g.end <= b for a, b in spans)] + split
     found.sort(key=lambda g: g.start)
     return [g for g in found if g.indicator]
 

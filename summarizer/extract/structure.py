@@ -13,15 +13,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from summarizer.extract.flattables import column_kind, flat_table_rows
 from summarizer.extract.numbers import CN_NUMERAL
 
 _CN = f"[{CN_NUMERAL}]+"
 # (style, rank, regex): rank orders styles from outermost to innermost.
-STYLES: tuple[tuple[str, int, re.Pattern[str]], ...] = (
+STYLES: tuple[tuple[str, float, re.Pattern[str]], ...] = (
     ("chapter", 0, re.compile(rf"^第({_CN})[章部篇](?:\s*|、)")),
-    ("cn", 1, re.compile(rf"^({_CN})[、.．]\s*")),
+    ("jie", 0.5, re.compile(rf"^第({_CN})节(?:\s*|、)")),
+    ("cn", 1, re.compile(rf"^({_CN})\s?[、.．]\s*")),
     ("paren_cn", 2, re.compile(rf"^[（(]({_CN})[)）]\s*[、.．]?\s*")),
-    ("article", 3, re.compile(rf"^第({_CN})条\s*")),
+    # 第十二条, and 第 1 7 条 as PDF copy-paste leaves article numbers.
+    ("article", 3, re.compile(rf"^第\s*({_CN}|\d(?:\s?\d){{0,2}})\s*条\s*")),
     ("arabic", 3, re.compile(r"^(\d{1,3})(?:[.．](?!\d)|、)\s*")),
     ("paren_arabic", 4, re.compile(r"^[（(](\d{1,3})[)）]\s*[、.．]?\s*")),
     ("circled", 5, re.compile(r"^([①-⑳])\s*")),
@@ -32,6 +35,20 @@ FRAMING_TITLES = re.compile(
     r"发展定位|战略定位|适用范围|编制依据|规划范围|规划期限)$"
 )
 _ATTACHMENT_RE = re.compile(r"^附件\s*\d*\s*[:：]")
+# A project box (`专栏3 重点工程`) lists projects, not the plan's tasks: the run of
+# numbered lines right after the box title (a box with a prose body lists nothing).
+_BOX_RE = re.compile(r"^专栏\s*\d+")
+# A part that reviews the past or describes the situation (工作回顾, 发展基础,
+# 面临形势, 存在问题): its numbered items are findings, not tasks, and its figures
+# are not targets.
+REVIEW_TITLE_RE = re.compile(
+    r"(回顾|发展基础|发展现状|现状与形势|面临的?形势|形势与挑战|形势分析|取得的成[效绩就]|主要成[效绩就]|工作成效|"
+    r"取得[^，。]{0,4}进展|形势$|存在的?问题|问题与挑战|机遇与挑战|发展环境|规划背景|编制背景|[“\"]?十[一二三四五]五[”\"]?(?:时期|期间)?[^，。]{0,6}(?:成就|成效|回顾|进展))"
+)
+# `具体措施：` under a task introduces its detailed steps: the task is the measure.
+# `凡符合下列情形之一的，为重大事件：1.… 2.…` lists conditions, not tasks.
+_DETAIL_LEAD_RE = re.compile(
+    r"((具体措施|主要措施|具体举措|工作措施|具体任务)[:：]|(下列|以下)(情形|条件|情况)[^。]{0,20}[:：])\s*$")
 _TABLE_HEADER_WORDS = ("责任单位", "牵头单位", "工作内容", "目标任务", "主要任务", "重点任务",
                        "工作任务", "序号", "完成时限", "时间节点", "配合单位", "具体措施")
 
@@ -41,7 +58,7 @@ class Item:
     """A numbered item of the outline (a heading, a task, or a task-table row)."""
 
     style: str
-    rank: int
+    rank: float
     number: str
     title: str
     head_start: int  # start of the line (number included)
@@ -52,6 +69,7 @@ class Item:
     children: list[Item] = field(default_factory=list)
     cells: dict[str, tuple[int, int]] = field(default_factory=dict)  # table: column -> span
     section_cell: str | None = None
+    detail: bool = False  # a step under a task's `具体措施：`, part of that task
 
     @property
     def is_leaf(self) -> bool:
@@ -131,27 +149,20 @@ def _is_table_line(line: str) -> bool:
     return line.count("|") >= 2
 
 
-def _column_kind(header: str) -> str:
-    """What a task-table column holds. A 分工表 may split duties into a 牵头单位 and a
-    配合单位 column; each keeps its role (`duty:lead`, `duty:support`)."""
-    if "牵头" in header and "配合" not in header:
-        return "duty:lead"
-    if any(w in header for w in ("配合", "协同", "参与", "协办")):
-        return "duty:support"
-    if any(w in header for w in ("实施单位", "落实单位", "实施主体")):
-        return "duty:implement"
-    if any(w in header for w in ("责任", "单位", "部门")):
-        return "duty"
-    if any(w in header for w in ("目标", "成效", "预期")):
-        return "target"
-    if any(w in header for w in ("时限", "时间", "进度")):
-        return "deadline"
-    if header in ("序号", "编号"):
-        return "number"
-    return "task"
+_CLAUSE_RANK = 3.5  # the （一） clauses inside an article (第五条), below the article
+_DECIMAL_RE = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){1,3})\s+(?=[\u4e00-\u9fff])")
+_DECIMAL_TOP_RE = re.compile(r"^(\d{1,2})\s+(?=[\u4e00-\u9fff]{2,16}(?:\s|$))")
 
 
-def _match_number(line: str) -> tuple[str, int, str, int] | None:
+def _match_number(line: str, decimal: bool = False) -> tuple[str, float, str, int] | None:
+    """The numbering style, rank, number and heading length of a line, or None.
+
+    With `decimal` (the document numbers its parts `1.1`, `3.2.1`), a dotted number
+    ranks by its depth and a bare `1 总则` is a top part."""
+    if decimal:
+        m = _DECIMAL_RE.match(line) or _DECIMAL_TOP_RE.match(line)
+        if m:
+            return "decimal", float(m.group(1).count(".") + 1), m.group(1), m.end()
     for style, rank, rx in STYLES:
         m = rx.match(line)
         if m:
@@ -165,8 +176,29 @@ def parse_outline(text: str) -> Outline:
     header: list[str] | None = None
     section_cell: str | None = None
     in_attachments = False
-    for start, end in _lines(text):
+    in_box, box_style = False, None
+    decimal = len(re.findall(r"(?m)^\d{1,2}\.\d{1,2}\s+[\u4e00-\u9fff]", text)) >= 3
+    spans = _lines(text)
+    flat_rows, used = flat_table_rows(text, spans)
+    for row in flat_rows:
+        t_start, t_end = _title_span(text, row.task[0], row.task[1], cell=True)
+        item = Item("table", 3, row.number, text[t_start:t_end], row.task[0], t_end, row.line_end, row.line_end)
+        item.cells = {"task": row.task, **({row.duty_kind: row.duty} if row.duty else {})}
+        item.section_cell = row.section
+        items.append(item)
+    for n, (start, end) in enumerate(spans):
+        if n in used:
+            continue
         line = text[start:end]
+        if _BOX_RE.match(line):
+            in_box, box_style = True, None
+            continue
+        if in_box:
+            found = _match_number(line)
+            if found is not None and found[1] >= 2 and box_style in (None, found[0]):
+                box_style = found[0]
+                continue
+            in_box = False  # the box's own run of numbered lines has ended
         if _ATTACHMENT_RE.match(line):
             in_attachments = True
             continue
@@ -180,7 +212,7 @@ def parse_outline(text: str) -> Outline:
             cells = _split_cells(text, start, end)
             values = [text[a:b] for a, b in cells]
             if sum(any(w in v for w in _TABLE_HEADER_WORDS) for v in values) >= 2:
-                header = [_column_kind(v) for v in values]
+                header = [column_kind(v) for v in values]
                 section_cell = None
                 continue
             row = _table_item(text, cells, header, section_cell, end)
@@ -189,16 +221,58 @@ def parse_outline(text: str) -> Outline:
                 items.append(row)
             continue
         header = None
-        found = _match_number(line)
+        found = _match_number(line, decimal)
         if found is None:
             continue
         style, rank, number, skip = found
-        t_start, t_end = _title_span(text, start + skip, end)
+        number = number.replace(" ", "")
+        if style == "decimal":  # `1.1 编制目的 健全…`: the heading ends at the blank
+            gap = re.search(r"\s", text[start + skip : end])
+            t_start, t_end = start + skip, (start + skip + gap.start()) if gap else end
+        else:
+            t_start, t_end = _title_span(text, start + skip, end)
         if t_end <= t_start:
             continue
+        if style == "paren_cn" and items and (items[-1].style == "article" or items[-1].rank == _CLAUSE_RANK) \
+                and text[: start].rstrip().endswith(("：", ":", "；", ";")):
+            rank = _CLAUSE_RANK  # 第五条 …下列情形之一的：（一）… — the article's clauses (项)
         items.append(Item(style, rank, number, text[t_start:t_end], start, t_end, end, end))
+    items.sort(key=lambda it: it.head_start)
+    items = _drop_contents_list(text, items)
     _link(items, len(text))
+    _mark_details(text, items)
     return Outline(text=text, items=items, measures=select_measures(items))
+
+
+def _drop_contents_list(text: str, items: list[Item]) -> list[Item]:
+    """A table of contents lists headings that come again with their text: drop the
+    first, bodiless occurrence of a heading that appears again later."""
+    later: dict[tuple[str, str], int] = {}
+    for i, item in enumerate(items):
+        later[(item.number, item.title)] = i
+    return [item for i, item in enumerate(items)
+            if later[(item.number, item.title)] == i or text[item.head_end : item.line_end].strip()]
+
+
+def _mark_details(text: str, items: list[Item]) -> None:
+    """Fold `具体措施：1．… 2．…` steps into their task: the task stays the measure."""
+    for item in items:
+        # An article's `（一）…（二）…` are its clauses (项), never tasks of their own.
+        if item.children and (item.style == "article"
+                              or _DETAIL_LEAD_RE.search(text[item.head_start : item.children[0].head_start])):
+            for child in item.children:
+                child.detail = True
+            item.children = []
+
+
+def in_review(item: Item) -> bool:
+    """True when an item sits in (or is) a part that reviews the past."""
+    node: Item | None = item
+    while node is not None:
+        if REVIEW_TITLE_RE.search(node.title):
+            return True
+        node = node.parent
+    return False
 
 
 def _table_item(
@@ -260,6 +334,29 @@ def _link(items: list[Item], text_len: int) -> None:
             item.body_end = text_len
 
 
+def _is_titled(item: Item) -> bool:
+    """A short heading phrase (`海塘达标`), not an untitled sentence (`完成8座水闸的续建，…`)."""
+    return len(item.title) <= 16 and not re.search(r"[，,]", item.title)
+
+
+def _titled_parent_rank(items: list[Item], task_rank: float) -> float:
+    """`1.海塘达标。…` with `（1）完成…，…` sentences under it: the titled level is the
+    task level and the untitled sentences are its sub-points."""
+    level = [i for i in items if i.rank == task_rank and i.style != "table"]
+    parents = {id(i.parent): i.parent for i in level if i.parent is not None}
+    if not level or not parents:
+        return task_rank
+    ranks = {p.rank for p in parents.values()}
+    if len(ranks) != 1:
+        return task_rank
+    titled_parents = sum(_is_titled(p) for p in parents.values()) / len(parents)
+    untitled_level = sum(not _is_titled(i) for i in level) / len(level)
+    share_under = sum(i.parent is not None for i in level) / len(level)
+    if titled_parents >= 0.8 and untitled_level >= 0.5 and share_under >= 0.8 and len(parents) >= 3:
+        return ranks.pop()
+    return task_rank
+
+
 def select_measures(items: list[Item]) -> list[Item]:
     """Pick the items that are the plan's measures.
 
@@ -270,13 +367,15 @@ def select_measures(items: list[Item]) -> list[Item]:
     (e.g. `（一）强化财政支持` under 保障措施) unless they only frame the plan
     (指导思想, 主要目标); leaves deeper than the task level are sub-points of a task.
     """
+    items = [i for i in items if not i.detail and not in_review(i)]
     leaves = [i for i in items if i.is_leaf]
     if not leaves:
         return []
-    counts: dict[int, int] = {}
+    counts: dict[float, int] = {}
     for leaf in leaves:
         counts[leaf.rank] = counts.get(leaf.rank, 0) + 1
     task_rank = max(counts, key=lambda r: (counts[r] * (1.5 if r == 3 else 1.0), r))
+    task_rank = _titled_parent_rank(items, task_rank)
     chosen = []
     for item in items:
         if item.rank == task_rank or (item.is_leaf and item.rank < task_rank and not FRAMING_TITLES.match(item.title)):

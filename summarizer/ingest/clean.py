@@ -128,6 +128,68 @@ def _simplify(line: _Line) -> None:
     line.text = converted
 
 
+# Text stored without line breaks (a crawl's CSV field) runs its headings inline:
+# `…意见如下：一、总体要求（一）指导思想。…`. A heading marker right after a sentence
+# end, a closing bracket or a 文号 starts a new line there, so the outline, the
+# header and the year scopes see the lines a printed page has. Only long lines are
+# split: in text that has its line breaks, an inline `（一）` is a sub-point.
+_CN_NUM = "一二三四五六七八九十"
+_INLINE_HEAD_RE = re.compile(
+    r"(?<=[。；;：:！？）)”】])\s*(?="
+    rf"第[{_CN_NUM}百零〇\d ]{{1,6}}[章节条部篇]|[{_CN_NUM}]{{1,3}}\s?、|[（(][{_CN_NUM}]{{1,3}}[)）]"
+    r"|\d{1,2}(?:[.．、](?![\d%％])|[.．](?=20\d\d年))|[（(]\d{1,2}[)）]|附件\s*\d*\s*[:：])"
+    # A `（一）` heading right after a heading line that has no end mark: `二、总体要求（一）指导思想。`
+    rf"|(?:(?<=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff] ))(?<![第款项条])(?=[（(][{_CN_NUM}]{{1,3}}[)）])"
+)
+# A 文号 glued to the title before it or the addressee after it: `…的通知国发〔2016〕65号各省、…`.
+_DOC_NO_RE = re.compile(r"[〔\[［][12]\d{3}[〕\]］]\d{1,4}号")
+_GENRE_END_RE = re.compile(r"(通知|意见|方案|规划|办法|决定|纲要|报告|计划|措施|细则|要点|批复)")
+
+
+def _doc_no_cuts(text: str) -> set[int]:
+    """Line breaks around a 文号 in the first lines of a document stored as one line."""
+    cuts: set[int] = set()
+    for m in _DOC_NO_RE.finditer(text, 0, 400):
+        head = [g.end() for g in _GENRE_END_RE.finditer(text, max(0, m.start() - 10), m.start())]
+        if head and 0 < m.start() - head[-1] <= 8 and all("\u4e00" <= c <= "\u9fff" for c in text[head[-1]:m.start()]):
+            cuts.add(head[-1])
+        if m.end() < len(text) and "\u4e00" <= text[m.end()] <= "\u9fff":
+            cuts.add(m.end())
+    return cuts
+
+
+LONG_LINE = 1000
+
+
+# Decimal section numbers (`3.2.1 预警分级`, contingency plans and standards) stored
+# inline with blanks for line breaks; `1 总则` counts only among them.
+_DECIMAL_HEAD_RE = re.compile(r"(?<=\s)(?=\d{1,2}(?:\.\d{1,2}){1,3}\s+[\u4e00-\u9fff])")
+_DECIMAL_TOP_RE = re.compile(r"(?<=\s)(?=\d{1,2}\s+[\u4e00-\u9fff]{2,16}\s)")
+
+
+def _split_long(line: _Line) -> list[_Line]:
+    """Break a line stored without line breaks at its inline headings (see above)."""
+    cuts = _doc_no_cuts(line.text)
+    if len(line.text) >= LONG_LINE:
+        cuts |= {m.start() for m in _INLINE_HEAD_RE.finditer(line.text)}
+        decimal = {m.start() for m in _DECIMAL_HEAD_RE.finditer(line.text)}
+        if len(decimal) >= 3:
+            cuts |= decimal | {m.start() for m in _DECIMAL_TOP_RE.finditer(line.text)}
+    if not cuts:
+        return [line]
+    parts, last = [], 0
+    for cut in [*sorted(cuts), len(line.text)]:
+        a, b = last, cut
+        while a < b and line.text[a] == " ":
+            a += 1
+        while b > a and line.text[b - 1] == " ":
+            b -= 1
+        if b > a:
+            parts.append(_Line(line.text[a:b], line.offs[a:b]))
+        last = cut
+    return parts
+
+
 _TABLE_RULE_RE = re.compile(r"^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?$")
 
 
@@ -148,7 +210,7 @@ def clean_text(raw: str) -> CleanText:
         _normalize_spaces(line)
         if not line.text or _TABLE_RULE_RE.match(line.text) or is_noise_line(line.text):
             continue
-        kept.append(line)
+        kept.extend(_split_long(line))
 
     offsets: list[int] = []
     for i, line in enumerate(kept):

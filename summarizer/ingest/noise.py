@@ -14,15 +14,29 @@ from importlib import resources
 
 @lru_cache(maxsize=1)
 def spam_words() -> tuple[str, ...]:
+    """The reviewed spam word list (`summarizer/data/spam_words.txt`), lower-cased."""
     text = resources.files("summarizer.data").joinpath("spam_words.txt").read_text("utf-8")
     return tuple(
         w.strip().lower() for w in text.splitlines() if w.strip() and not w.startswith("#")
     )
 
 
+@lru_cache(maxsize=1)
+def _spam_patterns() -> tuple[re.Pattern[str], ...]:
+    """One pattern per spam word. A Latin-letter word must stand alone among Latin
+    letters, so a two-letter abbreviation such as `av` cannot fire inside an ordinary
+    word (`java`, `navigation`) or a URL; Chinese has no spaces, so CJK words match
+    as substrings."""
+    return tuple(
+        re.compile(rf"(?<![a-z]){re.escape(w)}(?![a-z])" if w.isascii() else re.escape(w))
+        for w in spam_words()
+    )
+
+
 # Whole-line page chrome: buttons, widgets, empty metadata fields.
 _CHROME_RE = re.compile(
     r"^(【[^】]{1,8}】\s*)+$"  # 【打印本页】 【关闭本页】
+    r"|^(下载|打印|全屏|收藏|加大|还原|减小|默认|【?\s*字号\s*[:：]?|】)$"  # split-up font-size widgets
     r"|^(首页|返回顶部|在线咨询|点击下载附件|下载附件|相关附件|扫一扫.*|分享到.*|网站地图.*)$"
     r"|^(作者|信息来源|来源|责任编辑|编辑|审核|浏览次数|访问量|点击数|字号)\s*[:：].{0,40}$"
     r"|^字号\s*[:：]?\s*[大中小\s]+$"
@@ -39,7 +53,7 @@ _FOOTER_RE = re.compile(
 
 def _spam_hits(line: str) -> int:
     low = line.lower()
-    return sum(1 for w in spam_words() if w in low)
+    return sum(1 for rx in _spam_patterns() if rx.search(low))
 
 
 def is_spam_line(line: str) -> bool:

@@ -59,17 +59,20 @@ def run(
     db: DbOpt = Path("results.db"),
     backend: Annotated[str, typer.Option(help="local (embedded model) | openai (any server) | rules")] = "local",
     force: Annotated[bool, typer.Option(help="Re-extract unchanged documents")] = False,
-    retry_failed: Annotated[bool, typer.Option(help="Retry only the files whose last run failed")] = False,
+    retry_failed: Annotated[bool, typer.Option(
+        help="Retry only the files whose last run failed or was degraded")] = False,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint (openai backend)")] = None,
     model: Annotated[str | None, typer.Option(help="Model name at the endpoint")] = None,
     api_key_env: Annotated[str | None, typer.Option(help="Environment variable holding the API key")] = None,
     mode: Annotated[str | None, typer.Option(help="instructor mode: json_schema | json | tools")] = None,
     model_path: Annotated[Path | None, typer.Option(help="GGUF file for the local backend")] = None,
     jobs: Annotated[int | None, typer.Option(help="Concurrent model requests")] = None,
-    timeout: Annotated[float | None, typer.Option(help="Seconds per model request")] = None,
+    timeout: Annotated[float | None, typer.Option(
+        help="Seconds per model request, whole (connect, first byte, body)")] = None,
     max_attempts: Annotated[int | None, typer.Option(help="Attempts per model request")] = None,
     scope: Annotated[str | None, typer.Option(
-        help="What the model reads: residual (figures the rules left; default) | targets (every target sentence)"
+        help="What the model reads: residual (what the rules doubt, within a token budget; default) | "
+             "full (every block, the rules verify; a fast server) | off (rules only)"
     )] = None,
 ) -> None:
     """Extract every document under PATHS into the results database."""
@@ -79,7 +82,7 @@ def run(
     if retry_failed:
         paths = failed_paths(db)
         if not paths:
-            typer.echo(f"no failed documents in {db}")
+            typer.echo(f"no failed or degraded documents in {db}")
             return
     if not paths:
         raise SummarizerError("give files or folders to run, or --retry-failed")
@@ -90,7 +93,7 @@ def run(
         max_attempts=max_attempts, scope=scope,
     )
     marks = {"ok": ("ok", typer.colors.GREEN), "skipped": ("skip", typer.colors.YELLOW),
-             "failed": ("FAIL", typer.colors.RED)}
+             "failed": ("FAIL", typer.colors.RED), "degraded": ("DEGR", typer.colors.MAGENTA)}
 
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -106,17 +109,28 @@ def run(
 
     def show(o: DocOutcome) -> None:
         label, colour = marks[o.status]
-        line = f"{label:4} {o.doc_id}: {o.message}" if o.status != "failed" else f"{label:4} {o.message}"
+        problem = o.status in ("failed", "degraded")
+        line = f"{label:4} {o.message}" if problem else f"{label:4} {o.doc_id}: {o.message}"
         line = terminal_text(line)  # file names may carry escape sequences
         if live:
             progress.console.print(line, style=colour, markup=False)
         else:
-            typer.secho(line, fg=colour, err=o.status == "failed")
+            typer.secho(line, fg=colour, err=problem)
         progress.advance(task)
 
+    from summarizer.pipeline import MAX_DOC_JOBS
+    from summarizer.store.runstatus import sigterm_as_interrupt
+
+    if (jobs or 1) > MAX_DOC_JOBS:
+        typer.echo(f"note: --jobs {jobs}: {MAX_DOC_JOBS} documents at a time (the database takes one writer), "
+                   f"up to {jobs} model requests at once", err=True)
+    _show_warnings()
     try:
-        with progress:
+        with sigterm_as_interrupt(), progress:
             summary = run_batch(paths, db, engine, force=force, on_doc=show, jobs=jobs or 1, keep_results=False)
+    except KeyboardInterrupt:
+        _report_interrupt(db)
+        raise typer.Exit(130) from None
     finally:
         close = getattr(engine, "close", None)
         if close:
@@ -126,31 +140,63 @@ def run(
     t = summary.totals
     typer.echo(
         f"run {summary.run_id}: {len(summary.outcomes)} documents, {summary.count('ok')} ok, "
-        f"{summary.count('skipped')} unchanged, {summary.count('failed')} failed; "
+        f"{summary.count('degraded')} degraded, {summary.count('skipped')} unchanged, "
+        f"{summary.count('failed')} failed; "
         f"{t['goals']} goals, {t['measures']} measures, {t['responsibilities']} responsibilities -> {terminal_text(db)}"
     )
     if not summary.ok:
         raise typer.Exit(1)
 
 
+def _show_warnings() -> None:
+    """Library warnings (a model server given up) as one plain stderr line each."""
+    import logging
+
+    log = logging.getLogger("summarizer")
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("warning: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.WARNING)
+
+
+def _report_interrupt(db: Path) -> None:
+    """Ctrl-C or SIGTERM: say what the stopped run kept."""
+    from summarizer.store import db as store
+    from summarizer.store.runstatus import this_process_run
+
+    r = this_process_run(store.open_db(db))
+    if r is None:
+        typer.secho("interrupted before the run started; nothing stored", fg=typer.colors.YELLOW, err=True)
+        return
+    kept = (r["succeeded"] or 0) + (r["degraded"] or 0) + (r["failed"] or 0) + (r["skipped"] or 0)
+    typer.secho(
+        f"interrupted: run {r['id']} kept {kept} of {r['documents'] or 0} documents "
+        f"({r['succeeded'] or 0} ok, {r['degraded'] or 0} degraded, {r['failed'] or 0} failed, "
+        f"{r['skipped'] or 0} unchanged) in {db}; run again to do the rest (stored documents are skipped)",
+        fg=typer.colors.YELLOW, err=True)
+
+
 @app.command()
 @one_line_errors
 def runs(db: DbOpt = Path("results.db")) -> None:
-    """List runs with status, counts, and each failed document's reason."""
+    """List runs with status, counts, and each failed or degraded document's reason."""
     from summarizer.store import db as store
 
     conn = store.open_db(db, create=False)
     for r in store.iter_runs(conn):
         typer.echo(
             f"{r['id']}  {r['status'] or '?':11} {r['backend']:6} {r['model'] or '-':24} "
-            f"docs {r['documents'] or 0}: {r['succeeded'] or 0} ok, {r['skipped'] or 0} unchanged, "
+            f"docs {r['documents'] or 0}: {r['succeeded'] or 0} ok, {r.get('degraded') or 0} degraded, "
+            f"{r['skipped'] or 0} unchanged, "
             f"{r['failed'] or 0} failed; calls {r['llm_calls'] or 0}, cache hits {r['cache_hits'] or 0}, "
             f"tokens {r['prompt_tokens'] or 0}+{r['completion_tokens'] or 0}"
         )
         if r.get("error"):
             typer.echo(f"    RUN FAILED {r['error']}")
-        for f in conn.table("doc_runs").rows_where("run_id = ? and status = 'failed'", [r["id"]]):
-            typer.echo(f"    FAIL {f['error']}")
+        for f in conn.table("doc_runs").rows_where("run_id = ? and status in ('failed', 'degraded')", [r["id"]],
+                                                   order_by="rowid"):
+            typer.echo(f"    {'FAIL' if f['status'] == 'failed' else 'DEGR'} {f['error']}")
 
 
 @app.command()
@@ -208,11 +254,16 @@ def eval_cmd(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the scores as JSON")] = None,
     md_out: Annotated[Path | None, typer.Option("--markdown", help="Write a Markdown report")] = None,
     html_out: Annotated[Path | None, typer.Option("--html", help="Write a self-contained HTML report")] = None,
-    min_f1: Annotated[float | None, typer.Option(help="Exit 1 if goals/measures/responsibilities F1 is below")] = None,
+    min_f1: Annotated[float | None, typer.Option(
+        help="Exit 1 if any F1 (goals, measures, responsibilities strict and lenient) is below")] = None,
+    min_field: Annotated[float | None, typer.Option(
+        help="Exit 1 if any field accuracy (comparator, year, unit, indicator, value_max, section, role) is below")
+    ] = None,
     compare_runs: Annotated[tuple[str, str] | None, typer.Option("--compare", help="RUN_A RUN_B")] = None,
 ) -> None:
     """Score results against gold files and write reports."""
     from summarizer.evaluation.evaluate import compare, evaluate
+    from summarizer.evaluation.floors import F1_METRICS, FIELD_METRICS, below, metrics
     from summarizer.evaluation.report import HEADERS, _row, html_report, markdown_report, write_report
 
     if compare_runs:
@@ -242,11 +293,38 @@ def eval_cmd(
         typer.echo(f"wrote {write_report(md_out, markdown_report(rep))}")
     if html_out:
         typer.echo(f"wrote {write_report(html_out, html_report(rep, out.texts, out.spans))}")
-    if min_f1 is not None:
-        low = [k for k in ("goals", "measures", "responsibilities") if rep["overall"][k]["f1"] < min_f1]
-        if low:
-            typer.secho(f"F1 below {min_f1}: {', '.join(low)}", fg=typer.colors.RED, err=True)
-            raise typer.Exit(1)
+    values = metrics(rep["overall"])
+    low = below(values, {k: min_f1 for k in F1_METRICS} if min_f1 is not None else {})
+    low += below(values, {k: min_field for k in FIELD_METRICS} if min_field is not None else {})
+    if low:
+        typer.secho(f"below the threshold: {'; '.join(low)}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+@one_line_errors
+def ablate(
+    runs: Annotated[list[str], typer.Argument(help="NAME=DB[@RUN_ID] per run, baseline first (rules=r.db local=l.db)")],
+    gold: Annotated[Path, typer.Option(help="Folder of gold files")] = Path("eval/gold"),
+    manifest: Annotated[Path | None, typer.Option(help="Corpus MANIFEST.md with form categories")] = None,
+    md_out: Annotated[Path | None, typer.Option("--markdown", help="Write the tables here")] = None,
+) -> None:
+    """What the model fixed and broke against the rules: per metric, per form category."""
+    from summarizer.evaluation.ablation import ablate as run_ablation
+    from summarizer.evaluation.ablation import markdown, parse_run
+
+    if len(runs) < 2:
+        raise SummarizerError("give a baseline run and at least one model run")
+    try:
+        specs = [parse_run(r) for r in runs]
+    except ValueError as exc:
+        raise SummarizerError(str(exc)) from None
+    text = markdown(run_ablation(gold, {n: (db, rid) for n, db, rid in specs}, manifest))
+    typer.echo(text)
+    if md_out:
+        md_out.parent.mkdir(parents=True, exist_ok=True)
+        md_out.write_text(text + "\n", "utf-8")
+        typer.echo(f"wrote {md_out}")
 
 
 @app.command()
@@ -307,7 +385,7 @@ def model_info_cmd(
     info = model_info(str(model_path) if model_path else None, verify=verify)
     for k, v in (info.items() if isinstance(info, dict) else vars(info).items()):
         typer.echo(f"{k:10} {v}")
-    if info.get("problem"):  # no usable model file: the facts above, and a failing exit
+    if info.get("problem"):
         raise typer.Exit(1)
 
 

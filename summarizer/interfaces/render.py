@@ -33,4 +33,6 @@ def render_text(result: DocumentResult) -> str:
         lines.append(f"    {m.number}. {m.title}" + (f"  — {units}" if units else ""))
     if result.dropped:
         lines.append(f"\n({result.dropped} proposed items failed validation and were dropped)")
+    for fault in result.faults:  # a degraded result says so wherever it is shown
+        lines.append(f"DEGRADED: {fault}")
     return "\n".join(lines)

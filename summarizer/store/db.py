@@ -114,7 +114,15 @@ def m001_initial(db: sqlite_utils.Database) -> None:
 
 
 @migration
-def m002_run_error(db: sqlite_utils.Database) -> None:
+def m002_degraded_results_and_run_owners(db: sqlite_utils.Database) -> None:
+    """Degraded results (model faults) and the owner/heartbeat of a running run."""
+    db.table("results").add_column("faults", str)
+    for col, kind in (("degraded", int), ("pid", int), ("host", str), ("heartbeat_at", str)):
+        db.table("runs").add_column(col, kind)
+
+
+@migration
+def m003_run_error(db: sqlite_utils.Database) -> None:
     """Why a run failed as a whole (a full disk, a damaged database), beside its status."""
     db.table("runs").add_column("error", str)
 
@@ -147,6 +155,9 @@ def _open_db(path: str | Path) -> sqlite_utils.Database:
                     continue
                 fn(db)
                 db.table("_migrations").insert({"name": fn.__name__, "applied_at": now()})
+    from summarizer.store.runstatus import reap_stale_runs
+
+    reap_stale_runs(db)  # runs left `running` by a killed process read `interrupted`
     return db
 
 
@@ -198,10 +209,14 @@ def save_document(db: sqlite_utils.Database, doc_id: str, path: str, sha256: str
 
 def find_result(db: sqlite_utils.Database, doc_id: str, sha256: str, backend: str, model: str,
                 prompt_version: str) -> str | None:
-    """The id of a stored result for this exact input and backend, if any."""
+    """The id of a stored complete result for this exact input and backend, if any.
+
+    A degraded result (the model gave no answer for part of it) does not count: the
+    next run tries the model again.
+    """
     rows = list(db.query(
         "select id from results where doc_id = ? and sha256 = ? and backend = ? and model = ? "
-        "and prompt_version = ? order by created_at desc limit 1",
+        "and prompt_version = ? and coalesce(faults, '[]') = '[]' order by created_at desc limit 1",
         [doc_id, sha256, backend, model, prompt_version],
     ))
     return rows[0]["id"] if rows else None
@@ -219,7 +234,8 @@ def save_result(db: sqlite_utils.Database, result: DocumentResult, run_id: str, 
         {"id": rid, "doc_id": result.doc_id, "run_id": run_id, "backend": backend,
          "model": model, "prompt_version": prompt_version, "sha256": sha256,
          "created_at": now(), "dropped": result.dropped,
-         "notes": json.dumps(result.notes, ensure_ascii=False)},
+         "notes": json.dumps(result.notes, ensure_ascii=False),
+         "faults": json.dumps(result.faults, ensure_ascii=False)},
         pk="id",
     )
     db.table("plans").insert({**keys, **_row(result.plan)})
@@ -262,6 +278,7 @@ def load_result(db: sqlite_utils.Database, result_id: str) -> DocumentResult:
     return DocumentResult(
         doc_id=res["doc_id"], plan=plan, goals=goals, measures=measures,
         dropped=res["dropped"] or 0, notes=json.loads(res["notes"] or "[]"),
+        faults=json.loads(res.get("faults") or "[]"),
     )
 
 
@@ -269,7 +286,7 @@ def latest_results(db: sqlite_utils.Database, run_id: str | None = None) -> dict
     """doc_id -> result id: the given run's results, or each document's newest."""
     if run_id:
         rows = db.query(
-            "select doc_id, result_id as id from doc_runs where run_id = ? and status in ('ok', 'skipped') "
+            "select doc_id, result_id as id from doc_runs where run_id = ? and status in ('ok', 'degraded', 'skipped') "
             "and result_id is not null", [run_id])
     else:
         rows = db.query(

@@ -1,0 +1,165 @@
+"""Each form of the genre the structure reader handles, on a short excerpt written for it."""
+
+from __future__ import annotations
+
+from summarizer.backends import PreparedDoc
+from summarizer.backends.rules import RulesBackend
+from summarizer.extract.duty import parse_duty_clause, prose_duties
+from summarizer.extract.goals import find_goals
+from summarizer.extract.structure import parse_outline
+from summarizer.ingest.clean import clean_text
+from summarizer.models import Role
+
+
+def _rules(raw: str):  # type: ignore[no-untyped-def]
+    text = clean_text(raw).text
+    return RulesBackend().extract(PreparedDoc("x", text, parse_outline(text)))
+
+
+def test_one_line_text_gets_its_headings_back() -> None:
+    body = "坚持稳中求进，推动高质量发展。" * 40
+    raw = (f"某市人民政府关于推进某项工作的意见某政发〔2031〕2号各区政府：现提出如下意见。一、总体要求{body}"
+           f"（一）指导思想。{body}二、重点任务（一）加快产业升级。{body}（二）强化要素保障。{body}"
+           f"三、保障措施（一）加强组织领导。{body}")
+    text = clean_text(raw).text
+    assert "某市人民政府关于推进某项工作的意见\n某政发〔2031〕2号\n各区政府" in text
+    titles = [m.title for m in parse_outline(text).measures]
+    assert titles == ["指导思想", "加快产业升级", "强化要素保障", "加强组织领导"]
+    assert clean_text(text).text == text  # still idempotent
+
+
+def test_steps_under_juti_cuoshi_fold_into_their_task() -> None:
+    raw = ("一、优化营商环境\n（一）压减审批时间。（某部牵头，各地区按职责分工负责）具体措施：\n"
+           "1．推行告知承诺。（某部牵头）\n2．精简申报材料。（某局牵头）\n（二）降低企业成本。（某委负责）")
+    result = _rules(raw)
+    assert [m.number for m in result.measures] == ["一", "二"]
+    first = {(r.unit, r.role) for r in result.measures[0].responsibilities}
+    assert ("某部", Role.lead) in first and ("某局", Role.lead) in first and ("各地区", Role.responsible) in first
+
+
+def test_project_box_items_and_review_part_are_not_tasks() -> None:
+    raw = ("一、发展回顾\n1.基础更加巩固。建成堤防100公里。\n2.短板依然存在。\n"
+           "二、主要任务\n1.加强堤防建设。到2030年，新建堤防50公里。\n专栏1 重点工程\n（一）某江堤防工程。\n（二）某河整治工程。\n"
+           "2.推进河道整治。\n3.完善监测网络。")
+    result = _rules(raw)
+    assert [m.title for m in result.measures] == ["加强堤防建设", "推进河道整治", "完善监测网络"]
+    assert [(g.value, g.year) for g in result.goals] == [(50.0, 2030)]
+
+
+def test_article_numbers_with_stray_blanks() -> None:
+    outline = parse_outline("一、政策支持\n第 1 条 设立引导资金。\n第 1 7 条 强化考核。\n第19条 附则。")
+    assert [m.number for m in outline.measures] == ["1", "17", "19"]
+
+
+def test_incentives_criteria_and_past_facts_are_not_targets() -> None:
+    text = ("对新建项目按固定资产投资的5%给予企业奖励，每年最高奖励不超过500万元。"
+            "园区年综合能耗原则上应不小于5万吨标准煤。"
+            "我省已累计建成5G基站12万个。"
+            "因环境污染直接导致10人以上死亡的为重大事件。"
+            "到2030年，新增公园300座以上。")
+    assert [(g.value, g.unit) for g in find_goals(text)] == [(300.0, "座")]
+
+
+def test_duties_in_running_text() -> None:
+    text = "由市发展改革委牵头，市财政局、市经信局配合，各区政府负责落实。市商务局会同有关部门制定细则。"
+    got = [(d.unit, d.role) for d in prose_duties(text, 0, len(text))]
+    assert got == [("市发展改革委", Role.lead), ("市财政局", Role.support), ("市经信局", Role.support),
+                   ("各区政府", Role.implement), ("市商务局", Role.lead), ("有关部门", Role.support)]
+    assert prose_duties("各部门要健全部门协同机制。市场主体要依法经营。", 0, 25) == []
+
+
+def test_unit_group_after_deng_is_kept_and_split() -> None:
+    text = "财政部、海关总署等国务院相关部门及各地区按职责分工负责"
+    got = [(d.unit, d.role) for d in parse_duty_clause(text, 0, len(text)).duties]
+    assert got == [("财政部", Role.responsible), ("海关总署", Role.responsible),
+                   ("国务院相关部门", Role.responsible), ("各地区", Role.responsible)]
+
+
+def test_fenbie_and_jun_give_one_target_per_item() -> None:
+    goals = find_goals("到2035年，甲类、乙类设施覆盖率分别达到65%和55%；丙、丁两项指标均达到45%以上。")
+    assert [(g.value, g.comparator.value, g.year) for g in goals] == [
+        (65.0, "exactly", 2035), (55.0, "exactly", 2035), (45.0, "at_least", 2035), (45.0, "at_least", 2035)]
+    assert goals[0].start == goals[1].start and goals[0].end == goals[1].end
+
+
+def test_labels_named_by_their_role_word() -> None:
+    text = "完成事项梳理。（6月底完成，牵头考核单位：市政府办公室、市公安局）（持续推进，推进单位：区建管委、各街道）"
+    from summarizer.extract.duty import find_notes
+
+    got = [(d.unit, d.role) for a, b in find_notes(text, 0, len(text)) for d in parse_duty_clause(text, a, b).duties]
+    assert got == [("市政府办公室", Role.lead), ("市公安局", Role.lead),
+                   ("区建管委", Role.responsible), ("各街道", Role.responsible)]
+
+
+def test_decimal_numbering_inline_with_contents_list_and_condition_lists() -> None:
+    body = "工作要求如下，各方应当认真落实，确保取得实效。" * 20
+    raw = ("某市突发事件应急预案 1 总则 1.1 编制目的 1.2 适用范围 2 组织体系 2.1 指挥机构 2.2 工作组 "
+           f"1 总则 1.1 编制目的 {body} 1.2 适用范围 {body} 2 组织体系 2.1 指挥机构 市应急局负责指挥。{body} "
+           f"2.2 工作组 {body}")
+    outline = parse_outline(clean_text(raw).text)
+    assert [(m.number, m.title) for m in outline.measures] == [
+        ("1.1", "编制目的"), ("1.2", "适用范围"), ("2.1", "指挥机构"), ("2.2", "工作组")]
+    conditions = parse_outline("一、重大事件\n凡符合下列情形之一的，为重大事件：\n1.造成3人以上死亡的；\n2.造成直接经济损失1000万元以上的。\n"
+                               "二、较大事件\n三、一般事件")
+    assert [m.number for m in conditions.measures] == ["一", "二", "三"]
+
+
+def test_titled_tasks_keep_their_untitled_sub_points() -> None:
+    parts = []
+    for n, head in enumerate(["堤防达标", "泵闸建设", "河道整治"], 1):
+        parts.append(f"{n}.{head}。按照规划推进建设。")
+        parts += [f"（{k}）完成第{k}批工程的续建，实现全部达到规划规模。" for k in (1, 2)]
+    outline = parse_outline("一、主要任务\n" + "\n".join(parts))
+    assert [m.title for m in outline.measures] == ["堤防达标", "泵闸建设", "河道整治"]
+
+
+def test_an_articles_clauses_are_not_tasks() -> None:
+    text = ("第一章 总则\n第一条 为规范管理，制定本办法。\n第二条 有下列情形之一的，应当及时更新：\n（一）依据发生变化的；\n"
+            "（二）职能发生变化的。\n第三条 主管部门负责监督。\n第二章 附则\n（一）政策支持\n第四条 本办法自印发之日起施行。")
+    assert [m.number for m in parse_outline(text).measures] == ["一", "二", "三", "四"]
+
+
+def test_indicator_table_one_cell_per_line() -> None:
+    from summarizer.extract.indicators import indicator_goals
+
+    text = "\n".join(["2.主要指标", "序号", "指标名称", "指标", "属性", "基准值", "（2030年）", "目标值", "（2035年）",
+                      "目标值", "（2040年）", "1", "绿地覆盖率", "预期性", "40％", "≥45％", "50％",
+                      "2", "公园面积", "约束性", "12.5", "平方公里", "15", "平方公里", "20左右", "3", "渗漏率（%）",
+                      "约束性", "/", "≤8", "6", "到2035年，绿地覆盖率稳步提高。"])
+    goals, regions = indicator_goals(text)
+    got = [(g.indicator, g.value, g.unit, g.comparator.value, g.year) for g in goals]
+    assert got == [("绿地覆盖率", 45.0, "%", "at_least", 2035), ("绿地覆盖率", 50.0, "%", "exactly", 2040),
+                   ("公园面积", 15.0, "平方公里", "exactly", 2035), ("公园面积", 20.0, None, "about", 2040),
+                   ("渗漏率", 8.0, "%", "at_most", 2035), ("渗漏率", 6.0, "%", "exactly", 2040)]
+    assert regions and text[regions[0][0]:].startswith("序号")
+
+
+def test_flat_task_table_blank_separated() -> None:
+    raw = ("附表 重点任务分工\n序号 重点任务 牵头单位 完成时限\n"
+           "1 新增规模以上工业企业50家以上. 经信局 2031年底前\n"
+           "2 建成省级以上创新平台10个 科技局、发改局 持续推进\n"
+           "3 完成技改投资100亿元\n")
+    result = _rules(raw)
+    assert [(m.number, m.title) for m in result.measures] == [
+        ("1", "新增规模以上工业企业50家以上"), ("2", "建成省级以上创新平台10个"), ("3", "完成技改投资100亿元")]
+    assert [[(r.unit, r.role.value) for r in m.responsibilities] for m in result.measures] == [
+        [("经信局", "lead")], [("科技局", "lead"), ("发改局", "lead")], [("科技局", "lead"), ("发改局", "lead")]]
+    assert (50.0, "家") in [(g.value, g.unit) for g in result.goals]
+    assert 1.0 not in [g.value for g in result.goals]  # a row number is never a target
+
+
+def test_flat_task_table_one_cell_per_line_with_merged_units() -> None:
+    raw = "\n".join(["附件", "重点任务清单", "任务类型", "序号", "工作任务", "推进单位", "行动一 更新住房",
+                     "旧房改造", "1", "完成老旧住房改造10万平方米", "区房管局、各街道", "2", "推进成套改造", "3",
+                     "加装电梯100台", "区建管委", "公共空间", "4", "建设口袋公园5座", "区绿化市容局"])
+    result = _rules(raw)
+    got = [(m.number, m.title, m.section, [r.unit for r in m.responsibilities]) for m in result.measures]
+    assert got == [("1", "完成老旧住房改造10万平方米", "旧房改造", ["区房管局", "各街道"]),
+                   ("2", "推进成套改造", "旧房改造", ["区房管局", "各街道"]),
+                   ("3", "加装电梯100台", "旧房改造", ["区建管委"]),
+                   ("4", "建设口袋公园5座", "公共空间", ["区绿化市容局"])]
+
+
+def test_period_opening_a_sentence_scopes_its_targets() -> None:
+    goals = find_goals("2031—2035年，每年新建绿道100公里以上。")
+    assert [(g.value, g.year) for g in goals] == [(100.0, 2035)]
