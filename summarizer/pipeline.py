@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import uuid
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ class RunSummary:
     run_id: str
     outcomes: list[DocOutcome] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    totals: dict[str, int] = field(default_factory=lambda: {"goals": 0, "measures": 0, "responsibilities": 0})
 
     def count(self, status: str) -> int:
         return sum(o.status == status for o in self.outcomes)
@@ -70,6 +72,7 @@ def run_batch(
     on_doc: Callable[[DocOutcome], None] | None = None,
     options: str = "",
     jobs: int = 1,
+    keep_results: bool = True,
 ) -> RunSummary:
     """Run every file; `jobs` > 1 runs that many documents at once (threads).
 
@@ -77,6 +80,9 @@ def run_batch(
     connection, opened in the worker thread), outcomes and `on_doc` calls stay in
     input order and come from the calling thread, and the backend must be
     thread-safe (rules and the LLM backends are).
+
+    keep_results=False drops each result once `on_doc` has seen it (the counts stay
+    in `summary.totals`), so memory follows the largest document, not the batch.
     """
     db = store.open_db(db_path)
     ident = backend.identity
@@ -89,6 +95,7 @@ def run_batch(
          "documents": len(files), "options": options, **runstatus.owner()}
     )
     ids = identity.DocIds(db)
+    totals = summary.totals
     status = "interrupted"
     jobs = min(max(1, jobs), MAX_DOC_JOBS)
     failure: str | None = None  # why the whole run failed (the database, not a document)
@@ -96,9 +103,15 @@ def run_batch(
     heartbeat = runstatus.Heartbeat(db_path, run_id).__enter__()
 
     def emit(outcome: DocOutcome) -> None:
+        if outcome.result is not None:
+            totals["goals"] += len(outcome.result.goals)
+            totals["measures"] += len(outcome.result.measures)
+            totals["responsibilities"] += sum(len(m.responsibilities) for m in outcome.result.measures)
         summary.outcomes.append(outcome)
         if on_doc:
             on_doc(outcome)
+        if not keep_results:
+            outcome.result = None
 
     def one_in_thread(path: Path, doc_id: str, note: str) -> DocOutcome:
         own = store.open_db(db_path)  # sqlite connections stay in the thread that opened them
@@ -108,7 +121,7 @@ def run_batch(
             own.close()
 
     try:
-        planned: list[DocOutcome | Future[DocOutcome]] = []
+        planned: deque[DocOutcome | Future[DocOutcome]] = deque()
         for path in files:
             got = ids.assign(path, identity.file_sha256(path))
             if got.duplicate_of is not None:
@@ -124,7 +137,8 @@ def run_batch(
                 emit(_one(db, path, backend, run_id, force, got.doc_id, got.note))
             else:
                 planned.append(pool.submit(one_in_thread, path, got.doc_id, got.note))
-        for item in planned:
+        while planned:  # popped, so a finished future's result is not held to the end of the batch
+            item = planned.popleft()
             emit(item.result() if isinstance(item, Future) else item)
         status = "ok" if summary.ok else ("degraded" if summary.count("failed") == 0 else "failed")
     except ConfigError:

@@ -35,3 +35,18 @@ def test_stub_answer_is_grounded_in_the_chunk() -> None:
     (g,) = ans["g"]
     assert g["q"] == "新增企业100家" and g["v"] == 100.0
     assert LatencyStub.answer("<<<DATA\n无数字\nDATA>>>") == {"g": []}
+
+
+def test_bench_scale_and_linear_smoke(tmp_path: Path) -> None:
+    """The memory and linear-time parts at toy sizes (the real ones, 5,000 docs and 10 MB, are bench-only)."""
+    out = tmp_path / "bench"
+    md = run_bench(out, {"scale", "linear"}, scale_sizes=(2, 4), linear_mb=0.05, log=lambda s: None)
+    text = md.read_text(encoding="utf-8")
+    assert "## scale: memory vs batch size" in text and "Peak RSS at 4 documents over 2" in text
+    assert "## linear: one long line" in text and "HTML eval report with 8000 errors" in text
+    res = json.loads((out / "bench.json").read_text(encoding="utf-8"))
+    assert [(r["step"], r["size"]) for r in res["scale"]["rows"]] == [
+        (s, n) for n in (2, 4) for s in ("run", "export json", "export jsonl", "export csv")]
+    assert all(r["peak_rss_mb"] > 0 for r in res["scale"]["rows"])
+    one_line, lines = res["linear"]["rows"][1], res["linear"]["rows"][0]
+    assert one_line["lines"] == 1 and lines["lines"] > 100 and one_line["ok"] == lines["ok"] == 1

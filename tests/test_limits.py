@@ -279,3 +279,54 @@ def test_fifo_inside_a_folder_is_named_not_read(tmp_path: Path) -> None:
     (tmp_path / "plan.txt").write_text(POLICY, "utf-8")
     summary = run_batch([tmp_path], tmp_path / "r.db", get_backend("rules"))
     assert [(Path(o.path).name, o.status) for o in summary.outcomes] == [("pipe.txt", "failed"), ("plan.txt", "ok")]
+
+
+# ---- long lines and big batches ---------------------------------------------------------------
+
+
+def _naive_inside_quotes(text: str, pos: int) -> bool:
+    seg = text[text.rfind("\n", 0, pos) + 1 : pos]
+    return seg.count("“") > seg.count("”") or seg.count("《") > seg.count("》")
+
+
+def test_quote_depth_matches_counting_from_the_line_start() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from summarizer.extract.goals import _QuoteDepth
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.text(alphabet="“”《》\n甲1", max_size=60), st.lists(st.integers(0, 60), max_size=12))
+    def check(text: str, positions: list[int]) -> None:
+        depth = _QuoteDepth(text)
+        for pos in [*sorted(min(p, len(text)) for p in positions), 0, len(text)]:  # forwards, then back
+            assert depth.inside(pos) == _naive_inside_quotes(text, pos), (text, pos)
+
+    check()
+
+
+def test_one_line_document_is_read_not_dropped_as_noise(tmp_path: Path) -> None:
+    """A document stored without line breaks (scraped spam words and all) still gives its targets."""
+    from conftest import DOCS
+
+    text = next(DOCS.glob("003_*.txt")).read_text("utf-8-sig")
+    lined, flat = tmp_path / "lined.txt", tmp_path / "flat.txt"
+    lined.write_text(text, "utf-8")
+    flat.write_text(text.replace("\n", ""), "utf-8")
+    summary = run_batch([lined, flat], tmp_path / "r.db", get_backend("rules"))
+    a, b = (o.result for o in summary.outcomes)
+    assert a is not None and b is not None, [o.message for o in summary.outcomes]
+    assert len(b.goals) >= len(a.goals) // 2 > 0
+
+
+def test_results_are_dropped_after_reporting_but_counted(tmp_path: Path) -> None:
+    from conftest import DOCS
+
+    seen = []
+    lean = run_batch([DOCS], tmp_path / "a.db", get_backend("rules"), keep_results=False,
+                     on_doc=lambda o: seen.append(o.result is not None))
+    full = run_batch([DOCS], tmp_path / "b.db", get_backend("rules"))
+    assert all(seen) and all(o.result is None for o in lean.outcomes)
+    assert lean.totals == full.totals and full.totals["goals"] == sum(len(o.result.goals) for o in full.outcomes)
+    threaded = run_batch([DOCS], tmp_path / "c.db", get_backend("rules"), keep_results=False, jobs=2)
+    assert threaded.totals == full.totals

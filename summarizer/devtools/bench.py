@@ -14,6 +14,9 @@ Parts (any subset):
   tokens, tokens/s, peak RSS, and eval F1 next to the rules backend.
 - ``peer``: LangExtract pointed at the same local model through its
   OpenAI-compatible endpoint, mapped to the gold format and scored the same way.
+- ``scale`` and ``linear`` (`summarizer.devtools.bench_limits`): peak RSS for 500
+  vs 5,000 documents and their exports; a 10 MB one-line document vs the same text
+  with line breaks; the HTML eval report with 8,000 errors.
 
 Writes ``bench.md``, ``bench.json`` and small PNG plots into the output folder.
 """
@@ -42,7 +45,7 @@ from summarizer.devtools.chatstub import ChatStub, Reply
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "eval" / "docs"
 GOLD = ROOT / "eval" / "gold"
-PARTS = ("rules", "llm-stub", "local", "peer")
+PARTS = ("rules", "llm-stub", "local", "peer", "scale", "linear")
 _GOAL_NUM = re.compile(r"\d+(?:\.\d+)?")
 
 
@@ -75,7 +78,14 @@ def machine() -> dict[str, Any]:
 
 
 def _maxrss_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
+    """This process's peak RSS in MB: VmHWM on Linux, since ru_maxrss of a process started by
+    vfork+exec carries its parent's peak."""
+    try:
+        with open("/proc/self/status") as f:
+            kib = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+        return round(kib / 1024, 1)
+    except (OSError, StopIteration, ValueError):
+        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
 
 
 def _worker(kind: str, args: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
@@ -658,6 +668,9 @@ def write_report(out_dir: Path, res: dict[str, Any]) -> Path:
                    _table(["document", "wall s", "calls", "prompt tokens", "completion tokens", "error"],
                           [[d["doc_id"], d["wall_s"], d["calls"], d["prompt_tokens"], d["completion_tokens"],
                             d["error"] or ""] for d in pe.get("docs", [])]), ""]
+    from summarizer.devtools.bench_limits import report_lines
+
+    md += report_lines(res, _table)
     path = out_dir / "bench.md"
     path.write_text("\n".join(md), encoding="utf-8")
     return path
@@ -669,7 +682,7 @@ def write_report(out_dir: Path, res: dict[str, Any]) -> Path:
 def run_bench(out_dir: Path, parts: set[str], sizes: Iterable[int] = (10, 100, 1000),
               jobs: Iterable[int] = (1, 2, 4, 8), latency: float = 0.2, docs_dir: Path = DOCS,
               gold_dir: Path = GOLD, peer_cap_s: float = 360.0, scopes: Iterable[str] = ("targets", "residual"),
-              stub_docs: int = 0,
+              stub_docs: int = 0, scale_sizes: Iterable[int] = (500, 5000), linear_mb: float = 10.0,
               log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)) -> Path:
     unknown = set(parts) - set(PARTS)
     if unknown:
@@ -703,6 +716,13 @@ def run_bench(out_dir: Path, parts: set[str], sizes: Iterable[int] = (10, 100, 1
             for d in pe.get("docs", []):
                 d.pop("text", None)
                 d.pop("extractions", None)
+        if parts & {"scale", "linear"}:
+            from summarizer.devtools import bench_limits
+
+            if "scale" in parts:
+                res["scale"] = bench_limits.bench_scale(scale_sizes, work, docs_dir, log)
+            if "linear" in parts:
+                res["linear"] = bench_limits.bench_linear(linear_mb, work, docs_dir, log)
         res["total_s"] = time.perf_counter() - t0
         res["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
         path = write_report(out_dir, res)
@@ -723,7 +743,9 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     if a.worker:
         args = json.loads(a.args)
-        fn = {"rules": _rules_worker, "local": _local_worker, "peer": _peer_worker}[a.worker]
+        from summarizer.devtools.bench_limits import worker as limits_worker
+
+        fn = {"rules": _rules_worker, "local": _local_worker, "peer": _peer_worker, "scale": limits_worker}[a.worker]
         data = fn(args)
         Path(args["out"]).write_text(json.dumps(data, ensure_ascii=False, default=str))
         return 0

@@ -48,6 +48,10 @@ def check_gold_dir(folder: Path, docs: Path | None = None) -> tuple[list[str], i
     """Validate every gold file; with docs, check quotes and titles against the text."""
     from summarizer.pipeline import prepare
 
+    if not folder.is_dir():
+        raise GoldError(f"{folder}: not a folder of gold files")
+    if docs is not None and not docs.is_dir():
+        raise GoldError(f"{docs}: not a folder of documents")
     problems: list[str] = []
     count = 0
     for path in sorted(folder.glob("*.json")):

@@ -15,6 +15,7 @@ from typing import Any
 from jinja2 import Environment, select_autoescape
 
 from summarizer.ingest.textnorm import norm
+from summarizer.safe_output import markdown_text
 
 _METRICS = ("goals", "measures", "responsibilities")
 
@@ -46,12 +47,14 @@ HEADERS = ["document", "goals P / R / F1", "measures P / R / F1", "responsibilit
 
 
 def markdown_report(report: dict[str, Any]) -> str:
+    """The report as Markdown; document text (quotes, ids, details) is HTML-escaped, so it shows, never runs."""
+    md = markdown_text
     lines = ["# Eval report", ""]
     if report.get("run_id"):
-        lines += [f"Run: `{report['run_id']}`", ""]
+        lines += [f"Run: `{md(report['run_id'])}`", ""]
     lines += ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
     for doc_id, block in report["documents"].items():
-        lines.append("| " + " | ".join(_row(doc_id, block)) + " |")
+        lines.append("| " + " | ".join(_row(md(doc_id), block)) + " |")
     lines.append("| " + " | ".join(_row("**overall**", report["overall"])) + " |")
     if report.get("by_category"):
         lines += ["", "By form category (a document counts in each of its categories):", "",
@@ -63,15 +66,15 @@ def markdown_report(report: dict[str, Any]) -> str:
               + ", ".join(f"{k} {v:.3f}" if v is not None else f"{k} -" for k, v in fa.items()),
               f"Measure section accuracy: {report['overall']['measures']['section_accuracy']}", ""]
     if report.get("missing_documents"):
-        lines += [f"Documents with gold but no result (all missed): {', '.join(report['missing_documents'])}", ""]
+        lines += [f"Documents with gold but no result (all missed): {md(', '.join(report['missing_documents']))}", ""]
     for doc_id, block in report["documents"].items():
         if not block["errors"]:
             continue
-        lines += [f"## {doc_id}", ""]
+        lines += [f"## {md(doc_id)}", ""]
         for e in block["errors"]:
             where = f" @{e['start']}" if e.get("start") is not None else ""
-            detail = error_detail(e)
-            lines.append(f"- **{e['kind']}** {e['type']}{where}: 「{e.get('quote')}」 {detail}".rstrip())
+            detail = md(error_detail(e))
+            lines.append(f"- **{e['kind']}** {e['type']}{where}: 「{md(e.get('quote'))}」 {detail}".rstrip())
         lines.append("")
     return "\n".join(lines)
 
@@ -131,6 +134,7 @@ def _segments(text: str, marks: list[tuple[int, int, str, str, str]]) -> list[di
             if owner[i] is None:
                 owner[i] = n
     segs: list[dict[str, str]] = []
+    anchored: set[str] = set()  # ids already given to a segment (a set: a scan per segment was quadratic)
     i = 0
     while i < len(text):
         k = owner[i]
@@ -141,7 +145,8 @@ def _segments(text: str, marks: list[tuple[int, int, str, str, str]]) -> list[di
             segs.append({"text": text[i:j], "cls": "", "id": "", "title": ""})
         else:
             _, _, cls, ident, title = marks[k]
-            first = not any(s.get("id") == ident for s in segs)
+            first = ident not in anchored
+            anchored.add(ident)
             segs.append({"text": text[i:j], "cls": cls, "id": ident if first else "", "title": title})
         i = j
     return segs
@@ -174,6 +179,9 @@ def html_report(report: dict[str, Any], texts: dict[str, str],
 
 
 def write_report(path: Path, content: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(content, "utf-8")
+    """Write a report all or nothing (a temp file renamed over it): a full disk keeps the old one."""
+    from summarizer.store import atomic
+
+    with atomic.replace(path) as f:
+        f.write(content)
     return path

@@ -64,9 +64,16 @@ def is_spam_line(line: str) -> bool:
     return hits >= 1 and len(fragments) >= 4 and max(len(f) for f in fragments) <= 25
 
 
+# Page chrome and SEO spam come as short lines; a longer "line" is a document stored
+# without line breaks, and a few spam words in it must not drop the whole document.
+MAX_NOISE_LINE = 2000
+
+
 def is_noise_line(line: str) -> bool:
     """True for a cleaned line that is page noise, not document content."""
     s = line.strip()
+    if len(s) > MAX_NOISE_LINE:
+        return False
     return bool(
         _CHROME_RE.match(s)
         or _BREADCRUMB_RE.match(s)

@@ -408,8 +408,27 @@ def serve(db_path: str | Path, port: int = 8001, host: str = "127.0.0.1") -> Non
     except ImportError:
         raise ConfigError(INSTALL_HINT) from None
     ds = build(db_path)
+    port = usable_port(host, port)
     print(f"serving {db_path} at http://{host}:{port}/{Path(db_path).stem}", flush=True)
     uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on", workers=1)
+
+
+def usable_port(host: str, port: int) -> int:
+    """A port that can be served and printed: 1-65535 and free; 0 means "pick a free one".
+
+    Checked before Datasette starts, so a bad or busy port is one line, and port 0
+    prints the port actually used rather than an unusable `:0` URL.
+    """
+    import socket
+
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"--port {port}: a port is 1-65535 (or 0 for any free port)")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(f"--port {port}: cannot listen on {host}:{port} ({exc.strerror or exc})") from None
+        return int(s.getsockname()[1])
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,6 +18,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from summarizer.errors import SummarizerError
+from summarizer.safe_output import terminal_text
 
 app = typer.Typer(help="Structured summaries of Chinese government policy documents.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -38,7 +39,7 @@ def one_line_errors(fn: F) -> F:
         except SummarizerError as exc:
             if os.environ.get("SUMMARIZER_RAISE_ERRORS"):
                 raise
-            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+            typer.secho(f"error: {terminal_text(exc)}", fg=typer.colors.RED, err=True)
             raise typer.Exit(2) from None
         except sqlite3.Error as exc:  # found late (a damaged page, a full disk): one line too
             if os.environ.get("SUMMARIZER_RAISE_ERRORS"):
@@ -110,6 +111,7 @@ def run(
         label, colour = marks[o.status]
         problem = o.status in ("failed", "degraded")
         line = f"{label:4} {o.message}" if problem else f"{label:4} {o.doc_id}: {o.message}"
+        line = terminal_text(line)  # file names may carry escape sequences
         if live:
             progress.console.print(line, style=colour, markup=False)
         else:
@@ -125,7 +127,7 @@ def run(
     _show_warnings()
     try:
         with sigterm_as_interrupt(), progress:
-            summary = run_batch(paths, db, engine, force=force, on_doc=show, jobs=jobs or 1)
+            summary = run_batch(paths, db, engine, force=force, on_doc=show, jobs=jobs or 1, keep_results=False)
     except KeyboardInterrupt:
         _report_interrupt(db)
         raise typer.Exit(130) from None
@@ -135,13 +137,12 @@ def run(
             close()
     for p in summary.ignored:
         typer.echo(f"note {p}: not a supported document type, skipped")
-    res = [o.result for o in summary.outcomes if o.result]
+    t = summary.totals
     typer.echo(
         f"run {summary.run_id}: {len(summary.outcomes)} documents, {summary.count('ok')} ok, "
         f"{summary.count('degraded')} degraded, {summary.count('skipped')} unchanged, "
         f"{summary.count('failed')} failed; "
-        f"{sum(len(r.goals) for r in res)} goals, {sum(len(r.measures) for r in res)} measures, "
-        f"{sum(len(m.responsibilities) for r in res for m in r.measures)} responsibilities -> {db}"
+        f"{t['goals']} goals, {t['measures']} measures, {t['responsibilities']} responsibilities -> {terminal_text(db)}"
     )
     if not summary.ok:
         raise typer.Exit(1)
@@ -355,7 +356,8 @@ def browse(
 @one_line_errors
 def bench(
     out: Annotated[Path, typer.Option(help="Folder for bench.md, bench.json and the plots")] = Path("results/bench"),
-    parts: Annotated[str, typer.Option(help="Comma list of rules, llm-stub, local, peer")] = "rules,llm-stub,local",
+    parts: Annotated[str, typer.Option(help="Comma list of rules, llm-stub, local, peer, scale, linear")] = (
+        "rules,llm-stub,local,scale,linear"),
     sizes: Annotated[str, typer.Option(help="Corpus sizes for the rules part")] = "10,100,1000",
     jobs: Annotated[str, typer.Option(help="Concurrency levels for the stub part")] = "1,2,4,8",
     latency: Annotated[float, typer.Option(help="Simulated seconds per stub request")] = 0.2,
@@ -416,4 +418,6 @@ def gold_text(path: Path) -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    from summarizer.interfaces.console import main
+
+    main()

@@ -37,10 +37,12 @@ import functools
 import json
 import re
 import unicodedata
-from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib import resources
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 import sqlite_utils
@@ -220,56 +222,64 @@ def refresh_units(db: sqlite_utils.Database) -> dict[str, int]:
     """Rebuild `unit_mentions` and `units` from the stored responsibilities.
 
     Idempotent and cheap (one pass over responsibilities, one transaction); meant to
-    run at the end of every batch. Returns {"units": n, "mentions": n}.
+    run at the end of every batch. Streamed: mentions are computed one result at a
+    time and inserted in batches, so memory follows the units table, not the
+    database (a full list of mentions took 200 MB at 5,000 documents).
+    Returns {"units": n, "mentions": n}.
     """
     ensure_tables(db)
     latest = _latest_result_ids(db)
     issuers = {r["result_id"]: json.loads(r["issuers"] or "[]")
                for r in db.query("select result_id, issuers from plans")}
-    by_result: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in db.query("select id, measure_id, result_id, doc_id, unit, role from responsibilities "
-                      "order by result_id, measure_id, seq"):
-        by_result[r["result_id"]].append(r)
-
-    mentions = []
-    for rid, rows in by_result.items():
-        doc_issuers = issuers.get(rid, [])
-        level = document_level(doc_issuers, (r["unit"] for r in rows))
-        places = issuer_places(doc_issuers)
-        for r in rows:
-            u = resolve(r["unit"], level, places)
-            mentions.append({
-                "responsibility_id": r["id"], "canonical": u.canonical, "level": u.level,
-                "kind": u.kind, "raw": r["unit"], "note": u.note, "level_source": u.level_source,
-                "role": r["role"], "measure_id": r["measure_id"], "result_id": rid,
-                "doc_id": r["doc_id"], "latest": int(rid in latest),
-            })
-
     units: dict[str, dict[str, Any]] = {}
-    for m in mentions:
-        if not m["latest"]:
-            continue
-        acc = units.setdefault(m["canonical"], {"levels": Counter(), "kind": m["kind"], "docs": set(),
-                                              "aliases": Counter(), "notes": set(), "roles": Counter()})
-        acc["levels"][m["level"]] += 1
-        acc["docs"].add(m["doc_id"])
-        acc["aliases"][m["raw"]] += 1
-        acc["roles"][m["role"]] += 1
-        if m["note"]:
-            acc["notes"].add(m["note"])
-    unit_rows = [
-        {"canonical": name, "level": u["levels"].most_common(1)[0][0], "kind": u["kind"],
-         "mentions": sum(u["aliases"].values()), "documents": _json(sorted(u["docs"])),
-         "aliases": _json([a for a, _ in sorted(u["aliases"].items(), key=lambda x: (-x[1], x[0]))]),
-         "notes": _json(sorted(u["notes"])), "roles": _json(dict(sorted(u["roles"].items())))}
-        for name, u in sorted(units.items())
-    ]
+    count = 0
+
+    def mentions() -> Iterator[dict[str, Any]]:
+        nonlocal count
+        cur = db.conn.execute("select id, measure_id, result_id, doc_id, unit, role from responsibilities "
+                              "order by result_id, measure_id, seq")
+        cols = [d[0] for d in cur.description]
+        for rid, group in groupby((dict(zip(cols, row)) for row in cur), key=itemgetter("result_id")):
+            rows = list(group)  # one result's responsibilities: bounded by a document
+            doc_issuers = issuers.get(rid, [])
+            level = document_level(doc_issuers, (r["unit"] for r in rows))
+            places = issuer_places(doc_issuers)
+            for r in rows:
+                u = resolve(r["unit"], level, places)
+                m = {"responsibility_id": r["id"], "canonical": u.canonical, "level": u.level,
+                     "kind": u.kind, "raw": r["unit"], "note": u.note, "level_source": u.level_source,
+                     "role": r["role"], "measure_id": r["measure_id"], "result_id": rid,
+                     "doc_id": r["doc_id"], "latest": int(rid in latest)}
+                count += 1
+                if m["latest"]:
+                    _tally(units, m)
+                yield m
+
     with store.write_lock(db):  # IMMEDIATE: another run may be writing this database
         db.execute("delete from unit_mentions")
         db.execute("delete from units")
-        db.table("unit_mentions").insert_all(mentions, batch_size=1000)
+        db.table("unit_mentions").insert_all(mentions(), batch_size=1000)
+        unit_rows = [
+            {"canonical": name, "level": u["levels"].most_common(1)[0][0], "kind": u["kind"],
+             "mentions": sum(u["aliases"].values()), "documents": _json(sorted(u["docs"])),
+             "aliases": _json([a for a, _ in sorted(u["aliases"].items(), key=lambda x: (-x[1], x[0]))]),
+             "notes": _json(sorted(u["notes"])), "roles": _json(dict(sorted(u["roles"].items())))}
+            for name, u in sorted(units.items())
+        ]
         db.table("units").insert_all(unit_rows, batch_size=1000)
-    return {"units": len(unit_rows), "mentions": len(mentions)}
+    return {"units": len(unit_rows), "mentions": count}
+
+
+def _tally(units: dict[str, dict[str, Any]], m: dict[str, Any]) -> None:
+    """Add one latest mention to its unit's counts."""
+    acc = units.setdefault(m["canonical"], {"levels": Counter(), "kind": m["kind"], "docs": set(),
+                                          "aliases": Counter(), "notes": set(), "roles": Counter()})
+    acc["levels"][m["level"]] += 1
+    acc["docs"].add(m["doc_id"])
+    acc["aliases"][m["raw"]] += 1
+    acc["roles"][m["role"]] += 1
+    if m["note"]:
+        acc["notes"].add(m["note"])
 
 
 def _json(value: Any) -> str:
