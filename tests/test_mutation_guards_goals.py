@@ -51,6 +51,8 @@ def read(text: str) -> list[tuple[float, float | None, str | None, C, int | None
     ("到2026年，进入全国百强县前30名。", (30, None, "名", C.at_most, 2026)),
     ("到2026年，综合排名稳居全省前5位。", (5, None, "位", C.at_most, 2026)),
     ("到2026年，全市前期项目储备100个。", (100, None, "个", C.exactly, 2026)),
+    ("到2026年，谋划前期项目40个。", (40, None, "个", C.exactly, 2026)),
+    ("到2026年，储备前期项目60个。", (60, None, "个", C.exactly, 2026)),
     # ranges
     ("到2026年，打造特色小镇3-5个。", (3, 5, "个", C.exactly, 2026)),
 ])
