@@ -19,7 +19,7 @@ from summarizer.backends.llm_cache import CallCache, request_hash
 from summarizer.pipeline import prepare
 
 MESSAGES = [{"role": "system", "content": "s"}, {"role": "user", "content": "到2026年，新增企业20家。"}]
-TEXT = "到2025年，全县工业总产值突破1000亿元，规上工业企业超过500家。\n加强组织领导。\n"
+TEXT = "到2025年，全县数字经济增加值突破300亿元，规上软件企业超过80家。\n加强组织领导。\n"
 
 
 def test_the_key_depends_on_model_prompt_version_mode_and_messages() -> None:
@@ -86,14 +86,14 @@ def test_a_failed_chunk_is_cached_as_failed_and_falls_back_again(stub: StubServe
     second_backend = backend(stub, db)
     second = second_backend.extract(doc)
     assert stub.calls == calls and second_backend.stats.cache_hits == 1  # served from the cache...
-    assert {g.value for g in second.goals} == {g.value for g in first.goals} == {1000, 500}  # ...as a failure
+    assert {g.value for g in second.goals} == {g.value for g in first.goals} == {300, 80}  # ...as a failure
     assert any("model" in n for n in second.notes)
 
 
 def test_a_good_answer_is_cached_under_this_model_only(stub: StubServer, tmp_path: Path) -> None:
     db = str(tmp_path / "r.db")
     doc = prepare("d1", TEXT)[1]
-    answer = {"g": [{"q": "工业总产值突破1000亿元", "i": "工业总产值", "v": 1000, "m": None, "u": "亿元",
+    answer = {"g": [{"q": "数字经济增加值突破300亿元", "i": "数字经济增加值", "v": 300, "m": None, "u": "亿元",
                      "c": "at_least", "y": 2025}]}
     stub.script(ok(answer), ok(answer))
     backend(stub, db).extract(doc)
