@@ -153,3 +153,76 @@ def test_micro_average_over_documents() -> None:
     rep = summarize([s1, s2])
     assert (rep["overall"]["goals"]["tp"], rep["overall"]["goals"]["fn"]) == (1, 1)
     assert rep["documents"]["d"]["goals"]["f1"] == 1.0 and rep["documents"]["e"]["goals"]["f1"] == 0.0
+
+
+def mixed_case() -> tuple[GoldFile, DocumentResult]:
+    """One of each error a reviewer reads: a wrong field, a miss and a spurious item for
+    goals, measures and duties, a wrong section and a wrong plan field."""
+    g = gold(goals=[goal("营业收入", 500, "亿元", "营业收入突破500亿元", "at_least"),
+                    goal("企业", 100, "家", "企业新增100家以上", "increase_by")],
+             measures=[measure("推进企业上云", [("区经信局", "lead")], section="一、数字化"),
+                       measure("建设算力中心", [("区科技局", "responsible")])],
+             title="某市方案", issuers=["某市人民政府"], issued_date="2024-01-02", period_start=None,
+             period_end=2026)
+    p = DocumentResult(
+        doc_id="d", plan={"title": "某市方案", "issuers": [], "issued_date": "2024-01-02", "period_end": 2026},
+        goals=[pred_goal(**goal("营业收入", 500, "亿元", "营业收入突破500亿元", "about")),
+               pred_goal(**goal("园区", 3, "个", "园区3个"))],
+        measures=[pred_measure("推进企业上云", [("区经信局", "lead"), ("区财政局", "support")], section="二、其他"),
+                  pred_measure("完全无关的标题内容", [("区统计局", "support")])])
+    return g, p
+
+
+def test_every_error_is_reported_with_what_a_reviewer_needs() -> None:
+    g, p = mixed_case()
+    assert score_document(g, p).errors == [
+        {"kind": "wrong_field", "type": "goal", "quote": "营业收入突破500亿元", "start": 0, "end": 11,
+         "fields": [{"field": "comparator", "gold": "at_least", "predicted": "about"}]},
+        {"kind": "missed", "type": "goal", "quote": "企业新增100家以上",
+         "item": {"indicator": "企业", "value": 100.0, "value_max": None, "unit": "家", "comparator": "increase_by",
+                  "year": 2026, "quote": "企业新增100家以上"}},
+        {"kind": "spurious", "type": "goal", "quote": "园区3个", "start": 0, "end": 4,
+         "item": {"quote": "园区3个", "indicator": "园区", "value": 3.0, "value_max": None, "unit": "个",
+                  "comparator": "exactly", "year": 2026}},
+        {"kind": "wrong_field", "type": "measure", "quote": "推进企业上云", "start": 0, "end": 6,
+         "fields": [{"field": "section", "gold": "一、数字化", "predicted": "二、其他"}]},
+        {"kind": "missed", "type": "measure", "quote": "建设算力中心",
+         "item": {"number": "1", "title": "建设算力中心", "section": None}},
+        {"kind": "spurious", "type": "measure", "quote": "完全无关的标题内容", "start": 0, "end": 9,
+         "item": {"number": "1", "title": "完全无关的标题内容"}},
+        {"kind": "spurious", "type": "responsibility", "quote": "区财政局", "measure": "1 推进企业上云",
+         "role": "support"},
+        {"kind": "missed", "type": "responsibility", "quote": "区科技局", "measure": "1 建设算力中心",
+         "role": "responsible"},
+        {"kind": "wrong_field", "type": "plan", "quote": "issuers",
+         "fields": [{"field": "issuers", "gold": ["某市人民政府"], "predicted": []}]},
+    ]
+
+
+def test_the_summary_block_in_full() -> None:
+    g, p = mixed_case()
+    prf = {"precision": 0.5, "recall": 0.5, "f1": 0.5, "tp": 1, "fp": 1, "fn": 1}
+    duties = {"precision": 0.3333, "recall": 0.5, "f1": 0.4, "tp": 1, "fp": 2, "fn": 1}
+    rep = summarize([score_document(g, p)])
+    expected = {
+        "goals": {**prf, "field_accuracy": {"indicator": 1.0, "unit": 1.0, "comparator": 0.0, "year": 1.0,
+                                            "value_max": 1.0}},
+        "measures": {**prf, "section_accuracy": 0.0},
+        "responsibilities": {**duties, "lenient": duties, "role_accuracy": 1.0},
+        "plan": {"accuracy": 0.8, "fields": {"title": 1.0, "issuers": 0.0, "issued_date": 1.0, "period_start": 1.0,
+                                             "period_end": 1.0}},
+        "grounding": {"share": None, "checked": 0},
+    }
+    assert rep["overall"] == expected
+    assert rep["documents"]["d"] == {**expected, "errors": score_document(g, p).errors}
+
+
+def test_empty_sides_score_as_defined() -> None:
+    o = overall(gold(), DocumentResult(doc_id="d"))
+    assert o["goals"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "tp": 0, "fp": 0, "fn": 0,
+                          "field_accuracy": dict.fromkeys(("indicator", "unit", "comparator", "year", "value_max"))}
+    assert o["measures"]["section_accuracy"] is None and o["responsibilities"]["role_accuracy"] is None
+    spurious = overall(gold(), DocumentResult(doc_id="d", goals=[pred_goal(**goal("园区", 3, "个", "园区3个"))]))
+    assert (spurious["goals"]["precision"], spurious["goals"]["recall"], spurious["goals"]["f1"]) == (0.0, 1.0, 0.0)
+    missed = overall(gold(goals=[goal("园区", 3, "个", "园区3个")]), DocumentResult(doc_id="d"))
+    assert (missed["goals"]["precision"], missed["goals"]["recall"], missed["goals"]["f1"]) == (0.0, 0.0, 0.0)
