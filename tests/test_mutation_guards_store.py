@@ -132,3 +132,80 @@ def test_csv_export_writes_one_table_per_kind(docs: Path, tmp_path: Path) -> Non
         rows = list(csv.DictReader(f))
     assert [(r["doc_id"], r["unit"], r["role"]) for r in rows] == [
         ("a", "区经信局", "lead"), ("a", "区财政局", "support"), ("b", "区经信局", "lead"), ("b", "区财政局", "support")]
+
+
+def test_rows_hold_what_the_result_and_the_document_say(docs: Path, tmp_path: Path) -> None:
+    db_path = tmp_path / "r.db"
+    run_id = run_batch([docs / "a.txt"], db_path, get_backend("guard-versioned", model="m", prompt_version="p1")).run_id
+    db = store.open_db(db_path)
+    doc = db["documents"].get("a")
+    assert (doc["path"], doc["encoding"], doc["raw_text"], doc["raw_chars"]) == (
+        str(docs / "a.txt"), "utf-8", DOC, len(DOC))
+    assert doc["clean_text"] == DOC.rstrip("\n") and doc["clean_chars"] == len(DOC) - 1
+    assert len(doc["sha256"]) == 64 and doc["added_at"].endswith("+00:00")
+    (res,) = db["results"].rows
+    assert {k: res[k] for k in ("doc_id", "run_id", "backend", "model", "prompt_version", "sha256", "dropped")} == {
+        "doc_id": "a", "run_id": run_id, "backend": "guard-versioned", "model": "m", "prompt_version": "p1",
+        "sha256": doc["sha256"], "dropped": 0}
+    assert json.loads(res["notes"]) == []
+    plan = next(db["plans"].rows)
+    assert (plan["title"], json.loads(plan["issuers"]), plan["period_end"]) == ("某区数字化行动方案", [], 2026)
+    goal = next(db["goals"].rows)
+    assert (goal["seq"], goal["value"], goal["unit"], goal["comparator"], goal["year"], goal["quote"]) == (
+        0, 20.0, "个", "increase_by", 2026, "新增数字化车间20个")
+    measures = list(db["measures"].rows_where(order_by="seq"))
+    assert [(m["seq"], m["number"], m["title"]) for m in measures] == [(0, "1", "推进企业上云"), (1, "2", "建设算力中心")]
+    duties = list(db["responsibilities"].rows_where(order_by="seq"))
+    assert [(d["measure_id"], d["seq"], d["unit"], d["role"]) for d in duties] == [
+        (measures[0]["id"], 0, "区经信局", "lead"), (measures[0]["id"], 1, "区财政局", "support")]
+    assert len({m["id"] for m in measures} | {d["id"] for d in duties} | {goal["id"], res["id"]}) == 6
+    run = db["runs"].get(run_id)
+    assert (run["status"], run["documents"], run["succeeded"], run["goals"], run["measures"],
+            run["responsibilities"]) == ("ok", 1, 1, 1, 2, 2)
+
+
+def test_dropped_counts_and_notes_round_trip(tmp_path: Path) -> None:
+    db = store.open_db(tmp_path / "r.db")
+    run_batch([], tmp_path / "r.db", get_backend("rules"))
+    run_id = next(db["runs"].rows)["id"]
+    store.save_document(db, "d", "d.txt", "0" * 64, "gb18030", "原文", "原文")
+    result = DocumentResult(doc_id="d", dropped=3, notes=["model: chunk at 0 unusable"])
+    with store.write_lock(db):
+        rid = store.save_result(db, result, run_id, "0" * 64, "openai", "m", "p")
+    back = store.load_result(db, rid)
+    assert (back.dropped, back.notes, back.plan.issuers, back.goals, back.measures) == (
+        3, ["model: chunk at 0 unusable"], [], [], [])
+    assert db["documents"].get("d")["encoding"] == "gb18030"
+
+
+def test_the_schema_follows_the_models(tmp_path: Path) -> None:
+    db = store.open_db(tmp_path / "r.db")
+    cols = {t: {c.name: c.type for c in db[t].columns} for t in ("goals", "plans", "responsibilities")}
+    assert cols["goals"]["value"] == "REAL" and cols["goals"]["year"] == "INTEGER"
+    assert cols["goals"]["start"] == "INTEGER" and cols["goals"]["comparator"] == "TEXT"
+    assert cols["goals"]["value_max"] == "REAL" and cols["goals"]["unit"] == "TEXT"
+    assert cols["plans"]["issuers"] == "TEXT" and cols["plans"]["period_end"] == "INTEGER"
+    assert cols["plans"]["issued_date"] == "TEXT" and cols["responsibilities"]["role"] == "TEXT"
+    assert [r["name"] for r in db["_migrations"].rows] == ["m001_initial"]
+    assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    again = store.open_db(tmp_path / "r.db")  # opening again applies nothing twice
+    assert again["_migrations"].count == 1
+
+
+def test_full_text_search_finds_goals_and_measures_by_a_trigram(docs: Path, tmp_path: Path) -> None:
+    db_path = tmp_path / "r.db"
+    run_batch([docs], db_path, get_backend("rules"))
+    db = store.open_db(db_path)
+    assert [r["quote"] for r in db["goals"].search("数字化车间")] == ["新增数字化车间20个", "新增数字化车间30个"]
+    assert {r["title"] for r in db["measures"].search("算力中心")} == {"建设算力中心"}
+
+
+def test_a_run_of_only_failures_lists_no_results(tmp_path: Path) -> None:
+    bad = tmp_path / "docs"
+    bad.mkdir()
+    (bad / "empty.txt").write_text("", "utf-8")
+    run_id = run_batch([bad], tmp_path / "r.db", get_backend("rules")).run_id
+    db = store.open_db(tmp_path / "r.db")
+    assert store.latest_results(db, run_id) == {} and store.latest_results(db) == {}
+    assert db["runs"].get(run_id)["status"] == "failed"
