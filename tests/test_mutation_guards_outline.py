@@ -111,3 +111,50 @@ def test_a_header_row_needs_two_header_words() -> None:
     text = "| 工作内容 | 说明 |\n| 1. 推进上云 | 市经信局 |"
     o = parse_outline(text)
     assert [(m.number, m.title) for m in o.measures] == [("1", "推进上云")]
+
+
+@pytest.mark.parametrize("header,kind", [
+    ("牵头单位", "duty:lead"), ("牵头部门", "duty:lead"), ("配合单位", "duty:support"), ("协同部门", "duty:support"),
+    ("参与单位", "duty:support"), ("协办单位", "duty:support"), ("实施单位", "duty:implement"),
+    ("落实单位", "duty:implement"), ("实施主体", "duty:implement"), ("责任单位", "duty"), ("责任部门", "duty"),
+    ("牵头和配合单位", "duty:support"), ("预期目标", "target"), ("工作成效", "target"), ("完成时限", "deadline"),
+    ("时间节点", "deadline"), ("推进进度", "deadline"),
+])
+def test_table_columns_are_told_by_their_header(header: str, kind: str) -> None:
+    text = f"| 序号 | 工作任务 | {header} |\n| 1 | 推进企业上云 | 区经信局 |"
+    (m,) = parse_outline(text).measures
+    assert set(m.cells) == {"number", "task", kind}
+    assert text[slice(*m.cells[kind])] == "区经信局"
+
+
+def test_a_table_without_a_header_reads_task_targets_and_duty() -> None:
+    text = "| 1. 推进企业上云 | 上云企业100家 | 新增50家 | 区经信局 |"
+    (m,) = parse_outline(text).measures
+    assert (m.number, m.title, m.style) == ("1", "推进企业上云", "table")
+    assert {k: text[slice(*v)] for k, v in m.cells.items()} == {
+        "task": "1. 推进企业上云", "target": "新增50家", "duty": "区经信局"}
+
+
+def test_a_row_with_fewer_cells_keeps_the_last_columns() -> None:
+    text = "| 序号 | 工作任务 | 完成时限 | 责任单位 |\n| 推进企业上云 | 2025年 | 区经信局 |\n| 2 | 建设平台 | 2026年 | 区科技局 |"
+    o = parse_outline(text)
+    assert [(m.number, m.title) for m in o.measures] == [("2", "建设平台")]  # the short row has no number
+
+
+def test_a_section_row_of_a_table_is_carried_until_the_next() -> None:
+    text = ("| 工作内容 | 目标任务 | 责任单位 |\n"
+            "一、发展新产业 | 1. 编制规划 | 完成编制 | 市经贸委 |\n"
+            "2. 招商引资 | 投资100亿元 | 市商务局 |\n"
+            "| 工作内容 | 目标任务 | 责任单位 |\n"
+            "3. 技术改造 | 完成改造 | 市经信局 |")
+    o = parse_outline(text)
+    assert [o.section_of(m) for m in o.measures] == ["一、发展新产业", "一、发展新产业", None]
+
+
+def test_body_extent_of_the_last_item_and_of_rows() -> None:
+    text = "一、任务\n1.推进上云。\n正文一。\n正文二。"
+    o = parse_outline(text)
+    assert text[o.measures[0].head_start : o.measures[0].body_end] == "1.推进上云。\n正文一。\n正文二。"
+    row_text = "| 1. 推进上云 | 区经信局 |\n正文。"
+    (row,) = parse_outline(row_text).measures
+    assert row_text[row.head_start : row.body_end] == "1. 推进上云 | 区经信局 |"
