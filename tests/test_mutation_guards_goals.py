@@ -134,3 +134,38 @@ def test_numbers_in_a_quote() -> None:
     assert doubling_factor("产值翻两番") == 4 and doubling_factor("翻番") == 2 and doubling_factor("增长") is None
     assert numbers_in("新增1,200家和三个园区") == [1200.0, 3.0]
     assert value_in_quote(1.5, "达到1.5万吨") and not value_in_quote(15, "达到1.5万吨")
+
+
+def test_a_count_takes_the_noun_after_it_as_indicator() -> None:
+    text = "到2026年，打造5个以上未来产业园区，建成3家研究院。"
+    goals = find_goals(text)
+    assert [(g.indicator, g.value, g.comparator) for g in goals] == [
+        ("未来产业园区", 5, C.at_least), ("研究院", 3, C.exactly)]
+    assert [text[g.start : g.end] for g in goals] == ["打造5个以上未来产业园区", "建成3家研究院"]
+
+
+def test_quotes_start_after_the_year_scope_and_lead_dash() -> None:
+    text = "到2026年底前，全区规上企业达到300家。\n力争2027年，培育链主企业8家。"
+    goals = find_goals(text)
+    assert [text[g.start : g.end] for g in goals] == ["全区规上企业达到300家", "培育链主企业8家"]
+    assert [g.year for g in goals] == [2026, 2027]
+
+
+def test_the_innermost_scope_holds() -> None:
+    text = "到2030年，新增企业100家，其中到2026年新增企业40家。全市有园区8个。"
+    assert [(g.value, g.year) for g in find_goals(text)] == [(100, 2030), (40, 2026), (8, None)]
+    assert year_scopes(text) == [(0, text.index("。"), 2030), (text.index("到2026"), text.index("。"), 2026)]
+
+
+@pytest.mark.parametrize("text", ["实施“十百千”工程，争创“3个100”目标。", "到2026年，打造“5G+工业互联网”示范。"])
+def test_figures_inside_quotation_marks_are_names(text: str) -> None:
+    assert find_goals(text) == []
+
+
+def test_a_figure_after_a_slash_or_an_ordinal_is_not_a_target() -> None:
+    assert [g.value for g in find_goals("到2026年，每万人拥有量/5家；第3批项目10个。")] == [10]
+
+
+def test_bare_number_with_a_bound_needs_a_clause_end() -> None:
+    assert [(g.value, g.unit) for g in find_goals("到2026年，覆盖率达到90以上。")] == [(90, None)]
+    assert find_goals("到2026年，覆盖90以上企业。") == []
