@@ -81,7 +81,8 @@ def test_no_spam_word_is_in_a_line_cleaning_keeps() -> None:
     assert not hits
 
 
-@pytest.mark.parametrize("test_file", sorted((ROOT / "tests").glob("test_mutation_guards_*.py")),
+@pytest.mark.parametrize("test_file", [*sorted((ROOT / "tests").glob("test_mutation_guards_*.py")),
+                                       *sorted((ROOT / "eval" / "forms" / "docs").glob("*.txt"))],
                          ids=lambda p: p.name)
 def test_guard_test_sentences_are_written_for_the_test(test_file: Path) -> None:
     phrases = [p for p in PHRASE_RE.findall(test_file.read_text("utf-8")) if len(p) >= 10]
