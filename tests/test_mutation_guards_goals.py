@@ -137,11 +137,11 @@ def test_numbers_in_a_quote() -> None:
 
 
 def test_a_count_takes_the_noun_after_it_as_indicator() -> None:
-    text = "到2026年，打造5个以上未来产业园区，建成3家研究院。"
+    text = "到2026年，打造4个以上低空经济园区，建成3家研究院。"
     goals = find_goals(text)
     assert [(g.indicator, g.value, g.comparator) for g in goals] == [
-        ("未来产业园区", 5, C.at_least), ("研究院", 3, C.exactly)]
-    assert [text[g.start : g.end] for g in goals] == ["打造5个以上未来产业园区", "建成3家研究院"]
+        ("低空经济园区", 4, C.at_least), ("研究院", 3, C.exactly)]
+    assert [text[g.start : g.end] for g in goals] == ["打造4个以上低空经济园区", "建成3家研究院"]
 
 
 def test_quotes_start_after_the_year_scope_and_lead_dash() -> None:
