@@ -109,3 +109,61 @@ def test_a_long_single_line_is_split_at_its_headings_only() -> None:
     assert any(x.startswith("二、主要任务") for x in lines) and lines[-1] == "1.做好工作。"
     short = "一、总体要求（一）指导思想。二、主要任务。"
     assert clean(short) == short
+
+
+def test_raw_span_of_empty_and_out_of_range_spans() -> None:
+    ct = clean_text("發(fā)展规划")
+    assert ct.raw_span(1, 1) == (ct.raw_offsets[1], ct.raw_offsets[1]) == (5, 5)
+    assert ct.raw_span(len(ct.text), len(ct.text)) == (0, 0)
+    assert ct.raw_span(3, 2) == (ct.raw_offsets[3], ct.raw_offsets[3])
+    assert clean_text("").raw_span(0, 0) == (0, 0)
+
+
+def test_each_newline_maps_to_the_raw_line_break_before_its_line() -> None:
+    raw = "第一行\n\n第二行X\r\n第三行"
+    ct = clean_text(raw)
+    assert ct.text == "第一行\n第二行X\n第三行"
+    assert [raw[o] for o, c in zip(ct.raw_offsets, ct.text) if c == "\n"] == ["\n", "\n"]
+    assert [o for o, c in zip(ct.raw_offsets, ct.text) if c == "\n"] == [4, 10]
+    assert clean_text("\n第一行").raw_offsets[0] == 1
+
+
+def test_one_spam_word_in_a_sentence_is_not_spam() -> None:
+    assert not is_spam_line("这一行只提到av一次，并不是列表。")
+    assert not is_noise_line("这一行只提到av一次，并不是列表。")
+
+
+def test_list_shaped_spam_lines_have_short_fragments() -> None:
+    assert is_spam_line("av|二|三|" + "四" * 25)
+    assert not is_spam_line("av|二|三|" + "四" * 26)
+    assert not is_spam_line("av|二|三")
+
+
+def test_a_footer_is_a_short_line() -> None:
+    assert is_noise_line("版权所有" + "某" * 295)
+    assert not is_noise_line("版权所有" + "某" * 296)
+
+
+def test_long_lines_split_from_the_length_limit_on() -> None:
+    unit = "加强统筹。二、任务"
+    at_limit = (unit * (LONG_LINE // len(unit) + 1))[:LONG_LINE]
+    assert len(clean(at_limit).split("\n")) > 1
+    below = at_limit[:-1]
+    assert clean(below) == below
+
+
+def test_cut_pieces_lose_their_edge_spaces() -> None:
+    body = "正文内容。" * (LONG_LINE // 5)
+    lines = clean(f"{body} 二、主要任务。 1.做好工作。 ").split("\n")
+    assert lines[1:] == ["二、主要任务。", "1.做好工作。"]
+
+
+def test_a_document_number_glued_to_title_and_addressee_is_cut_out() -> None:
+    body = "正文内容。" * (LONG_LINE // 5)
+    lines = clean(f"某市关于加快发展的意见某府发〔2024〕12号各区人民政府：{body}").split("\n")
+    assert lines[:2] == ["某市关于加快发展的意见", "某府发〔2024〕12号"] and lines[2].startswith("各区人民政府：")
+    far = clean(f"某市关于加快发展的意见第一批某某某某府发〔2024〕12号各区：{body}").split("\n")
+    assert far[0].startswith("某市关于加快发展的意见第一批某某某某府发〔2024〕12号")  # genre word too far back
+    assert far[1].startswith("各区：")
+    late = clean(f"{'前言文字。' * 80}某市方案某府发〔2024〕12号各区：{body}").split("\n")
+    assert not any(x.startswith("某府发〔2024〕12号") for x in late)  # only in the first 400 characters

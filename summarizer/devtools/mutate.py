@@ -218,6 +218,14 @@ def main(argv: list[str] | None = None) -> int:
     started = time.strftime("%Y-%m-%d %H:%M")
     latest: dict = {"started": started, "mutmut": version("mutmut"), "cores": args.max_children,
                     "modules": {}, "groups": {}, "finished": True, "seconds": 0.0}
+    previous = args.work / "latest.json"
+    if wanted and previous.exists() and not args.baseline:
+        # A rerun of some groups keeps the other groups' last counts, so the summary
+        # stays whole; the seconds then add up the runs that made it.
+        old = json.loads(previous.read_text("utf-8"))
+        latest.update(modules=old["modules"], groups=old["groups"], seconds=old["seconds"], finished=old["finished"])
+        for group in groups:
+            latest["seconds"] -= old["groups"].get(group.name, 0.0)
     survivors: dict[str, list[str]] = {}
     for group in groups:
         left = deadline - time.monotonic()
@@ -245,8 +253,10 @@ def main(argv: list[str] | None = None) -> int:
     (args.work / "latest.json").write_text(json.dumps(latest, indent=2, ensure_ascii=False) + "\n", "utf-8")
     if not args.no_diffs:
         parts = ["# Surviving mutants", ""]
-        for group in groups:
-            for name in survivors[group.name]:
+        for group in GROUPS:
+            if not (args.work / group.name / "mutants").exists():
+                continue
+            for name in survivors.get(group.name) or collect(args.work / group.name, group)[1]:
                 parts += [f"## {name}", "", "```diff", show(args.work.resolve() / group.name, name), "```", ""]
         (args.work / "survivors.md").write_text("\n".join(parts), "utf-8")
     print(f"wrote {args.out / 'summary.md'}")
