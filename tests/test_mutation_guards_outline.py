@@ -158,3 +158,76 @@ def test_body_extent_of_the_last_item_and_of_rows() -> None:
     row_text = "| 1. 推进上云 | 区经信局 |\n正文。"
     (row,) = parse_outline(row_text).measures
     assert row_text[row.head_start : row.body_end] == "1. 推进上云 | 区经信局 |"
+
+
+def test_a_header_without_a_task_column_takes_the_first_content_column() -> None:
+    text = "| 序号 | 完成时限 | 工作目标 | 责任单位 |\n| 1 | 2025年 | 上云企业100家 | 区经信局 |"
+    (m,) = parse_outline(text).measures
+    assert (m.number, m.title) == ("1", "上云企业100家")
+    assert {k: text[slice(*v)] for k, v in m.cells.items()} == {
+        "number": "1", "deadline": "2025年", "task": "上云企业100家", "duty": "区经信局"}
+
+
+def test_a_headerless_row_after_prose_is_read_as_task_targets_duty() -> None:
+    text = "说明文字。\n| 1. 推进企业上云 | 新增50家 | 区经信局 |"
+    (m,) = parse_outline(text).measures
+    assert {k: text[slice(*v)] for k, v in m.cells.items()} == {
+        "task": "1. 推进企业上云", "target": "新增50家", "duty": "区经信局"}
+    assert parse_outline(text).section_of(m) is None
+
+
+def test_a_number_cell_loses_its_dot() -> None:
+    text = "| 序号 | 工作任务 | 责任单位 |\n| 3. | 推进企业上云 | 区经信局 |\n| （4） | 建设平台 | 区科技局 |"
+    assert [(m.number, m.title) for m in parse_outline(text).measures] == [("3", "推进企业上云"), ("（4）", "建设平台")]
+
+
+def test_rows_are_measures_beside_numbered_headings() -> None:
+    text = "一、发展新产业\n| 1. 编制规划 | 区发改委 |\n| 2. 招商引资 | 区商务局 |\n二、保障措施"
+    o = parse_outline(text)
+    # rows never become children, so a heading above rows is a leaf of its own
+    assert [(m.style, m.number) for m in o.measures] == [("cn", "一"), ("table", "1"), ("table", "2"), ("cn", "二")]
+    assert all(m.parent is None for m in o.measures)
+    assert o.items[0].body_end == len(text) - len("\n二、保障措施")
+
+
+def test_a_line_with_two_pipes_is_a_table_row() -> None:
+    assert [m.title for m in parse_outline("1. 推进上云 | 区经信局 |").measures] == ["推进上云"]
+    assert [m.style for m in parse_outline("1. 推进上云 | 区经信局").measures] == ["arabic"]
+
+
+@pytest.mark.parametrize("line,title", [
+    ("1.推进上云：", "推进上云"),
+    ("1.推进上云。", "推进上云"),
+    ("1.推进上云，", "推进上云"),
+    ("1. 推进上云  ", "推进上云"),
+    ("1.推进上云。正文", "推进上云"),
+    ("1." + "甲" * 40 + "。正文", "甲" * 40),
+    ("1." + "甲" * 41 + "。正文", "甲" * 41),
+    ("1." + "甲" * 20 + "，" + "乙" * 20 + "。正文", "甲" * 20),
+    ("1.推进上云，建设平台", "推进上云，建设平台"),
+])
+def test_title_boundaries(line: str, title: str) -> None:
+    assert [m.title for m in parse_outline(line).measures] == [title]
+
+
+def test_a_numbered_line_with_no_title_is_skipped() -> None:
+    assert [m.number for m in parse_outline("1.\n2.推进上云\n3.。").measures] == ["2"]
+
+
+def test_section_names_lose_their_end_marks_only() -> None:
+    text = "一、重点任务：\n1.甲。\n二、保障措施；\n2.乙。\n三、X\n3.丙。"
+    o = parse_outline(text)
+    assert [o.section_of(m) for m in o.measures] == ["一、重点任务", "二、保障措施", "三、X"]
+
+
+def test_an_attachment_list_ends_at_a_long_or_sentence_line() -> None:
+    head = "1.推进上云。\n附件：\n"
+    assert [m.number for m in parse_outline(head + "1." + "甲" * 58 + "\n2.乙").measures] == ["1"]
+    assert [m.number for m in parse_outline(head + "1." + "甲" * 59 + "\n2.乙").measures] == ["1", "1", "2"]
+    assert [m.number for m in parse_outline(head + "1.甲。\n2.乙").measures] == ["1", "1", "2"]
+
+
+def test_the_task_level_weight_is_one_and_a_half() -> None:
+    # four sub-points outweigh two further tasks (2 x 1.5 = 3 < 4): the sub-points are the level
+    text = "1.任务一\n（1）甲\n（2）乙\n（3）丙\n（4）丁\n2.任务二\n3.任务三"
+    assert [m.number for m in parse_outline(text).measures] == ["1", "2", "3", "4", "2", "3"]
