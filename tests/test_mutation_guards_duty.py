@@ -107,3 +107,46 @@ def test_notes_need_a_label_or_a_duty_verb() -> None:
 def test_an_unclosed_note_is_not_read() -> None:
     text = "推进改革（区发改局牵头"
     assert find_notes(text, 0, len(text)) == []
+
+
+def test_latin_letters_in_unit_names_survive_splitting_and_trimming() -> None:
+    # Latin letters occur in real names (X光, ABC集团); splitting and trimming must act on
+    # the separators only.
+    assert parse("牵头单位：X市经信局（X办）、X市财政局；配合单位：X县和X区政府") == [
+        ("X市经信局（X办）", L), ("X市财政局", L), ("X县", S), ("X区政府", S)]
+    text = "推进改革（X集团牵头，X公司配合）X。"
+    assert [text[a:b] for a, b in find_notes(text, 0, len(text))] == ["X集团牵头，X公司配合"]
+
+
+def test_brackets_nest_in_lists_and_conjunctions() -> None:
+    assert parse("责任单位：区经信局（区金融办、区大数据中心）、区财政局") == [
+        ("区经信局（区金融办、区大数据中心）", R), ("区财政局", R)]
+    assert parse("区委（区政府办和区发改委）和区财政局牵头") == [("区委（区政府办和区发改委）", L), ("区财政局", L)]
+    assert parse("责任单位：区经信局【牵头】、区财政局") == [("区经信局【牵头】", R), ("区财政局", R)]
+    assert parse("责任单位：区经信局）、区财政局") == [("区经信局）", R), ("区财政局", R)]  # a stray bracket
+
+
+def test_one_character_names_and_empty_parts_are_dropped() -> None:
+    assert parse("责任单位：甲、区财政局、、区统计局；；") == [("区财政局", R), ("区统计局", R)]
+    assert parse("责任单位：区财政局。") == [("区财政局", R)]
+
+
+def test_carry_words_are_skipped_and_reading_goes_on() -> None:
+    assert parse("责任单位：区发改局，下同，区财政局") == [("区发改局", R), ("区财政局", R)]
+    assert parse("实施单位：各街道，不再列出，区城管局") == [("各街道", I), ("区城管局", I)]
+    assert parse("区发改局牵头，说明文字，区财政局配合") == [("区发改局", L), ("区财政局", S)]  # no role: skipped
+
+
+def test_conjunctions_split_only_between_names() -> None:
+    assert parse("区经信局和区科技局与区商务局及区财政局配合") == [
+        ("区经信局", S), ("区科技局", S), ("区商务局", S), ("区财政局", S)]
+    assert parse("和区经信局牵头") == [("和区经信局", L)]
+    assert parse("区局和") == []
+
+
+def test_notes_are_found_one_after_another() -> None:
+    text = "甲（区发改局牵头）乙（区财政局配合；）丙（未闭合"
+    assert [text[a:b] for a, b in find_notes(text, 0, len(text))] == ["区发改局牵头", "区财政局配合；"]
+    text = "（说明）（区发改局负责）"
+    assert [text[a:b] for a, b in find_notes(text, 0, len(text))] == ["区发改局负责"]
+    assert find_notes("（区发改局牵头）", 1, 8) == []  # the note must open inside the range
