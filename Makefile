@@ -21,3 +21,11 @@ test: install
 	$(BIN)/pytest -q
 
 .PHONY: install demo test
+
+# Mutation testing of the core modules (about half an hour on 2 cores); writes results/mutation/summary.md.
+mutate:
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[test,mutate]'
+	$(BIN)/python -m summarizer.devtools.mutate --cap-minutes 50
+
+.PHONY: mutate

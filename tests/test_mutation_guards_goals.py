@@ -1,0 +1,171 @@
+"""Target reading: each comparator form and each scope rule, one sentence each.
+
+Written for issue 14: deliberate bugs in the goal reader (a bound word checked before
+the change word, `下降到` read as a decrease, `其中` sub-targets losing their `新增`,
+`控制在`/`不超过` as lower bounds, `前` as a rank anywhere) passed the suite. Every
+sentence here is written for the test, not taken from a scored document; the
+expected values follow the comparator table of `../shared/gold-format.md`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from summarizer.extract.goals import find_goals, threshold_in_quote, year_scopes
+from summarizer.extract.numbers import cn_to_number, doubling_factor, numbers_in, value_in_quote
+from summarizer.models import Comparator as C
+
+
+def read(text: str) -> list[tuple[float, float | None, str | None, C, int | None]]:
+    return [(g.value, g.value_max, g.unit, g.comparator, g.year) for g in find_goals(text)]
+
+
+@pytest.mark.parametrize("text,expected", [
+    # a change word wins over a bound word after the number
+    ("到2026年，新增优质企业100家以上。", (100, None, "家", C.increase_by, 2026)),
+    ("到2026年，工业投资年均增长7%以上。", (7, None, "%", C.increase_by, 2026)),
+    ("到2026年，研发经费投入增长10%左右。", (10, None, "%", C.increase_by, 2026)),
+    ("到2026年，新建充电桩3000个左右。", (3000, None, "个", C.increase_by, 2026)),
+    ("到2026年，开放共享率提高5个百分点。", (5, None, "个百分点", C.increase_by, 2026)),
+    # decreases, and levels reached by going down or up
+    ("到2026年，单位产值能耗下降12%。", (12, None, "%", C.decrease_by, 2026)),
+    ("到2026年，化肥施用量减少8万吨。", (8, None, "万吨", C.decrease_by, 2026)),
+    ("到2026年，单位产值能耗下降到0.4吨标准煤。", (0.4, None, "吨标准煤", C.exactly, 2026)),
+    ("到2026年，审批时限压减至5天。", (5, None, "天", C.exactly, 2026)),
+    ("到2026年，城镇绿化覆盖率提高到45%。", (45, None, "%", C.exactly, 2026)),
+    # upper bounds
+    ("到2026年，填埋量控制在20万吨。", (20, None, "万吨", C.at_most, 2026)),
+    ("到2026年，漏损率不超过8%。", (8, None, "%", C.at_most, 2026)),
+    ("到2026年，平均通勤时间控制在45分钟以内。", (45, None, "分钟", C.at_most, 2026)),
+    ("到2026年，空置率在10%以下。", (10, None, "%", C.at_most, 2026)),
+    # lower bounds
+    ("到2026年，营业收入突破500亿元。", (500, None, "亿元", C.at_least, 2026)),
+    ("到2026年，入驻企业超过80家。", (80, None, "家", C.at_least, 2026)),
+    ("到2026年，达标率不低于95%。", (95, None, "%", C.at_least, 2026)),
+    ("到2026年，培育示范工厂30家以上。", (30, None, "家", C.at_least, 2026)),
+    # about and exactly
+    ("到2026年，亩均税收达到40万元左右。", (40, None, "万元", C.about, 2026)),
+    ("到2026年，建成区面积约60平方公里。", (60, None, "平方公里", C.about, 2026)),
+    ("到2026年，累计建成智能工厂25家。", (25, None, "家", C.exactly, 2026)),
+    # ranks: 前 bounds a rank only in 前N强/名/位
+    ("到2026年，进入全国百强县前30名。", (30, None, "名", C.at_most, 2026)),
+    ("到2026年，综合排名稳居全省前5位。", (5, None, "位", C.at_most, 2026)),
+    ("到2026年，全市前期项目储备100个。", (100, None, "个", C.exactly, 2026)),
+    ("到2026年，谋划前期项目40个。", (40, None, "个", C.exactly, 2026)),
+    ("到2026年，储备前期项目60个。", (60, None, "个", C.exactly, 2026)),
+    # ranges
+    ("到2026年，打造特色小镇3-5个。", (3, 5, "个", C.exactly, 2026)),
+])
+def test_comparator_value_unit_year(text: str, expected: tuple) -> None:  # type: ignore[type-arg]
+    assert read(text) == [expected]
+
+
+def test_qizhong_sub_targets_keep_the_change_word_of_their_sentence() -> None:
+    goals = read("到2026年，新增规上工业企业200家，其中高新技术企业60家以上。")
+    assert [(v, c) for v, _, _, c, _ in goals] == [(200, C.increase_by), (60, C.increase_by)]
+
+
+def test_qizhong_without_a_change_word_is_a_plain_bound() -> None:
+    goals = read("到2026年，规上工业企业达到900家，其中高新技术企业300家以上。")
+    assert [(v, c) for v, _, _, c, _ in goals] == [(900, C.exactly), (300, C.at_least)]
+
+
+def test_a_list_of_targets_splits_at_the_enumeration_comma() -> None:
+    goals = find_goals("到2026年，培育单项冠军企业10家、专精特新企业50家。")
+    assert [(g.indicator, g.value) for g in goals] == [("单项冠军企业", 10), ("专精特新企业", 50)]
+
+
+def test_quote_is_the_text_span() -> None:
+    text = "到2026年，全市数字经济核心产业增加值突破900亿元。"
+    (g,) = find_goals(text)
+    assert text[g.start : g.end] == "全市数字经济核心产业增加值突破900亿元"
+
+
+def test_doubling_is_a_factor() -> None:
+    goals = find_goals("到2026年，新能源汽车产值翻一番。")
+    assert [(g.value, g.unit, g.comparator) for g in goals] == [(2, "倍", C.exactly)]
+    assert [g.value for g in find_goals("到2030年，服务业规模翻两番。")] == [4]
+
+
+@pytest.mark.parametrize("text", [
+    "全市有规上企业120家。",                      # no year scope at all
+    "2023—2027年，全市实施重点项目100个。",        # a period, not a deadline
+])
+def test_no_scope_or_a_period_gives_no_year(text: str) -> None:
+    assert read(text)
+    assert all(y is None for *_, y in read(text))
+
+
+def test_scope_runs_to_the_sentence_end_only() -> None:
+    text = "到2026年，新增企业20家。全市有园区8个。"
+    assert [(v, y) for v, _, _, _, y in read(text)] == [(20, 2026), (8, None)]
+
+
+def test_scope_before_a_colon_covers_the_dash_lines() -> None:
+    text = "到2026年，实现以下目标：\n——新增企业20家；\n——建成园区3个。\n全市有园区8个。"
+    assert [(v, y) for v, _, _, _, y in read(text)] == [(20, 2026), (3, 2026), (8, None)]
+    assert year_scopes("2023—2027年，实施项目。") == []
+
+
+@pytest.mark.parametrize("text", [
+    "对总投资10亿元以上重大项目给予支持。",            # a threshold qualifying a noun
+    "第3条 本办法自发布之日起施行。",
+    "打造“千亿级”产业集群。",
+    "引进世界500强企业。",                              # a name, not a rank
+    "13.加快数字化改造。",
+])
+def test_not_targets(text: str) -> None:
+    assert find_goals(text) == []
+
+
+def test_threshold_is_told_from_a_target_inside_a_quote() -> None:
+    text = "对年营业收入2亿元以上企业给予奖励，新增企业30家。"
+    assert threshold_in_quote(text, 0, 14, 2)
+    assert not threshold_in_quote(text, 15, len(text), 30)
+
+
+@pytest.mark.parametrize("numeral,value", [("三", 3), ("十二", 12), ("一百五十", 150), ("两千", 2000),
+                                           ("二十", 20), ("十", 10), ("x", None), ("", None)])
+def test_chinese_numerals(numeral: str, value: int | None) -> None:
+    assert cn_to_number(numeral) == value
+
+
+def test_numbers_in_a_quote() -> None:
+    assert doubling_factor("产值翻两番") == 4 and doubling_factor("翻番") == 2 and doubling_factor("增长") is None
+    assert numbers_in("新增1,200家和三个园区") == [1200.0, 3.0]
+    assert value_in_quote(1.5, "达到1.5万吨") and not value_in_quote(15, "达到1.5万吨")
+
+
+def test_a_count_takes_the_noun_after_it_as_indicator() -> None:
+    text = "到2026年，打造4个以上低空经济园区，建成3家研究院。"
+    goals = find_goals(text)
+    assert [(g.indicator, g.value, g.comparator) for g in goals] == [
+        ("低空经济园区", 4, C.at_least), ("研究院", 3, C.exactly)]
+    assert [text[g.start : g.end] for g in goals] == ["打造4个以上低空经济园区", "建成3家研究院"]
+
+
+def test_quotes_start_after_the_year_scope_and_lead_dash() -> None:
+    text = "到2026年底前，全区规上企业达到300家。\n力争2027年，培育链主企业8家。"
+    goals = find_goals(text)
+    assert [text[g.start : g.end] for g in goals] == ["全区规上企业达到300家", "培育链主企业8家"]
+    assert [g.year for g in goals] == [2026, 2027]
+
+
+def test_the_innermost_scope_holds() -> None:
+    text = "到2030年，新增企业100家，其中到2026年新增企业40家。全市有园区8个。"
+    assert [(g.value, g.year) for g in find_goals(text)] == [(100, 2030), (40, 2026), (8, None)]
+    assert year_scopes(text) == [(0, text.index("。"), 2030), (text.index("到2026"), text.index("。"), 2026)]
+
+
+@pytest.mark.parametrize("text", ["实施“十百千”工程，争创“3个100”目标。", "到2026年，打造“5G+工业互联网”示范。"])
+def test_figures_inside_quotation_marks_are_names(text: str) -> None:
+    assert find_goals(text) == []
+
+
+def test_a_figure_after_a_slash_or_an_ordinal_is_not_a_target() -> None:
+    assert [g.value for g in find_goals("到2026年，每万人拥有量/5家；第3批项目10个。")] == [10]
+
+
+def test_bare_number_with_a_bound_needs_a_clause_end() -> None:
+    assert [(g.value, g.unit) for g in find_goals("到2026年，覆盖率达到90以上。")] == [(90, None)]
+    assert find_goals("到2026年，覆盖90以上企业。") == []
