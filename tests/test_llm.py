@@ -256,3 +256,20 @@ def test_jobs_bound_the_requests_in_flight_over_the_whole_run(tmp_path):
         summary = run_batch(sorted(tmp_path.glob("*.txt")), tmp_path / "r.db", b, jobs=2)
     assert summary.ok and stub.calls >= 8
     assert stub.peak <= 2
+
+
+def test_goals_scope_default_adds_model_goals_to_the_rules(stub, tmp_path):
+    """The default scope: the model reads the clauses with figures the rules could not
+    read (in the goals prompt); rule goals stay, model goals join them, a model figure
+    that qualifies a noun is dropped by the rules' own check."""
+    text = "到2025年，全县工业总产值突破1000亿元。\n实现一般企业投资项目全过程审批“最多80天”。\n"
+    extra = {"q": "最多80天", "i": "审批时间", "v": 80, "m": None, "u": "天", "c": "at_most", "y": None}
+    stub.script(ok({"g": [extra]}))
+    b = make(stub, str(tmp_path / "r.db"), scope="goals")
+    assert get_backend("openai", base_url=stub.base_url, model="m").settings.scope == "goals"
+    res = b.extract(prepare("d1", text)[1])
+    assert stub.calls == 1
+    sent = stub.requests[0]["json"]["messages"][-1]["content"]
+    assert "最多80天" in sent and "1000亿元" not in sent
+    assert [(g.value, g.unit) for g in res.goals] == [(1000, "亿元"), (80, "天")]
+    assert b.identity.prompt_version.startswith("goals:")

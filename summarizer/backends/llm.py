@@ -55,7 +55,7 @@ from summarizer.backends.llm_cache import CallCache, request_hash
 from summarizer.backends.rules import extract_plan, rules_goals, rules_measures
 from summarizer.backends.transport import Cancelled, Guard, ResponseTooLarge, guarded_client
 from summarizer.errors import ConfigError
-from summarizer.extract.goals import UNITS, find_goals, year_scopes
+from summarizer.extract.goals import UNITS, find_goals, threshold_in_quote, year_scopes
 from summarizer.models import Comparator, DocumentResult, GroundedGoal
 
 PROMPTS_DIR = Path(os.environ.get("SUMMARIZER_PROMPTS_DIR", Path(__file__).resolve().parents[2] / "prompts"))
@@ -63,7 +63,7 @@ GOALS_PROMPT = "goals.v3"
 MODES = {"json_schema": instructor.Mode.JSON_SCHEMA, "json": instructor.Mode.JSON,
          "tools": instructor.Mode.TOOLS}
 YEAR_MIN, YEAR_MAX = 2000, 2100
-SCOPES = ("residual", "full", "off", "targets")
+SCOPES = ("goals", "residual", "full", "off", "targets")
 _SENT_END = "。；;！？\n|"
 
 
@@ -95,11 +95,15 @@ class LLMSettings:
     max_response_bytes: int = 4_000_000  # one HTTP response; answers are a few KB
     reasks: int = 2  # instructor re-asks after a validation error
     chunk_chars: int = 900  # data characters per request
-    # What the model reads (backends/assist.py): "residual" = only what the rules doubt,
-    # within token_budget prompt tokens per cleaned character (fits 2 cores); "full" =
-    # every block the doubt finder can ask about, the rules verifying (a fast server);
-    # "off" = the rules alone; "targets" = the older goals-only path over every target sentence.
-    scope: str = "residual"
+    # What the model reads. "goals" (default) = only the clauses with figures the rules
+    # could not read; the model adds goals and the rules keep theirs (the path measured to
+    # work with the embedded 1.5B model on 2 cores). "residual" = every kind of rule doubt
+    # (backends/assist.py: plan header, keep/drop, years, prose duties, blocks) within
+    # token_budget prompt tokens per cleaned character; its task answers from the 1.5B
+    # model mostly fail validation, so it is opt-in, for stronger models. "full" = every
+    # block the doubt finder can ask about (a fast server); "off" = the rules alone;
+    # "targets" = goals by model over every target sentence.
+    scope: str = "goals"
     token_budget: float = 0.18
     max_doubts: int = 24
     max_tokens: int = 768  # doubled once per truncated answer, up to max_tokens_cap
@@ -475,9 +479,9 @@ class _Answer:
 
 
 class LLMBackend:
-    """Rules plus the model: by default the model answers what the rules doubt
-    (backends/assist.py); scope "targets" is the older path, goals by model over every
-    target span and everything else by rule."""
+    """Rules plus the model. By default ("goals") the model reads the clauses with figures
+    the rules could not read and adds goals; "residual"/"full" ask it about every kind of
+    rule doubt (backends/assist.py); "targets" lets it decide the goals of every target span."""
 
     kind = "openai"
 
@@ -508,6 +512,8 @@ class LLMBackend:
         """What the results depend on: the scope and every prompt it may use."""
         if self.settings.scope == "targets":
             return self.prompt.version
+        if self.settings.scope == "goals":
+            return f"goals:{self.prompt.version}"
         from summarizer.backends.tasks import all_tasks
 
         return f"{self.settings.scope}:" + "+".join(sorted({t.prompt for t in all_tasks()}))
@@ -566,12 +572,13 @@ class LLMBackend:
             self._server = None
 
     def extract(self, doc: PreparedDoc) -> DocumentResult:
-        if self.settings.scope != "targets":
+        if self.settings.scope not in ("targets", "goals"):
             from summarizer.backends.assist import extract_with_model
 
             return extract_with_model(self, doc)
         text = doc.text
-        chunks = make_chunks(text, self.settings.chunk_chars, self.settings.scope)
+        chunks = make_chunks(text, self.settings.chunk_chars,
+                             "residual" if self.settings.scope == "goals" else "targets")
         jobs = max(1, int(self.settings.jobs))
         if jobs > 1 and len(chunks) > 1:
             with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -595,12 +602,29 @@ class LLMBackend:
                 if (g.start, g.end, g.value) not in seen:
                     seen.add((g.start, g.end, g.value))
                     goals.append(g)
-        # Rule goals only where the model has no view: chunks it could not answer.
-        rule_goals, _rule_dropped = rules_goals(text)
-        kept_rules = [g for g in rule_goals if not any(c.covers(g.start) for c in chunks if c not in blind)]
-        if kept_rules:
-            notes.append(f"{len(kept_rules)} goals from rules where the model gave no answer")
-        goals.extend(kept_rules)
+        rule_goals, _rule_dropped = rules_goals(text, doc.outline)
+        if self.settings.scope == "goals":
+            # The model read only the clauses the rules left: it adds goals, the rules keep theirs.
+            scopes = year_scopes(text)
+            added = []
+            for g in goals:
+                if any(r.start < g.end and g.start < r.end and r.value == g.value for r in rule_goals):
+                    continue
+                if threshold_in_quote(text, g.start, g.end, g.value):
+                    dropped += 1  # the same grammar check the rules apply to their own figures
+                    notes.append(f"dropped a model goal whose figure qualifies a noun: {g.quote[:40]}")
+                    continue
+                year = next((y for s0, e0, y in reversed(scopes) if s0 <= g.start < e0), None)
+                added.append(g.model_copy(update={"year": year}) if year is not None else g)
+            if added:
+                notes.append(f"{len(added)} goals added by the model beyond the rules")
+            goals = rule_goals + added
+        else:
+            # Rule goals only where the model has no view: chunks it could not answer.
+            kept_rules = [g for g in rule_goals if not any(c.covers(g.start) for c in chunks if c not in blind)]
+            if kept_rules:
+                notes.append(f"{len(kept_rules)} goals from rules where the model gave no answer")
+            goals.extend(kept_rules)
         goals.sort(key=lambda g: (g.start, g.end))
         with self._lock:
             self.stats.dropped += dropped

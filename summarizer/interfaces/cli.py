@@ -71,7 +71,8 @@ def run(
         help="Seconds per model request, whole (connect, first byte, body)")] = None,
     max_attempts: Annotated[int | None, typer.Option(help="Attempts per model request")] = None,
     scope: Annotated[str | None, typer.Option(
-        help="What the model reads: residual (what the rules doubt, within a token budget; default) | "
+        help="What the model reads: goals (default: clauses with figures the rules could not read; "
+             "it adds goals) | residual (every kind of rule doubt, within a token budget) | "
              "full (every block, the rules verify; a fast server) | off (rules only)"
     )] = None,
 ) -> None:
