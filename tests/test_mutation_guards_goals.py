@@ -89,7 +89,7 @@ def test_doubling_is_a_factor() -> None:
 
 @pytest.mark.parametrize("text", [
     "全市有规上企业120家。",                      # no year scope at all
-    "2023—2027年，全市实施重点项目100个。",        # a period, not a deadline
+    "全市在2023—2027年实施重点项目100个。",        # a period inside the sentence, not a deadline
 ])
 def test_no_scope_or_a_period_gives_no_year(text: str) -> None:
     assert read(text)
@@ -104,7 +104,8 @@ def test_scope_runs_to_the_sentence_end_only() -> None:
 def test_scope_before_a_colon_covers_the_dash_lines() -> None:
     text = "到2026年，实现以下目标：\n——新增企业20家；\n——建成园区3个。\n全市有园区8个。"
     assert [(v, y) for v, _, _, _, y in read(text)] == [(20, 2026), (3, 2026), (8, None)]
-    assert year_scopes("2023—2027年，实施项目。") == []
+    assert year_scopes("全市在2023—2027年实施项目。") == []
+    assert year_scopes("2023—2027年，实施项目。") == [(0, 15, 2027)]  # a period opening the sentence
 
 
 @pytest.mark.parametrize("text", [

@@ -45,14 +45,16 @@ def test_a_year_in_the_title_is_a_one_year_plan() -> None:
     assert (plan.period_start, plan.period_end) == (2025, 2025)
 
 
-def test_the_plan_title_is_taken_from_the_transmittal() -> None:
+def test_the_title_is_the_transmittal_with_its_issuer_prefix() -> None:
+    # The document's outermost title, as the development corpus and its manifest read it.
     plan = extract_plan("某市人民政府关于印发《某市数字经济促进方案》的通知\n各区政府：\n现印发给你们。")
-    assert plan.title == "某市数字经济促进方案"
+    assert plan.title == "某市人民政府关于印发《某市数字经济促进方案》的通知"
+    assert plan.issuers == ["某市人民政府"]
 
 
-def test_the_plan_s_own_title_line_beats_the_transmittal() -> None:
+def test_the_first_title_line_wins_over_the_plan_s_own() -> None:
     plan = extract_plan("关于印发某市数字经济促进方案的通知\n某市数字经济促进方案（试行）\n一、总体要求")
-    assert plan.title == "某市数字经济促进方案（试行）"
+    assert plan.title == "关于印发某市数字经济促进方案的通知"
 
 
 @pytest.mark.parametrize("line", ["一、实施方案", "（二）工作计划", "3.推进方案", "请认真贯彻落实工作方案。"])

@@ -93,7 +93,9 @@ def _signature(lines: list[str]) -> tuple[dt.date | None, list[str]]:
                 continue
             before = line[: m.start()]
             after = line[m.end():].strip()
-            tail = re.split(r"[。；;：:！？）)]", before)[-1].strip()
+            tail = re.split(r"[。；;！？）)]", before)[-1].strip()
+            if re.search(r"[：:]\s*$", before):
+                continue  # 发布日期：… is a page's field, not the date under a signature
             alone = not tail and (not after or after.startswith(("（此件", "(此件")))
             if _DELIVERED_RE.match(line):
                 first_alone = first_alone or date
