@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from summarizer.devtools.bench import LatencyStub, run_bench
 
 
@@ -37,8 +39,12 @@ def test_stub_answer_is_grounded_in_the_chunk() -> None:
     assert LatencyStub.answer("<<<DATA\n无数字\nDATA>>>") == {"g": []}
 
 
-def test_bench_scale_and_linear_smoke(tmp_path: Path) -> None:
-    """The memory and linear-time parts at toy sizes (the real ones, 5,000 docs and 10 MB, are bench-only)."""
+def test_bench_scale_and_linear_smoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The memory and linear-time parts at toy sizes (the real ones, 5,000 docs and 10 MB, are bench-only);
+    steps run in this process instead of a fresh one each, to keep the suite fast."""
+    from summarizer.devtools import bench_limits
+
+    monkeypatch.setattr(bench_limits, "_worker", lambda kind, args, timeout=None: bench_limits.worker(args))
     out = tmp_path / "bench"
     md = run_bench(out, {"scale", "linear"}, scale_sizes=(2, 4), linear_mb=0.05, log=lambda s: None)
     text = md.read_text(encoding="utf-8")

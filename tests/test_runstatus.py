@@ -38,7 +38,7 @@ def _start(folder: Path, db: Path, *extra: str, backend: tuple[str, ...] = ("--b
 
 
 def _wait_for_results(db: Path, n: int) -> None:
-    for _ in range(600):  # a safety net against a hang, not a time bound under test
+    for _ in range(3000):  # a safety net against a hang (5 min on a loaded machine), not a time bound
         if db.exists():
             try:
                 if store.open_db(db)["results"].count >= n:

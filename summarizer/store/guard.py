@@ -100,11 +100,16 @@ def _check_header(p: Path, size: int) -> None:
 
 
 def _tables(p: Path) -> set[str]:
-    """Table names, read through a read-only connection (nothing is created or changed)."""
-    uri = f"{p.resolve().as_uri()}?mode=ro"
+    """Table names, read on a query-only connection (nothing is written, no file is left behind).
+
+    Not a `mode=ro` connection: on a WAL database a read-only connection can get
+    SQLITE_BUSY at once, without waiting, while another process is writing; this one
+    waits like every other connection here (30 s).
+    """
     try:
-        conn = sqlite3.connect(uri, uri=True)
+        conn = sqlite3.connect(str(p), timeout=30)
         try:
+            conn.execute("PRAGMA query_only = ON")
             return {r[0] for r in conn.execute("select name from sqlite_master where type = 'table'")}
         finally:
             conn.close()
