@@ -252,12 +252,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cap-minutes", type=float, default=45.0, help="time cap for the whole run")
     ap.add_argument("--baseline", metavar="LABEL", help="store this run as the baseline (the 'before' column)")
     ap.add_argument("--no-diffs", action="store_true", help="skip writing the survivors' diffs")
+    ap.add_argument("--report-only", action="store_true", help="run nothing: rewrite the summary from the last run")
     args = ap.parse_args(argv)
 
     from importlib.metadata import version
 
     wanted = {g for g in args.groups.split(",") if g}
     groups = [g for g in GROUPS if not wanted or g.name in wanted]
+    if args.report_only:
+        wanted, groups = {"-"}, []
     deadline = time.monotonic() + args.cap_minutes * 60
     started = time.strftime("%Y-%m-%d %H:%M")
     latest: dict = {"started": started, "mutmut": version("mutmut"), "cores": args.max_children,
