@@ -169,8 +169,8 @@ KINDS: tuple[tuple[str, str], ...] = (
     ("X-padded string", "a string literal padded with XX: where the string is a set of characters (`ch in "
      "\"（(\"`, `strip(\"。，\")`) it only adds the letter X, so it changes nothing on text without a Latin "
      "X; elsewhere it renames a key or message no test reads"),
-    ("case-changed string", "a string literal upper-cased: the same as padding where it is a set of CJK "
-     "characters (CJK has no case)"),
+    ("case-changed string", "a string literal upper- or lower-cased: SQL keywords, column names, pragmas and "
+     "codec names are case-insensitive and CJK has no case, so mostly equivalent; else a key no test reads"),
     ("boundary", "a comparison or a constant moved by one (`<`/`<=`, `0`/`1`, `8`/`9`): the rule's edge, "
      "where the genre's text rarely sits"),
     ("None or emptied", "a value replaced by None, an empty string or a call argument dropped, on a path "
