@@ -103,3 +103,26 @@ def test_a_good_answer_is_cached_under_this_model_only(stub: StubServer, tmp_pat
     assert stub.calls == 2 and other.stats.cache_hits == 0
     rows = sqlite_utils.Database(db)["llm_calls"].rows
     assert sorted(r["model"] for r in rows) == ["other-model", "stub-model"]
+
+
+def test_the_key_is_stable_across_versions() -> None:
+    """Pinned: a change to how keys are made would silently empty every user's cache."""
+    key = request_hash("m1", "goals.v3", [{"role": "user", "content": "到2026年，新增企业20家。", "a": 1}], "json")
+    assert key == "339a3807f79377efce44bb34e13781aabb65281f80a6ecb887d0f7a7b8909acd"
+
+
+def test_answers_are_stored_readably_with_utc_times(tmp_path: Path) -> None:
+    cache = CallCache(tmp_path / "r.db")
+    put(cache, "k", response={"g": [{"q": "新增企业20家"}]})
+    row = next(sqlite_utils.Database(tmp_path / "r.db")["llm_calls"].rows)
+    assert row["response_json"] == '{"g": [{"q": "新增企业20家"}]}'
+    assert row["created_at"].endswith("+00:00") and len(row["created_at"]) == 25
+    put(cache, "k2", response=None)
+    assert cache.get("k2")["response"] is None
+    cache.close()
+
+
+def test_an_in_memory_cache_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    CallCache(None).close()
+    assert list(tmp_path.iterdir()) == []

@@ -170,3 +170,61 @@ def test_a_figure_after_a_slash_or_an_ordinal_is_not_a_target() -> None:
 def test_bare_number_with_a_bound_needs_a_clause_end() -> None:
     assert [(g.value, g.unit) for g in find_goals("到2026年，覆盖率达到90以上。")] == [(90, None)]
     assert find_goals("到2026年，覆盖90以上企业。") == []
+
+
+@pytest.mark.parametrize("text,comparator", [
+    ("到2026年，覆盖率不少于90%。", C.at_least), ("到2026年，覆盖率至少90%。", C.at_least),
+    ("到2026年，覆盖率超过90%。", C.at_least), ("到2026年，覆盖率超90%。", C.at_least),
+    ("到2026年，培育企业50家及以上。", C.at_least),
+    ("到2026年，空置率不高于8%。", C.at_most), ("到2026年，空置率低于8%。", C.at_most),
+    ("到2026年，空置率少于8%。", C.at_most), ("到2026年，空置率控制在8%以内。", C.at_most),
+    ("到2026年，研发投入增速15%。", C.increase_by), ("到2026年，研发投入增加15%。", C.increase_by),
+    ("到2026年，研发投入扩大15%。", C.increase_by), ("到2026年，研发投入年均增幅15%。", C.increase_by),
+    ("到2026年，研发强度提高了0.5个百分点。", C.increase_by), ("到2026年，研发强度提升0.5百分点。", C.increase_by),
+    ("到2026年，研发强度提高0.5％。", C.increase_by), ("到2026年，产值提高1倍。", C.increase_by),
+    ("到2026年，能耗降低12%。", C.decrease_by), ("到2026年，排放量压减12%。", C.decrease_by),
+    ("到2026年，排放量削减12%。", C.decrease_by), ("到2026年，能耗降低到0.4吨标准煤。", C.exactly),
+    ("到2026年，排放量减少至12万吨。", C.exactly), ("到2026年，排放量压减到12万吨。", C.exactly),
+    ("到2026年，服务企业近500家。", C.about), ("到2026年，服务企业大约500家。", C.about),
+    ("到2026年，签约金额约500亿元。", C.about), ("到2026年，集约用地500亩。", C.exactly),
+    ("到2026年，工业增加值达到500亿元。", C.exactly),
+    ("到2026年，新增用地，全部用于工业，规模300亩。", C.exactly),  # 新增 governs its own clause only
+])
+def test_each_comparator_word(text: str, comparator: C) -> None:
+    assert [g.comparator for g in find_goals(text)] == [comparator]
+
+
+def test_a_growth_word_far_before_the_number_governs_only_change_units() -> None:
+    assert [g.comparator for g in find_goals("到2026年，增长动力更强，培育企业达到500家。")] == [C.exactly]
+    assert [g.comparator for g in find_goals("到2026年，工业增加值达到500亿元。")] == [C.exactly]
+    assert [g.comparator for g in find_goals("到2026年，研发强度提高0.5。")] == []
+
+
+def test_a_quotation_mark_on_an_earlier_line_does_not_hide_a_target() -> None:
+    assert [g.value for g in find_goals("标题“未闭合\n到2026年，新增企业20家。")] == [20]
+    assert find_goals("到2026年，“新增企业20家”。") == []
+
+
+@pytest.mark.parametrize("text,year", [
+    ("2023-2027年，新增企业20家。", None), ("2023–2027年，新增企业20家。", None),
+    ("在2023年—2025年间，新增企业20家。", None), ("到2026年底，新增企业20家。", 2026),
+    ("2026年末，新增企业20家。", 2026), ("确保2026年前，新增企业20家。", 2026),
+])
+def test_year_scope_forms(text: str, year: int | None) -> None:
+    assert [g.year for g in find_goals(text)] == [year]
+
+
+def test_a_scope_ending_in_a_colon_covers_double_hyphen_lines_to_the_last() -> None:
+    text = "到2026年，实现：\n--新增企业20家；\n--建成园区3个\n全市有园区8个。"
+    assert [(g.value, g.year) for g in find_goals(text)] == [(20, 2026), (3, 2026), (8, None)]
+    last = "到2026年，实现：\n——建成园区3个"
+    assert [(g.value, g.year) for g in find_goals(last)] == [(3, 2026)]
+    assert year_scopes("到2026年，实现：")[0][1] == len("到2026年，实现：")
+
+
+def test_threshold_in_quote_looks_only_at_the_quoted_figure() -> None:
+    text = "对年营业收入2亿元以上企业，新增企业30家。"
+    assert threshold_in_quote(text, 0, 13, 2)
+    assert not threshold_in_quote(text, 0, 13, 3)  # the value is not in the quote
+    assert not threshold_in_quote(text, 0, 5, 2)   # the quote stops before the figure
+    assert not threshold_in_quote("共有2个园区", 0, 6, 2)  # a count is a target, not a threshold
