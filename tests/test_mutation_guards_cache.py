@@ -106,9 +106,10 @@ def test_a_good_answer_is_cached_under_this_model_only(stub: StubServer, tmp_pat
 
 
 def test_the_key_is_stable_across_versions() -> None:
-    """Pinned: a change to how keys are made would silently empty every user's cache."""
+    """Pinned: a change to how keys are made would silently empty every user's cache (issue 12 changed it
+    on purpose: the endpoint is part of the key)."""
     key = request_hash("m1", "goals.v3", [{"role": "user", "content": "到2026年，新增企业20家。", "a": 1}], "json")
-    assert key == "339a3807f79377efce44bb34e13781aabb65281f80a6ecb887d0f7a7b8909acd"
+    assert key == "d090563d11e10b240ee891b24b120f029f3d98bb3dce1158427996fbdd102eac"
 
 
 def test_answers_are_stored_readably_with_utc_times(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import threading
 import types
 import typing
 from collections.abc import Callable, Iterator
@@ -133,9 +134,23 @@ def open_db(path: str | Path, create: bool = True) -> sqlite_utils.Database:
     Read commands pass create=False, so a mistyped path fails instead of becoming a
     new empty database; see `summarizer.store.guard` for every check.
     """
-    guard.check_database(path, create=create)
+    key = str(Path(path).resolve()) if str(path) != ":memory:" else None
+    # Once this process holds the file open through SQLite, reading its header with a
+    # plain open()/close() would drop the process's POSIX locks on it (SQLite's known
+    # pitfall): a worker thread's or a reader's check could then corrupt a running write.
+    # So the file is checked the first time this process opens it, not again.
+    if key is None or key not in _CHECKED or not Path(path).exists():
+        guard.check_database(path, create=create)
     with guard.translated(path):
-        return _open_db(path)
+        db = _open_db(path)
+    if key is not None:
+        with _CHECKED_LOCK:
+            _CHECKED.add(key)
+    return db
+
+
+_CHECKED: set[str] = set()  # databases this process has opened (see open_db)
+_CHECKED_LOCK = threading.Lock()
 
 
 def _open_db(path: str | Path) -> sqlite_utils.Database:
