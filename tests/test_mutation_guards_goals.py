@@ -206,7 +206,7 @@ def test_a_quotation_mark_on_an_earlier_line_does_not_hide_a_target() -> None:
 
 
 @pytest.mark.parametrize("text,year", [
-    ("2023-2027年，新增企业20家。", None), ("2023–2027年，新增企业20家。", None),
+    ("2023-2027年，新增企业20家。", 2027), ("2023–2027年，新增企业20家。", 2027),  # a period opening the sentence
     ("在2023年—2025年间，新增企业20家。", None), ("到2026年底，新增企业20家。", 2026),
     ("2026年末，新增企业20家。", 2026), ("确保2026年前，新增企业20家。", 2026),
 ])
