@@ -638,6 +638,59 @@ class LLMBackend:
             faults=summarize_faults([a.fault for a in answers], len(chunks)),
         )
 
+    def usage_hooks(self) -> tuple[Hooks, dict[str, int]]:
+        """instructor hooks that count this request's calls and tokens (and the run's)."""
+        usage = {"calls": 0, "prompt": 0, "completion": 0}
+        hooks = Hooks()
+
+        def on_response(response: Any) -> None:
+            u = getattr(response, "usage", None)
+            with self._lock:
+                usage["calls"] += 1
+                self.stats.calls += 1
+                if u is not None:
+                    usage["prompt"] += u.prompt_tokens or 0
+                    usage["completion"] += u.completion_tokens or 0
+                    self.stats.prompt_tokens += u.prompt_tokens or 0
+                    self.stats.completion_tokens += u.completion_tokens or 0
+
+        hooks.on("completion:response", on_response)
+        return hooks, usage
+
+    def retrying(self, state: dict[str, int], t0: float) -> Retrying:
+        """The one transport retry policy, for goal chunks and model tasks alike: backoff
+        with jitter within the request budget, Retry-After up to its cap, no retry once
+        the run is cancelled or the breaker is open, more tokens after a cut-off answer."""
+        s = self.settings
+
+        def wait(rs: RetryCallState) -> float:
+            exc = rs.outcome.exception() if rs.outcome else None
+            after = retry_after(exc) if exc else None
+            budget = max(0.0, s.max_total_s - (time.monotonic() - t0))
+            if after is not None:
+                return min(after, s.retry_after_max, budget)
+            # Exponential backoff with jitter, written out: tenacity renamed the helper's
+            # arguments within 9.x, and the LangExtract peer pins tenacity below 9.2.
+            base = min(s.backoff_max, s.backoff_initial * 2 ** (rs.attempt_number - 1))
+            return min(base + random.uniform(0, s.backoff_jitter), budget)
+
+        def should_retry(exc: BaseException) -> bool:
+            if self.guard.cancel.is_set() or self.breaker.open or not is_transient(exc):
+                return False
+            after = retry_after(exc)
+            return after is None or after <= s.retry_after_max  # a longer wait is the server saying no
+
+        def before_sleep(rs: RetryCallState) -> None:
+            exc = rs.outcome.exception() if rs.outcome else None
+            if exc is not None and isinstance(_cause(exc), IncompleteOutputException):
+                state["max_tokens"] = min(state["max_tokens"] * 2, s.max_tokens_cap)
+
+        return Retrying(
+            stop=stop_after_attempt(s.max_attempts) | stop_after_delay(s.max_total_s),
+            wait=wait, retry=retry_if_exception(should_retry), before_sleep=before_sleep,
+            reraise=True,
+        )
+
     def _ask(self, chunk: Chunk, text: str) -> _Answer:
         messages = self.prompt.messages(chunk.text)
         key = request_hash(self.model_name, self.prompt.version, messages, self.settings.mode,
@@ -662,53 +715,12 @@ class LLMBackend:
             goals, bad, _ = salvage(json.dumps({"g": resp.get("g", [])}), text, chunk.spans)
             return _Answer(goals, bad + int(resp.get("dropped", 0)))
 
-        usage = {"calls": 0, "prompt": 0, "completion": 0}
-        hooks = Hooks()
-
-        def on_response(response: Any) -> None:
-            u = getattr(response, "usage", None)
-            with self._lock:
-                usage["calls"] += 1
-                self.stats.calls += 1
-                if u is not None:
-                    usage["prompt"] += u.prompt_tokens or 0
-                    usage["completion"] += u.completion_tokens or 0
-                    self.stats.prompt_tokens += u.prompt_tokens or 0
-                    self.stats.completion_tokens += u.completion_tokens or 0
-
-        hooks.on("completion:response", on_response)
+        hooks, usage = self.usage_hooks()
         client = self._ensure_client()
         s = self.settings
         state = {"max_tokens": s.max_tokens, "attempts": 0}
         t0 = time.monotonic()
-
-        def wait(rs: RetryCallState) -> float:
-            exc = rs.outcome.exception() if rs.outcome else None
-            after = retry_after(exc) if exc else None
-            budget = max(0.0, s.max_total_s - (time.monotonic() - t0))
-            if after is not None:
-                return min(after, s.retry_after_max, budget)
-            # Exponential backoff with jitter, written out: tenacity renamed the helper's
-            # arguments within 9.x, and the LangExtract peer pins tenacity below 9.2.
-            base = min(s.backoff_max, s.backoff_initial * 2 ** (rs.attempt_number - 1))
-            return min(base + random.uniform(0, s.backoff_jitter), budget)
-
-        def should_retry(exc: BaseException) -> bool:
-            if self.guard.cancel.is_set() or self.breaker.open or not is_transient(exc):
-                return False
-            after = retry_after(exc)
-            return after is None or after <= s.retry_after_max  # a longer wait is the server saying no
-
-        def before_sleep(rs: RetryCallState) -> None:
-            exc = rs.outcome.exception() if rs.outcome else None
-            if exc is not None and isinstance(_cause(exc), IncompleteOutputException):
-                state["max_tokens"] = min(state["max_tokens"] * 2, s.max_tokens_cap)
-
-        retrying = Retrying(
-            stop=stop_after_attempt(s.max_attempts) | stop_after_delay(s.max_total_s),
-            wait=wait, retry=retry_if_exception(should_retry), before_sleep=before_sleep,
-            reraise=True,
-        )
+        retrying = self.retrying(state, t0)
         status, dropped, goals, note, fault = "ok", 0, [], "", ""
         try:
             for attempt in retrying:

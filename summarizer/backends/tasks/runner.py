@@ -9,18 +9,16 @@ validated again on a cache hit, so a cached answer passes the same checks).
 from __future__ import annotations
 
 import json
-import random
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
+from instructor.core.exceptions import InstructorRetryException
 from instructor.core.hooks import Hooks
 from pydantic import BaseModel, ValidationError
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
 
-from summarizer.backends.llm import Prompt, _cause, describe, is_transient, retry_after, server_failed
+from summarizer.backends.llm import Prompt, describe, is_transient, server_failed
 from summarizer.backends.llm_cache import request_hash
 from summarizer.backends.tasks import Query, Task
 from summarizer.backends.transport import Cancelled
@@ -106,47 +104,11 @@ def run_task(backend: Any, task: Task, query: Query) -> TaskResult:
     if backend.breaker.open:
         return TaskResult(None, "failed", fault=f"model not called: {backend.breaker.reason}")
 
-    usage = {"calls": 0, "prompt": 0, "completion": 0}
-    hooks = Hooks()
-
-    def on_response(response: Any) -> None:
-        u = getattr(response, "usage", None)
-        with backend._lock:
-            usage["calls"] += 1
-            backend.stats.calls += 1
-            if u is not None:
-                usage["prompt"] += u.prompt_tokens or 0
-                usage["completion"] += u.completion_tokens or 0
-                backend.stats.prompt_tokens += u.prompt_tokens or 0
-                backend.stats.completion_tokens += u.completion_tokens or 0
-
-    hooks.on("completion:response", on_response)
+    hooks, usage = backend.usage_hooks()
     client = backend._ensure_client()
     state = {"max_tokens": task.max_tokens, "attempts": 0}
     t0 = time.monotonic()
-
-    def wait(rs: RetryCallState) -> float:
-        exc = rs.outcome.exception() if rs.outcome else None
-        after = retry_after(exc) if exc else None
-        budget = max(0.0, s.max_total_s - (time.monotonic() - t0))
-        if after is not None:
-            return min(after, s.retry_after_max, budget)
-        base = min(s.backoff_max, s.backoff_initial * 2 ** (rs.attempt_number - 1))
-        return min(base + random.uniform(0, s.backoff_jitter), budget)
-
-    def should_retry(exc: BaseException) -> bool:
-        if backend.guard.cancel.is_set() or backend.breaker.open or not is_transient(exc):
-            return False
-        after = retry_after(exc)
-        return after is None or after <= s.retry_after_max
-
-    def before_sleep(rs: RetryCallState) -> None:
-        exc = rs.outcome.exception() if rs.outcome else None
-        if exc is not None and isinstance(_cause(exc), IncompleteOutputException):
-            state["max_tokens"] = min(state["max_tokens"] * 2, s.max_tokens_cap)
-
-    retrying = Retrying(stop=stop_after_attempt(s.max_attempts) | stop_after_delay(s.max_total_s), wait=wait,
-                        retry=retry_if_exception(should_retry), before_sleep=before_sleep, reraise=True)
+    retrying = backend.retrying(state, t0)
     answer: BaseModel | None = None
     status, dropped, note, fault = "ok", 0, "", ""
     try:
