@@ -187,3 +187,22 @@ def test_quantities_to_deliver_baselines_and_present_facts() -> None:
             "目前全区共有水闸25座。建筑密度统一按照60%控制。")
     got = [(g.value, g.unit) for g in find_goals(text)]
     assert got == [(79.0, "公里"), (99.0, "%")]
+
+
+def test_indicator_table_glued_into_one_run() -> None:
+    """A scraped table with every cell boundary lost: footnote marks and numbering glue onto
+    names, bare numbers of two cells run together, 〔〕 holds the five-year total."""
+    from summarizer.extract.indicators import indicator_goals
+
+    text = ("专栏2 主要指标指 标2030年2035年〔累计〕属性一、城乡环境1.绿化城区3绿地率（%）38.542左右-预期性"
+            "公园数量（个）120150〔30〕约束性河道水质达标率（%）-＞85-约束性2.排放总量减少（%）烟尘--〔8〕约束性"
+            "粉尘4--〔6〕3.人均绿地面积（平方米）12.2513.5 预期性注：〔 〕内为五年累计数。到2035年，全面建成美丽城区。")
+    goals, regions = indicator_goals(text)
+    got = [(g.indicator, g.value, g.unit, g.comparator.value, g.year) for g in goals]
+    assert got == [("绿地率", 42.0, "%", "about", 2035),
+                   ("公园数量", 150.0, "个", "exactly", 2035), ("公园数量", 30.0, "个", "increase_by", 2035),
+                   ("河道水质达标率", 85.0, "%", "at_least", 2035),
+                   ("烟尘", 8.0, "%", "decrease_by", 2035), ("粉尘", 6.0, "%", "decrease_by", 2035),
+                   ("人均绿地面积", 13.5, "平方米", "exactly", 2035)]
+    assert text[goals[0].start:goals[0].end] == "绿地率（%）38.542左右"
+    assert regions and text[regions[0][1]:].startswith("注")

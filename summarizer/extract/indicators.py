@@ -111,7 +111,8 @@ def indicator_goals(text: str) -> tuple[list[GoalCandidate], list[tuple[int, int
                 i = end_i
                 continue
         i += 1
-    return goals, regions
+    glued, glued_regions = glued_table_goals(text)
+    return goals + glued, regions + glued_regions
 
 
 def _cell_table(text: str, lines: list[tuple[int, int]], start: int) -> tuple[list[GoalCandidate], int] | None:
@@ -177,3 +178,195 @@ def _merge_units(text: str, row: list[tuple[int, int]]) -> list[tuple[int, int]]
         else:
             out.append((a, b))
     return out
+
+
+# --- Tables glued into one run of text -------------------------------------------------
+# A table flattened by a scraper that dropped every cell boundary: header and rows follow
+# each other on one line, `指标2015年2020年〔累计〕属性…森林覆盖率（%）21.6623.04〔1.38〕约束性…`.
+# Empty cells stay visible as `-`, comparison signs and 左右/以上 mark where a target starts,
+# and a five-year total sits in 〔…〕; but two bare numbers of adjacent cells run together
+# (`151165` is 151 then 165), and footnote marks glue onto names (`城市2空气质量`).
+_GLUED_HEAD_RE = re.compile(
+    r"指\s*标(?:名\s*称)?(?P<cols>(?:\s*(?:基准|现状|基期|目标|规划|预期)?[值年]?\s*[（(]?\s*20\d\d\s*年?\s*[)）]?){2,4})"
+    r"\s*(?P<cum>[〔\[（(]\s*累计\s*[〕\]）)])?\s*\d?\s*(?:指标)?(?:属\s*性)?")
+_GLUED_END_RE = re.compile(r"注\s*[：:]|。|专栏")
+_NUMERAL = r"\d+(?:\.\d+)?"
+# A run of value cells: empty marks, signed/bounded numbers and 〔totals〕, blanks between.
+# A number glued to the name that follows (`城市2空气质量`, `6.区域性`) is a footnote mark or
+# a numbering label, not a cell.
+_NOT_LABEL = r"(?!\.?(?!预期性|约束性|指导性|左右|以上|以下|以内)[\u4e00-\u9fff])"
+_CLUSTER_RE = re.compile(
+    rf"(?:\s*(?:[-－—]|〔\s*{_NUMERAL}\s*〕|(?:≥|≤|＞|＜|>|<)?\s*(?>\d+(?:\.\d+)*){_NOT_LABEL}\s*(?:左右|以上|以下|以内)?))+")
+_ATTR_AFTER_RE = re.compile(r"\s*(预期性|约束性|指导性)")
+_TOKEN_RE = re.compile(
+    rf"(?P<empty>[-－—])|〔\s*(?P<total>{_NUMERAL})\s*〕|(?P<op>≥|≤|＞|＜|>|<)?\s*(?P<num>\d+(?:\.\d+)*)\s*"
+    r"(?P<bound>左右|以上|以下|以内)?")
+_DECREASE_WORDS = ("下降", "减少", "降低", "削减", "压减")
+
+
+@dataclass
+class _Cell:
+    start: int
+    end: int
+    kind: str  # "empty" | "value" | "total"
+    value: float | None = None
+    comparator: Comparator = Comparator.exactly
+    glued: str | None = None  # digits of two cells run together, split later
+
+
+def glued_table_goals(text: str) -> tuple[list[GoalCandidate], list[tuple[int, int]]]:
+    """Goals from indicator tables whose cells were glued into one run of text."""
+    goals: list[GoalCandidate] = []
+    regions: list[tuple[int, int]] = []
+    for head in _GLUED_HEAD_RE.finditer(text):
+        years = [int(y) for y in re.findall(r"20\d\d", head.group("cols"))]
+        if len(years) < 2 or any(b <= a for a, b in zip(years, years[1:])):
+            continue
+        line_end = text.find("\n", head.end())
+        line_end = len(text) if line_end < 0 else line_end
+        stop = _GLUED_END_RE.search(text, head.end(), line_end)
+        end = stop.start() if stop else line_end
+        got = _glued_rows(text, head.end(), end, years, bool(head.group("cum")))
+        if got:
+            goals.extend(got)
+            regions.append((head.start(), end))
+    return goals, regions
+
+
+def _glued_rows(text: str, start: int, end: int, years: list[int], has_total: bool) -> list[GoalCandidate]:
+    """Rows between a glued header and the table's end: a name, then a cluster of cells."""
+    goals: list[GoalCandidate] = []
+    ncols = len(years) + (1 if has_total else 0)
+    name_start = start
+    group_unit: str | None = None
+    group_words = ""
+    pos = start
+    while pos < end:
+        m = _CLUSTER_RE.search(text, pos, end)
+        if not m:
+            break
+        cluster = m.group(0)
+        a = m.start() + (len(cluster) - len(cluster.lstrip()))
+        cells = _cells(text, a, m.end())
+        raw_name = text[name_start:a]
+        name, unit, heading = _split_name(raw_name)
+        if heading is not None:  # a heading's unit and words hold for the rows below it
+            group_unit, group_words = unit, heading
+        elif unit is not None:  # a row with its own unit ends the group
+            group_unit, group_words = None, ""
+        else:
+            unit = group_unit
+        cells = _fit(cells, ncols)
+        if name and cells:
+            goals.extend(_row_goals(text, name, unit, group_words, cells, years, has_total, name_start, raw_name))
+        attr = _ATTR_AFTER_RE.match(text, m.end(), end)
+        pos = attr.end() if attr else m.end()
+        name_start = pos
+    return goals
+
+
+_NAME_UNIT_IN_RE = re.compile(rf"[（(](?P<unit>{_UNIT_ALT})[)）]")
+
+
+def _split_name(raw: str) -> tuple[str, str | None, str | None]:
+    """The row's indicator, its unit, and a group heading when the name carries one.
+
+    Group headings and numbering glue onto the row name (`生态环境质量1.空气质量地级及以上
+    城市2空气质量优良天数比率（%）`): the indicator is what follows the last numbering or
+    footnote mark. A `（%）` followed by more text is a heading's unit over the rows below
+    (`主要污染物排放总量减少（%）化学需氧量`)."""
+    flat = raw.strip()
+    last = None
+    for last in _NAME_UNIT_IN_RE.finditer(flat):
+        pass
+    heading, unit, name = None, None, flat
+    if last:
+        unit = last.group("unit")
+        if flat[last.end() :].strip():
+            heading, name = re.split(r"\d+\.?", flat[: last.start()])[-1], flat[last.end() :]
+        else:
+            name = flat[: last.start()]
+    name = re.split(r"\d+\.?", name)[-1].strip(" 、，")
+    return name, (unit.replace("％", "%") if unit else None), heading
+
+
+def _cells(text: str, a: int, b: int) -> list[_Cell]:
+    out: list[_Cell] = []
+    for t in _TOKEN_RE.finditer(text, a, b):
+        if t.group("empty"):
+            out.append(_Cell(t.start(), t.end(), "empty"))
+        elif t.group("total"):
+            out.append(_Cell(t.start(), t.end(), "total", float(t.group("total")), Comparator.exactly))
+        elif t.group("num"):
+            num = t.group("num")
+            comp = _OP.get(t.group("op") or "") or _BOUND.get(t.group("bound") or "") or Comparator.exactly
+            if num.count(".") > 1 or (not t.group("op") and re.fullmatch(r"\d{4,}|\d+\.\d{3,}", num)):
+                out.append(_Cell(t.start(), t.end(), "value", None, comp, glued=num))
+            else:
+                out.append(_Cell(t.start(), t.end(), "value", float(num), comp))
+    return out
+
+
+def _split_glued(digits: str) -> tuple[float, float] | None:
+    """Two numbers run together: the split whose halves are closest in size (a baseline
+    and its target rarely differ by more than a few times)."""
+    best: tuple[float, float, float] | None = None
+    for i in range(1, len(digits)):
+        x, y = digits[:i], digits[i:]
+        if not (_valid_number(x) and _valid_number(y)):
+            continue
+        fx, fy = float(x), float(y)
+        if fx <= 0 or fy <= 0:
+            continue
+        ratio = max(fx, fy) / min(fx, fy)
+        if best is None or ratio < best[0]:
+            best = (ratio, fx, fy)
+    if best is None or best[0] > 5:
+        return None
+    return best[1], best[2]
+
+
+def _valid_number(s: str) -> bool:
+    return bool(re.fullmatch(r"(?:0|[1-9]\d*)(?:\.\d+)?", s))
+
+
+def _fit(cells: list[_Cell], ncols: int) -> list[_Cell]:
+    """Cells matched to the table's columns: glued pairs split when cells are missing,
+    a leading footnote mark dropped when there are too many."""
+    out: list[_Cell] = []
+    missing = ncols - len(cells)
+    for c in cells:
+        if c.glued is not None:
+            pair = _split_glued(c.glued) if missing > 0 else None
+            if pair is None:
+                if c.glued.count(".") > 1:
+                    continue
+                c.value, c.glued = float(c.glued), None
+                out.append(c)
+                continue
+            missing -= 1
+            out.append(_Cell(c.start, c.end, "value", pair[0]))
+            out.append(_Cell(c.start, c.end, "value", pair[1], c.comparator))
+        else:
+            out.append(c)
+    while len(out) > ncols and out[0].kind == "value" and out[0].comparator is Comparator.exactly:
+        out.pop(0)
+    return out if len(out) <= ncols else []
+
+
+def _row_goals(text: str, name: str, unit: str | None, group_words: str, cells: list[_Cell], years: list[int],
+               has_total: bool, name_start: int, raw_name: str) -> list[GoalCandidate]:
+    """Target-year cells and the five-year total of one row as goals."""
+    goals: list[GoalCandidate] = []
+    quote_start = name_start + raw_name.find(name) if name in raw_name else name_start
+    target_year = years[-1]
+    for i, c in enumerate(cells):
+        if c.kind == "empty" or c.value is None:
+            continue
+        if c.kind == "total" or (has_total and i == len(years)):
+            words = name + group_words
+            comp = Comparator.decrease_by if any(w in words for w in _DECREASE_WORDS) else Comparator.increase_by
+            goals.append(GoalCandidate(name, c.value, None, unit, comp, target_year, quote_start, c.end))
+        elif i == len(years) - 1 or (i > 0 and i < len(years) and years[i] == target_year):
+            goals.append(GoalCandidate(name, c.value, None, unit, c.comparator, years[i], quote_start, c.end))
+    return goals
