@@ -206,3 +206,17 @@ def test_indicator_table_glued_into_one_run() -> None:
                    ("人均绿地面积", 13.5, "平方米", "exactly", 2035)]
     assert text[goals[0].start:goals[0].end] == "绿地率（%）38.542左右"
     assert regions and text[regions[0][1]:].startswith("注")
+
+
+def test_duty_part_whose_headings_name_the_units() -> None:
+    """A 职责分工 part: each heading is a unit, its body what that unit does."""
+    raw = ("四、职责分工\n（一）区水务局\n牵头推进排水设施改造，负责年度计划编制。\n（二）区商务委\n"
+           "指导商场落实节水要求。\n（三）区档案馆\n加强资料归档。\n（四）各施工单位\n在本单位负责实施的项目中落实要求。\n"
+           "（五）推进智慧水务\n加快平台建设，区大数据中心配合。")
+    result = _rules(raw)
+    got = {m.title: [(r.unit, r.role.value) for r in m.responsibilities] for m in result.measures}
+    assert got["区水务局"] == [("区水务局", "lead"), ("区水务局", "responsible")]
+    assert got["区商务委"] == [("区商务委", "responsible")]
+    assert got["区档案馆"] == [("区档案馆", "responsible")]  # no role verb: the heading unit is responsible
+    assert got["各施工单位"] == [("各施工单位", "implement")]  # 本单位 is the heading's unit
+    assert got["推进智慧水务"] == [("区大数据中心", "support")]  # a task heading names no unit

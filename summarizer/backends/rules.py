@@ -5,7 +5,8 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from summarizer.backends import CallStats, Identity, PreparedDoc, register
-from summarizer.extract.duty import FIRST_IS_LEAD_RE, Duty, find_notes, parse_duty_clause, prose_duties
+from summarizer.extract.duty import (FIRST_IS_LEAD_RE, Duty, find_notes, parse_duty_clause, prose_duties,
+                                     titled_unit_duties)
 from summarizer.extract.goals import find_goals
 from summarizer.extract.indicators import indicator_goals
 from summarizer.extract.metadata import extract_plan
@@ -28,6 +29,7 @@ def measure_duties(outline: Outline) -> list[list[Duty]]:
             carried.extend(d for d in note.carried if d not in carried)
         if item.style != "table":
             notes = [(a - 1, b + 1) for (a, b), _ in spans]
+            own.extend(titled_unit_duties(item.title, text, item.head_end, item.body_end))
             own.extend(prose_duties(text, item.head_start, item.body_end, notes))
         seen: set[tuple[str, str]] = set()
         merged = []

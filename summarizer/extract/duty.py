@@ -257,6 +257,34 @@ _TOWARD_RE = re.compile(rf"(?:^|(?<=[，,。；;：:\s])|(?<=由))(?P<units>{_UN
 _SUBJECT_CUT_RE = re.compile(r"^.*(?:授权|委托|要求|组织|明确|由)|^(?:或|并|同时|和)+")
 
 
+# `在本单位负责实施的项目中`: the actor's own unit, named by the heading, not a unit of its own.
+_SELF_RE = re.compile(r"^(?:在)?本(?:单位|部门|机关|地区|级)")
+# A heading that is an administrative unit: a level (各/区/市/县…) and an office word.
+_TITLE_UNIT_RE = re.compile(r"(?:各|[市区县州省镇乡]|国家|国务院)[\u4e00-\u9fff（）()]{1,14}?"
+                            r"(?:委|局|办|厅|署|部门|单位|人民政府|政府|管委会|委员会|办公室|中心|馆|院)")
+_ROLE_VERB_RE = re.compile("|".join(re.escape(v) for v, _ in _PROSE_VERBS))
+
+
+def titled_unit_duties(title: str, text: str, start: int, end: int) -> list[Duty]:
+    """Duties of a measure whose heading is a unit's name (a 职责分工 part: `（一）区建管委`,
+    then what it does). The heading is the subject of the body's role verbs that name no
+    unit of their own (`牵头协调…，负责…`); with no role verb it is simply responsible."""
+    if not _TITLE_UNIT_RE.fullmatch(title):
+        return []
+    named = {m.start("verb") for m in _PROSE_RE.finditer(text, start, end) if not _SELF_RE.match(m.group("units"))}
+    roles: list[Role] = []
+    for m in _ROLE_VERB_RE.finditer(text, start, end):
+        nxt = text[m.end() : m.end() + 2]
+        if m.start() in named or nxt[:1] in ("人", "者") or nxt == "单位":
+            continue
+        role = _PROSE_ROLE[m.group(0)]
+        if role not in roles:
+            roles.append(role)
+    head = text.find(title, max(0, start - len(title) - 8), end)
+    a = head if head >= 0 else start
+    return [Duty(title, role, a, a + len(title)) for role in roles or [Role.responsible]]
+
+
 def prose_duties(text: str, start: int, end: int, skip: list[tuple[int, int]] | None = None) -> list[Duty]:
     """Duties stated in running text within text[start:end], outside the `skip` spans
     (the bracketed notes already read). A sentence with no role word (`X要…`) names none."""
@@ -271,7 +299,7 @@ def prose_duties(text: str, start: int, end: int, skip: list[tuple[int, int]] | 
             a += cut.end()
         for us, ue in _units(text, a, b):
             unit = text[us:ue]
-            if len(unit) >= 2:
+            if len(unit) >= 2 and not _SELF_RE.match(unit):
                 found.append((us, Duty(unit, role, us, ue)))
 
     for m in _WITH_RE.finditer(text, start, end):
