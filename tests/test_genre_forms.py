@@ -220,3 +220,31 @@ def test_duty_part_whose_headings_name_the_units() -> None:
     assert got["区档案馆"] == [("区档案馆", "responsible")]  # no role verb: the heading unit is responsible
     assert got["各施工单位"] == [("各施工单位", "implement")]  # 本单位 is the heading's unit
     assert got["推进智慧水务"] == [("区大数据中心", "support")]  # a task heading names no unit
+
+
+def _goals(text: str) -> list[tuple[float, str | None, str, int | None]]:
+    return [(g.value, g.unit, g.comparator.value, g.year) for g in find_goals(text)]
+
+
+def test_year_scope_of_paragraph_heading_and_baseline_years() -> None:
+    para = "到2032年，全面建成节水型城市。再生水利用率达到35%，管网漏损率控制在8%以内。\n新建绿地10公顷。"
+    assert _goals(para) == [(35.0, "%", "exactly", 2032), (8.0, "%", "at_most", 2032), (10.0, "公顷", "increase_by", None)]
+    report = "二、2031年工作安排\n主要预期目标是：地区生产总值增长5.5%左右，城镇新增就业8万人。\n三、保障措施\n培训3000人次。"
+    assert [g[3] for g in _goals(report)] == [2031, 2031, None]
+    base = "到2035年，单位产值能耗比2030年降低12%，用水总量在2030年的基础上减少6%。"
+    assert _goals(base) == [(12.0, "%", "decrease_by", 2035), (6.0, "%", "decrease_by", 2035)]
+
+
+def test_size_classes_tier_brackets_and_conditions_are_not_targets() -> None:
+    assert _goals("逐步关停单机容量8万千瓦以下的机组；淘汰运行满25年、单机12万千瓦级以下的机组。") == []
+    assert _goals("鼓励企业新建单机50万千瓦机组。") == []
+    tiers = "年纳税额800万元及以上至1500万元、1500万元以上至 3000万元的企业，分别按40%、50%给予奖励。"
+    assert _goals(tiers) == []
+    assert _goals("对新购设备投资总额达到200万元以上的，按投资额的8%给予补助。") == []
+    # the same figures as plain targets are still read
+    assert _goals("到2033年，新增装机12万千瓦，培育年纳税1500万元以上企业30家。")[0] == (12.0, "万千瓦", "increase_by", 2033)
+
+
+def test_units_of_the_genre_ten_thousand_counts_and_return_periods() -> None:
+    got = _goals("到2034年，高新技术企业达到2.4万家，开行货运班列3000班次，排涝标准达到30年一遇。")
+    assert got == [(2.4, "万家", "exactly", 2034), (3000.0, "班次", "exactly", 2034), (30.0, "年一遇", "exactly", 2034)]

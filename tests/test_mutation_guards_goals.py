@@ -97,8 +97,11 @@ def test_no_scope_or_a_period_gives_no_year(text: str) -> None:
 
 
 def test_scope_runs_to_the_sentence_end_only() -> None:
-    text = "到2026年，新增企业20家。全市有园区8个。"
+    # a scope inside a paragraph holds to its sentence's end; one opening the paragraph, over it
+    text = "全市稳步推进。到2026年，新增企业20家。全市有园区8个。"
     assert [(v, y) for v, _, _, _, y in read(text)] == [(20, 2026), (8, None)]
+    text = "到2026年，新增企业20家。全市有园区8个。\n新建厂房3座。"
+    assert [(v, y) for v, _, _, _, y in read(text)] == [(20, 2026), (8, 2026), (3, None)]
 
 
 def test_scope_before_a_colon_covers_the_dash_lines() -> None:
@@ -153,9 +156,10 @@ def test_quotes_start_after_the_year_scope_and_lead_dash() -> None:
 
 
 def test_the_innermost_scope_holds() -> None:
-    text = "到2030年，新增企业100家，其中到2026年新增企业40家。全市有园区8个。"
+    text = "全市加快发展。到2030年，新增企业100家，其中到2026年新增企业40家。全市有园区8个。"
     assert [(g.value, g.year) for g in find_goals(text)] == [(100, 2030), (40, 2026), (8, None)]
-    assert year_scopes(text) == [(0, text.index("。"), 2030), (text.index("到2026"), text.index("。"), 2026)]
+    end = text.index("。", text.index("到2030"))
+    assert year_scopes(text) == [(text.index("到2030"), end, 2030), (text.index("到2026"), end, 2026)]
 
 
 @pytest.mark.parametrize("text", ["实施“十百千”工程，争创“3个100”目标。", "到2026年，打造“5G+工业互联网”示范。"])

@@ -18,7 +18,7 @@ from summarizer.models import Comparator
 
 # Units, longest first so 万元/人 wins over 万元 and 个百分点 over 个.
 UNITS = sorted(
-    ["万亿元", "万亿", "亿美元", "万美元", "亿元", "万元", "元", "亿亩", "万亩", "亩", "平方公里", "万平方米", "平方米", "公里", "千米", "万吨标准煤", "吨标准煤", "亿吨", "万吨", "吨", "万蒸吨", "蒸吨", "万公顷", "公顷", "亿立方米", "万立方米", "立方米", "亿千瓦时", "亿千瓦", "万平方公里", "亿斤", "万株", "万户", "万辆", "万个", "万套", "块", "万千瓦", "千瓦", "万千瓦时", "千瓦时", "兆瓦", "吉瓦", "个百分点", "百分点", "%", "％", "家", "个", "项", "只", "次", "座", "条", "所", "名", "位", "人", "万人", "人次", "万人次", "户", "件", "台", "套", "批", "处", "支", "场", "部", "款", "种", "类", "张", "辆", "艘", "棵", "株", "天", "小时", "分钟", "倍", "强", "级", "亿", "万", "TB", "PB", "GB"],
+    ["万亿元", "万亿", "亿美元", "万美元", "亿元", "万元", "元", "亿亩", "万亩", "亩", "平方公里", "万平方米", "平方米", "公里", "千米", "万吨标准煤", "吨标准煤", "亿吨", "万吨", "吨", "万蒸吨", "蒸吨", "万公顷", "公顷", "亿立方米", "万立方米", "立方米", "亿千瓦时", "亿千瓦", "万平方公里", "亿斤", "万株", "万户", "万辆", "万个", "万套", "块", "万千瓦", "千瓦", "万千瓦时", "千瓦时", "兆瓦", "吉瓦", "个百分点", "百分点", "%", "％", "家", "个", "项", "只", "次", "座", "条", "所", "名", "位", "人", "万人", "人次", "万人次", "万家", "万名", "班次", "年一遇", "户", "件", "台", "套", "批", "处", "支", "场", "部", "款", "种", "类", "张", "辆", "艘", "棵", "株", "天", "小时", "分钟", "倍", "强", "级", "亿", "万", "TB", "PB", "GB"],
     key=len,
     reverse=True,
 )
@@ -29,7 +29,7 @@ _NUM = r"\d+(?:\.\d+)?"
 TARGET_RE = re.compile(
     rf"(?P<value>{_NUM})(?:\s*[-—–~～至到]\s*(?P<max>{_NUM}))?\s*"
     rf"(?P<unit>(?:{_UNIT_RE})(?:/(?:{_UNIT_RE}))?)?"
-    r"(?P<bound>及以上|以上|以下|以内|左右)?"
+    r"(?P<bound>及以上|以上|及以下|以下|以内|左右)?"
 )
 _YEAR_SCOPE_RE = re.compile(r"(?:到|至|于|力争|确保|在)?(?P<year>20\d\d)\s*年(?:底|末|前|年底)?(?:前)?")
 _CHANGE_DEC = ("下降", "减少", "降低", "压减", "削减")
@@ -108,7 +108,7 @@ def _comparator(before: str, bound: str | None, unit: str | None) -> Comparator:
         return Comparator.increase_by
     if bound in ("以上", "及以上"):
         return Comparator.at_least
-    if bound in ("以下", "以内"):
+    if bound in ("以下", "及以下", "以内"):
         return Comparator.at_most
     if bound == "左右":
         return Comparator.about
@@ -141,6 +141,11 @@ def _clause_start(text: str, pos: int, lo: int) -> int:
 _PERIOD_SCOPE_RE = re.compile(r"(?:^|(?<=[。；;\n]))\s*(20\d\d)\s*[—\-–~至]\s*(20\d\d)\s*年\s*[，,]")
 
 
+_TOP_HEADING_RE = re.compile(r"^\s*[一二三四五六七八九十]{1,3}、", re.M)
+_YEAR_HEADING_RE = re.compile(r"^\s*[一二三四五六七八九十]{1,3}、[^。\n\d]{0,6}(?P<year>20\d\d)\s*年(?![—\-–~至\d])[^。\n]{0,24}$",
+                              re.M)
+
+
 def year_scopes(text: str) -> list[tuple[int, int, int]]:
     """(start, end, year) regions that a `到YYYY年` scope governs.
 
@@ -157,6 +162,8 @@ def year_scopes(text: str) -> list[tuple[int, int, int]]:
         prefix = text[max(0, m.start() - 1) : m.start()]
         if prefix and prefix in "—-–":
             continue
+        if prefix in ("比", "较", "同") or re.match(r"(?:底|末)?(?:的)?基础上|(?:底|末)?相比", text[m.end() : m.end() + 6]):
+            continue  # 比2005年降低20%, 在2010年的基础上: the baseline year, not a deadline
         if line_end < m.end():  # once per line, not per scope: one long line stays linear
             line_start = text.rfind("\n", 0, m.end()) + 1
             line_end = text.find("\n", m.end())
@@ -164,6 +171,8 @@ def year_scopes(text: str) -> list[tuple[int, int, int]]:
             last_char = line_start + len(text[line_start:line_end].rstrip()) - 1
         stop = text.find("。", m.end(), line_end)
         end = stop if stop >= 0 else line_end
+        if text[line_start:m.start()].strip() == "" and text[m.end() : m.end() + 1] in "，,":
+            end = line_end  # `到2020年，…。…。` opening a paragraph holds over the paragraph
         if m.end() <= last_char and text[last_char] in "：:":
             end = line_end
             nxt = line_end + 1
@@ -172,6 +181,10 @@ def year_scopes(text: str) -> list[tuple[int, int, int]]:
                 end = len(text) if e < 0 else e
                 nxt = end + 1
         scopes.append((m.start(), end, year))
+    # `三、2026年重点工作安排`: a top-level heading naming one year scopes its part.
+    for m in _YEAR_HEADING_RE.finditer(text):
+        nxt = _TOP_HEADING_RE.search(text, m.end())
+        scopes.append((m.start(), nxt.start() if nxt else len(text), int(m.group("year"))))
     # `2024—2027年，每年…`: a period that opens a sentence scopes it to its end year.
     for m in _PERIOD_SCOPE_RE.finditer(text):
         stop = re.search(r"[。\n]", text[m.end() :])
@@ -237,6 +250,13 @@ def not_a_target(text: str, sent_start: int, m: re.Match[str]) -> bool:
     if re.search(r"由[^，,。；;]{0,12}$", clause) and re.match(r"[^，,。；;]{0,8}(?:提高|提升|增加|增长|扩大|下降|降低|减少|降)",
                                                            text[m.end() : m.end() + 10]):
         return True  # 由95%提高至99%: the figure after 由 is the baseline
+    if re.search(r"(?:单机|单台|单套|单体)(?:容量)?$", clause) or re.match(r"级(?:及)?以[上下]", after):
+        return True  # 单机30万千瓦, 10万千瓦级以下: the size class of a plant, not a target
+    if re.match(r"[^，,。；;：:]{0,40}?的\s*[，,；;]", text[m.end() : m.end() + 44]):
+        return True  # 投资总额达到300万元以上的，给予…: a condition ending in 的，
+    if (re.match(r"(?:（含）)?(?:及)?以\s*上\s*至", text[m.end() - len(m.group("bound") or ""): m.end() + 8])
+            or re.search(r"(?:及)?以\s*上\s*至\s*$", before)):
+        return True  # 1000万元及以上至2000万元: one bracket of a tiered rule
     if re.search(r"(?:按照|按)$", clause):
         return True  # 统一按照60%控制: a rule applied, not a level to reach
     if _INCENTIVE_RE.search(clause) or _INCENTIVE_RE.search(after[:12]):
