@@ -248,3 +248,19 @@ def test_size_classes_tier_brackets_and_conditions_are_not_targets() -> None:
 def test_units_of_the_genre_ten_thousand_counts_and_return_periods() -> None:
     got = _goals("到2034年，高新技术企业达到2.4万家，开行货运班列3000班次，排涝标准达到30年一遇。")
     assert got == [(2.4, "万家", "exactly", 2034), (3000.0, "班次", "exactly", 2034), (30.0, "年一遇", "exactly", 2034)]
+
+
+def test_regulation_chapters_glued_to_their_first_article() -> None:
+    """A 办法: `第二章 管理职责 第五条 …` on one line; the articles are the tasks, the
+    chapters their sections."""
+    raw = ("第一章 总则 第一条 为规范档案数字化工作，制定本办法。\n第二条 本办法适用于全县各级机关。\n"
+           "第二章 管理职责 第三条 县档案馆是全县档案数字化工作的责任主体，负责统筹推进。\n"
+           "第四条 各乡镇人民政府承担本辖区档案安全的主体责任。\n第五条 本办法由县人民政府办公室负责解释。")
+    text = clean_text(raw).text
+    assert "第二章 管理职责\n第三条" in text and clean_text(text).text == text
+    result = _rules(raw)
+    assert [m.number for m in result.measures] == ["一", "二", "三", "四", "五"]
+    assert result.measures[2].section == "第二章 管理职责"
+    duties = [[(r.unit, r.role.value) for r in m.responsibilities] for m in result.measures[2:]]
+    assert duties == [[("县档案馆", "responsible")], [("各乡镇人民政府", "responsible")],
+                      [("县人民政府办公室", "responsible")]]

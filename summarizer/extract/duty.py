@@ -230,7 +230,7 @@ def _close(text: str, i: int, end: int) -> int | None:
 # ---- duties stated in running text ------------------------------------------------
 # `由市发改委牵头，市财政局配合`, `市发展改革委会同相关部门制定…`, `各区政府负责落实`:
 # a unit list right before a role verb (or after 会同) inside the measure's own text.
-_UNIT_WORD = (r"(?:[\u4e00-\u9fff（）()]{0,24}?(?:部门|单位|人民政府|政府|机关|机构|局|委|办|部|厅|院|署|中心|小组|"
+_UNIT_WORD = (r"(?:[\u4e00-\u9fff（）()]{0,24}?(?:部门|单位|人民政府|政府|机关|机构|办公室|局|委|办|部|厅|院|馆|署|中心|小组|"
               r"工作组|指挥部|组|委员会|管委会|街道|乡镇|集团|公司|企业|队伍)|各地区|各地|各部门|各有关方面)")
 _UNIT_LIST = rf"{_UNIT_WORD}(?:[、和及与]{_UNIT_WORD})*(?:等(?:有关|相关)?(?:部门|单位)?)?"
 _PROSE_VERBS: tuple[tuple[str, Role], ...] = (
@@ -253,6 +253,9 @@ _WITH_RE = re.compile(
     rf"会同(?P<b>{_UNIT_LIST})")
 # `X对本地区工作负总责`: responsible for what follows 对.
 _TOWARD_RE = re.compile(rf"(?:^|(?<=[，,。；;：:\s])|(?<=由))(?P<units>{_UNIT_LIST})对[^，,。；;]{{1,24}}负(?:总)?责")
+# `X是…的责任主体`, `X是…的直接责任人`, `X承担…主体责任`: responsible by declaration.
+_BEARS_RE = re.compile(rf"(?:^|(?<=[，,。；;：:\s、]))(?P<units>{_UNIT_LIST})(?:(?:是|为|作为)[^，,。；;]{{0,30}}?"
+                       rf"(?:责任主体|第一责任人|直接责任人)|承担[^，,。；;]{{0,24}}?责任)")
 # Words that end the subject before a unit: 州人民政府授权[州数据资源主管部门]负责…, 或由[…]负责.
 _SUBJECT_CUT_RE = re.compile(r"^.*(?:授权|委托|要求|组织|明确|由)|^(?:或|并|同时|和)+")
 
@@ -306,7 +309,7 @@ def prose_duties(text: str, start: int, end: int, skip: list[tuple[int, int]] | 
         if m.group("a"):
             add(m.start("a"), m.end("a"), Role.lead)
         add(m.start("b"), m.end("b"), Role.support)
-    for m in _TOWARD_RE.finditer(text, start, end):
+    for m in (*_TOWARD_RE.finditer(text, start, end), *_BEARS_RE.finditer(text, start, end)):
         add(m.start("units"), m.end("units"), Role.responsible)
     for m in _PROSE_RE.finditer(text, start, end):
         nxt = text[m.end("verb") : m.end("verb") + 1]

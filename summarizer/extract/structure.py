@@ -354,7 +354,8 @@ def _titled_parent_rank(items: list[Item], task_rank: float) -> float:
     task level and the untitled sentences are its sub-points."""
     level = [i for i in items if i.rank == task_rank and i.style != "table"]
     parents = {id(i.parent): i.parent for i in level if i.parent is not None}
-    if not level or not parents:
+    if not level or not parents or any(p.style == "chapter" for p in parents.values()):
+        # 第X章 总则 over 第X条: chapters group a regulation's articles, which are its tasks
         return task_rank
     ranks = {p.rank for p in parents.values()}
     if len(ranks) != 1:

@@ -167,9 +167,17 @@ _DECIMAL_HEAD_RE = re.compile(r"(?<=\s)(?=\d{1,2}(?:\.\d{1,2}){1,3}\s+[\u4e00-\u
 _DECIMAL_TOP_RE = re.compile(r"(?<=\s)(?=\d{1,2}\s+[\u4e00-\u9fff]{2,16}\s)")
 
 
+# A chapter heading with its first article on the same line: `第七章 安全保障 第三十八条 …`.
+_CHAPTER_ARTICLE_RE = re.compile(
+    rf"^第[{_CN_NUM}百零〇\d]{{1,6}}[章节]\s*[\u4e00-\u9fff、，和与及]{{1,24}}?\s+(?=第[{_CN_NUM}百零〇\d]{{1,6}}条)")
+
+
 def _split_long(line: _Line) -> list[_Line]:
     """Break a line stored without line breaks at its inline headings (see above)."""
     cuts = _doc_no_cuts(line.text)
+    chapter = _CHAPTER_ARTICLE_RE.match(line.text)
+    if chapter:
+        cuts.add(chapter.end())
     if len(line.text) >= LONG_LINE:
         cuts |= {m.start() for m in _INLINE_HEAD_RE.finditer(line.text)}
         decimal = {m.start() for m in _DECIMAL_HEAD_RE.finditer(line.text)}
