@@ -204,8 +204,13 @@ def test_indicator_table_glued_into_one_run() -> None:
                    ("河道水质达标率", 85.0, "%", "at_least", 2035),
                    ("烟尘", 8.0, "%", "decrease_by", 2035), ("粉尘", 6.0, "%", "decrease_by", 2035),
                    ("人均绿地面积", 13.5, "平方米", "exactly", 2035)]
-    assert text[goals[0].start:goals[0].end] == "绿地率（%）38.542左右"
+    # a target split off a glued run is quoted alone (the run states no number 42);
+    # a target with its own mark is quoted with its row
+    assert text[goals[0].start:goals[0].end] == "42左右"
+    assert text[goals[3].start:goals[3].end] == "河道水质达标率（%）-＞85"
     assert regions and text[regions[0][1]:].startswith("注")
+    stored = {(g.value, g.year) for g in _rules(text).goals}  # every one passes the grounding check
+    assert {(g.value, g.year) for g in goals} <= stored
 
 
 def test_duty_part_whose_headings_name_the_units() -> None:

@@ -212,6 +212,7 @@ class _Cell:
     value: float | None = None
     comparator: Comparator = Comparator.exactly
     glued: str | None = None  # digits of two cells run together, split later
+    split: bool = False  # the second half of a split: its quote is the cell alone
 
 
 def glued_table_goals(text: str) -> tuple[list[GoalCandidate], list[tuple[int, int]]]:
@@ -307,10 +308,10 @@ def _cells(text: str, a: int, b: int) -> list[_Cell]:
     return out
 
 
-def _split_glued(digits: str) -> tuple[float, float] | None:
+def _split_glued(digits: str) -> tuple[str, str] | None:
     """Two numbers run together: the split whose halves are closest in size (a baseline
     and its target rarely differ by more than a few times)."""
-    best: tuple[float, float, float] | None = None
+    best: tuple[float, str, str] | None = None
     for i in range(1, len(digits)):
         x, y = digits[:i], digits[i:]
         if not (_valid_number(x) and _valid_number(y)):
@@ -320,7 +321,7 @@ def _split_glued(digits: str) -> tuple[float, float] | None:
             continue
         ratio = max(fx, fy) / min(fx, fy)
         if best is None or ratio < best[0]:
-            best = (ratio, fx, fy)
+            best = (ratio, x, y)
     if best is None or best[0] > 5:
         return None
     return best[1], best[2]
@@ -345,8 +346,9 @@ def _fit(cells: list[_Cell], ncols: int) -> list[_Cell]:
                 out.append(c)
                 continue
             missing -= 1
-            out.append(_Cell(c.start, c.end, "value", pair[0]))
-            out.append(_Cell(c.start, c.end, "value", pair[1], c.comparator))
+            cut = c.start + len(pair[0])
+            out.append(_Cell(c.start, cut, "value", float(pair[0])))
+            out.append(_Cell(cut, c.end, "value", float(pair[1]), c.comparator, split=True))
         else:
             out.append(c)
     while len(out) > ncols and out[0].kind == "value" and out[0].comparator is Comparator.exactly:
@@ -368,5 +370,7 @@ def _row_goals(text: str, name: str, unit: str | None, group_words: str, cells: 
             comp = Comparator.decrease_by if any(w in words for w in _DECREASE_WORDS) else Comparator.increase_by
             goals.append(GoalCandidate(name, c.value, None, unit, comp, target_year, quote_start, c.end))
         elif i == len(years) - 1 or (i > 0 and i < len(years) and years[i] == target_year):
-            goals.append(GoalCandidate(name, c.value, None, unit, c.comparator, years[i], quote_start, c.end))
+            # a cell split off a glued run is quoted alone: the run states no number of its own
+            start = c.start if c.split else quote_start
+            goals.append(GoalCandidate(name, c.value, None, unit, c.comparator, years[i], start, c.end))
     return goals
