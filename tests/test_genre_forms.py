@@ -269,3 +269,20 @@ def test_regulation_chapters_glued_to_their_first_article() -> None:
     duties = [[(r.unit, r.role.value) for r in m.responsibilities] for m in result.measures[2:]]
     assert duties == [[("县档案馆", "responsible")], [("各乡镇人民政府", "responsible")],
                       [("县人民政府办公室", "responsible")]]
+
+
+def test_round_magnitudes_in_chinese_with_a_count_word() -> None:
+    text = "到2036年，形成由百名领军人才、万名骨干教师组成的队伍，创建千家示范农场。全市万人以上乡镇12个。"
+    got = [(g.indicator, g.value, g.unit, g.year) for g in find_goals(text)]
+    assert ("领军人才", 100.0, "名", 2036) in got and ("骨干教师", 10000.0, "名", 2036) in got
+    assert ("示范农场", 1000.0, "家", 2036) in got
+    assert not any(v == 10000.0 and u == "人" for _, v, u, _ in got)  # 万人以上乡镇: no count word of ours
+    stored = {(g.indicator, g.value) for g in _rules(text).goals}
+    assert ("骨干教师", 10000.0) in stored  # 万名 states 10000: the grounding check accepts it
+
+
+def test_wan_after_digits_is_a_unit_not_a_number() -> None:
+    from summarizer.extract.numbers import numbers_in
+
+    assert numbers_in("补助5万元") == [5.0]
+    assert 10000.0 in numbers_in("万名教师") and 1_000_000.0 in numbers_in("百万人次")

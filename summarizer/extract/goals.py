@@ -392,12 +392,34 @@ def find_goals(text: str, start: int = 0, end: int | None = None) -> list[GoalCa
         found.append(GoalCandidate(ind or "翻番", float(factor), None, "倍", Comparator.exactly,
                                    _year_for(text, scopes, m.start()),
                                    _skip_lead(text, c_start, m.start()), m.end()))
+    found.extend(_magnitude_counts(text, start, end, scopes))
     split = _split_targets(text, start, end, scopes)
     if split:
         spans = [(g.start, g.end) for g in split]
         found = [g for g in found if not any(a <= g.start < b or a < g.end <= b for a, b in spans)] + split
     found.sort(key=lambda g: g.start)
     return [g for g in found if g.indicator]
+
+
+# `创建百家示范企业、千家示范工厂`, `由百名国医大师、万名中医名师组成`: a round magnitude
+# in Chinese with a count word, after a verb that creates or a list comma.
+_MAGNITUDE_RE = re.compile(
+    r"(?:(?P<verb>创建|打造|培育|建设|建成|形成|培养|引进|新增|遴选|认定|由)|(?<=、))"
+    r"(?P<n>百万|千万|百|千|万)(?P<unit>家|名|所|座)(?=[\u4e00-\u9fff“])")
+_MAGNITUDE = {"百": 100, "千": 1000, "万": 10000, "百万": 1_000_000, "千万": 10_000_000}
+
+
+def _magnitude_counts(text: str, start: int, end: int, scopes: list[tuple[int, int, int]]) -> list[GoalCandidate]:
+    out = []
+    for m in _MAGNITUDE_RE.finditer(text, start, end):
+        noun_end = _object_after(text, m.end(), end)
+        noun = re.sub(r"(?:组成|构成)$", "", text[m.end() : noun_end]).strip("“”")
+        if noun_end <= m.end() or not noun:
+            continue
+        a = m.start("n") if m.group("verb") == "由" else m.start()
+        out.append(GoalCandidate(noun, float(_MAGNITUDE[m.group("n")]), None, m.group("unit"),
+                                 Comparator.exactly, _year_for(text, scopes, m.start()), a, noun_end))
+    return out
 
 
 def _line_start(text: str, pos: int) -> int:

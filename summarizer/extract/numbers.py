@@ -14,6 +14,8 @@ _UNITS = {"十": 10, "百": 100, "千": 1000}
 CN_NUMERAL = "零〇一二两三四五六七八九十百千"
 NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
 CN_NUMBER_RE = re.compile(rf"[{CN_NUMERAL}]+")
+_MAGNITUDE = {"万": 10_000, "十万": 100_000, "百万": 1_000_000, "千万": 10_000_000}
+_MAGNITUDE_RE = re.compile(r"(?<![\d.零〇一二两三四五六七八九十百千])(十万|百万|千万|万)(?![\d])")
 # 翻番/翻一番 double; 翻两番 quadruples.
 DOUBLING_RE = re.compile(r"翻(一|两|二|三)?番")
 
@@ -48,6 +50,8 @@ def numbers_in(text: str) -> list[float]:
         n = cn_to_number(m.group())
         if n is not None:
             found.append(float(n))
+    for m in _MAGNITUDE_RE.finditer(text):  # 万名, 百万: a round magnitude, not after digits (5万元)
+        found.append(float(_MAGNITUDE[m.group(1)]))
     factor = doubling_factor(text)
     if factor:
         found.append(float(factor))
