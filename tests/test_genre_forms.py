@@ -286,3 +286,18 @@ def test_wan_after_digits_is_a_unit_not_a_number() -> None:
 
     assert numbers_in("补助5万元") == [5.0]
     assert 10000.0 in numbers_in("万名教师") and 1_000_000.0 in numbers_in("百万人次")
+
+
+def test_places_a_measure_covers_are_not_targets() -> None:
+    assert _goals("5.对沿江12个乡镇及8个重点湖库实施总磷总量控制。") == []
+    assert _goals("以全市36个易涝片区为重点，开展排水改造。") == []
+    assert _goals("在污染较重的9个街道开展专项整治。") == []
+    assert _goals("选择20个村庄开展整治试点。") == [(20.0, "个", "exactly", None)]
+
+
+def test_return_periods_and_lengths_to_build() -> None:
+    got = [(g.indicator, g.value, g.unit, g.comparator.value) for g in
+           find_goals("将东部片区排涝标准提高到五年一遇，老城区提高到二十年一遇标准以上。现状为一年一遇。建设25公里以上滨河步道。")]
+    assert got == [("东部片区排涝标准", 5.0, "年一遇", "exactly"), ("老城区", 20.0, "年一遇", "at_least"),
+                   ("滨河步道", 25.0, "公里", "at_least")]
+    assert _goals("淘汰35蒸吨以下燃煤锅炉。") == []

@@ -13,7 +13,7 @@ import bisect
 import re
 from dataclasses import dataclass
 
-from summarizer.extract.numbers import DOUBLING_RE
+from summarizer.extract.numbers import CN_NUMERAL, DOUBLING_RE, cn_to_number
 from summarizer.models import Comparator
 
 # Units, longest first so 万元/人 wins over 万元 and 个百分点 over 个.
@@ -209,6 +209,8 @@ def is_threshold(text: str, m: re.Match[str]) -> bool:
     unit = m.group("unit") or ""
     if "元" not in unit and not m.group("bound") and not before_num.endswith("的"):
         return False  # a quantity to deliver (79公里大堤); 淘汰10蒸吨以下燃煤锅炉 names a threshold
+    if "元" not in unit and "以上" in (m.group("bound") or "") and re.search(r"(?:建设|建成|新建|修建|打造|完成)$", before_num):
+        return False  # 建设30公里以上绿道: at least that much to build
     return unit not in COUNT_UNITS and not _ACHIEVE_BEFORE.search(before_num)
 
 
@@ -232,6 +234,7 @@ _PAST_RE = re.compile(r"目前|现有|已经|已(?:有|达|建|实现|完成|累
 # Counts that name a scope rather than set a target: `A、B等6个地区`, `在56个城市实施`,
 # `以580个单元为重点`, `对1436个监测站…`, and a heading's `（108个）`.
 _SCOPE_COUNT_BEFORE = re.compile(r"(?:等|在|以|对|向|从|为)$")
+_SCOPE_CLAUSE_RE = re.compile(r"^\s*(?:\d{1,2}[.．、]\s*)?(?:对|在|以|针对)[^，,。；;]{0,30}$")
 
 
 def not_a_target(text: str, sent_start: int, m: re.Match[str]) -> bool:
@@ -242,6 +245,9 @@ def not_a_target(text: str, sent_start: int, m: re.Match[str]) -> bool:
     if m.group("unit") in COUNT_UNITS and (_SCOPE_COUNT_BEFORE.search(before)
                                            or re.match(r"^(?:对|在|以|向)\d", re.split(r"[，,]", before)[-1])):
         return True
+    if m.group("unit") in COUNT_UNITS and _SCOPE_CLAUSE_RE.match(re.split(r"[，,：:]", before)[-1]) and re.match(
+            r"[^，,。；;]{0,30}?(?:实施|开展|为重点|为主|进行)", text[m.end() : m.end() + 40]):
+        return True  # 对沿海56个城市及29个湖库实施总量控制: the places a measure covers
     if text[m.start() - 1 : m.start()] in ("（", "(") and text[m.end() : m.end() + 1] in ("）", ")"):
         return True
     stop = _CLAUSE_END_RE.search(text, m.end(), m.end() + 20)
@@ -393,6 +399,7 @@ def find_goals(text: str, start: int = 0, end: int | None = None) -> list[GoalCa
                                    _year_for(text, scopes, m.start()),
                                    _skip_lead(text, c_start, m.start()), m.end()))
     found.extend(_magnitude_counts(text, start, end, scopes))
+    found.extend(_return_periods(text, start, end, scopes))
     split = _split_targets(text, start, end, scopes)
     if split:
         spans = [(g.start, g.end) for g in split]
@@ -419,6 +426,25 @@ def _magnitude_counts(text: str, start: int, end: int, scopes: list[tuple[int, i
         a = m.start("n") if m.group("verb") == "由" else m.start()
         out.append(GoalCandidate(noun, float(_MAGNITUDE[m.group("n")]), None, m.group("unit"),
                                  Comparator.exactly, _year_for(text, scopes, m.start()), a, noun_end))
+    return out
+
+
+# Flood and drainage standards in Chinese numerals: `排水标准提高到三年一遇`.
+_RETURN_PERIOD_RE = re.compile(rf"(?P<n>[{CN_NUMERAL}]{{1,4}})年一遇(?P<bound>(?:标准)?(?:及)?以上)?")
+
+
+def _return_periods(text: str, start: int, end: int, scopes: list[tuple[int, int, int]]) -> list[GoalCandidate]:
+    out = []
+    for m in _RETURN_PERIOD_RE.finditer(text, start, end):
+        n = cn_to_number(m.group("n"))
+        c_start = _clause_start(text, m.start(), start)
+        clause = text[c_start : m.start()]
+        if n is None or not re.search(r"(?:提高|提升|达到|达)(?:到|至)?$", clause):
+            continue  # a standard reached or raised to, not one described
+        comp = Comparator.at_least if m.group("bound") else Comparator.exactly
+        indicator = _indicator(re.sub(r"(?:提高|提升|达到|达)(?:到|至)?$", "", clause)) or "标准"
+        out.append(GoalCandidate(indicator, float(n), None, "年一遇", comp, _year_for(text, scopes, m.start()),
+                                 _skip_lead(text, c_start, m.start()), m.end()))
     return out
 
 
