@@ -301,3 +301,10 @@ def test_return_periods_and_lengths_to_build() -> None:
     assert got == [("东部片区排涝标准", 5.0, "年一遇", "exactly"), ("老城区", 20.0, "年一遇", "at_least"),
                    ("滨河步道", 25.0, "公里", "at_least")]
     assert _goals("淘汰35蒸吨以下燃煤锅炉。") == []
+
+
+def test_notes_baselines_and_programme_names() -> None:
+    assert _goals("提升排涝能力（全区低洼片区分布于9个街道，共计41处）。") == []
+    assert _goals("实现12座泵站（含东区新建泵站2座）达标运行。") == [(12.0, "座", "exactly", None)]
+    assert [g[0] for g in _goals("污水处理能力由8万吨/天，提高至15万吨/天。")] == [15.0]
+    assert _goals("实施万名青年就业见习计划。") == []

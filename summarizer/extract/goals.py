@@ -250,10 +250,12 @@ def not_a_target(text: str, sent_start: int, m: re.Match[str]) -> bool:
         return True  # 对沿海56个城市及29个湖库实施总量控制: the places a measure covers
     if text[m.start() - 1 : m.start()] in ("（", "(") and text[m.end() : m.end() + 1] in ("）", ")"):
         return True
+    if re.search(r"[（(][^（()）]{0,30}(?:含|包括|共计|分布于|其中)[^（()）]{0,20}$", before):
+        return True  # （全区圩区分布于14个乡镇，共计64处）, （含三期水闸1座）: a note on what is counted
     stop = _CLAUSE_END_RE.search(text, m.end(), m.end() + 20)
     after = text[m.end() : stop.start() if stop else m.end() + 20]
     clause = re.split(r"[，,]", before)[-1]
-    if re.search(r"由[^，,。；;]{0,12}$", clause) and re.match(r"[^，,。；;]{0,8}(?:提高|提升|增加|增长|扩大|下降|降低|减少|降)",
+    if re.search(r"由[^，,。；;]{0,12}$", clause) and re.match(r"[，,]?[^，,。；;]{0,8}(?:提高|提升|增加|增长|扩大|下降|降低|减少|降)",
                                                            text[m.end() : m.end() + 10]):
         return True  # 由95%提高至99%: the figure after 由 is the baseline
     if re.search(r"(?:单机|单台|单套|单体)(?:容量)?$", clause) or re.match(r"级(?:及)?以[上下]", after):
@@ -421,8 +423,8 @@ def _magnitude_counts(text: str, start: int, end: int, scopes: list[tuple[int, i
     for m in _MAGNITUDE_RE.finditer(text, start, end):
         noun_end = _object_after(text, m.end(), end)
         noun = re.sub(r"(?:组成|构成)$", "", text[m.end() : noun_end]).strip("“”")
-        if noun_end <= m.end() or not noun:
-            continue
+        if noun_end <= m.end() or not noun or re.search(r"(?:计划|行动|工程|活动|项目)$", noun):
+            continue  # 万名大学生助企计划: the name of a programme
         a = m.start("n") if m.group("verb") == "由" else m.start()
         out.append(GoalCandidate(noun, float(_MAGNITUDE[m.group("n")]), None, m.group("unit"),
                                  Comparator.exactly, _year_for(text, scopes, m.start()), a, noun_end))
