@@ -308,3 +308,10 @@ def test_notes_baselines_and_programme_names() -> None:
     assert _goals("实现12座泵站（含东区新建泵站2座）达标运行。") == [(12.0, "座", "exactly", None)]
     assert [g[0] for g in _goals("污水处理能力由8万吨/天，提高至15万吨/天。")] == [15.0]
     assert _goals("实施万名青年就业见习计划。") == []
+
+
+def test_a_modal_and_manner_phrase_between_unit_and_role_verb() -> None:
+    text = "各镇人民政府要按照有关规定全面负责辖区内应急处置工作，县应急局应切实负责统筹协调。"
+    got = [(d.unit, d.role.value) for d in prose_duties(text, 0, len(text))]
+    assert got == [("各镇人民政府", "responsible"), ("县应急局", "responsible")]
+    assert prose_duties("各镇要加强宣传，做好服务。", 0, 12) == []  # no role word, no duty

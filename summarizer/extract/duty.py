@@ -243,8 +243,11 @@ _PROSE_VERBS: tuple[tuple[str, Role], ...] = (
     ("负责", Role.responsible), ("指导", Role.responsible),
 )
 _PROSE_ROLE = dict(_PROSE_VERBS)
+# A modal and a manner phrase may stand between the unit and its verb:
+# `地方各级人民政府要按照有关规定全面负责…`, `各区政府应切实负责…`.
+_MANNER = r"(?:要|应当|应|须|必须)?(?:按照[^，,。；;]{1,10}?|根据[^，,。；;]{1,10}?)?(?:全面|切实|具体|统一)?"
 _PROSE_RE = re.compile(
-    rf"(?:^|(?<=[，,。；;：:\s])|(?<=由))(?P<units>{_UNIT_LIST})(?P<verb>"
+    rf"(?:^|(?<=[，,。；;：:\s])|(?<=由))(?P<units>{_UNIT_LIST}){_MANNER}(?P<verb>"
     + "|".join(re.escape(v) for v, _ in _PROSE_VERBS) + ")"
 )
 # `A会同B`, `A要会同B`; `可会同B` after a lead named before (the lead is read on its own).
