@@ -315,3 +315,14 @@ def test_a_modal_and_manner_phrase_between_unit_and_role_verb() -> None:
     got = [(d.unit, d.role.value) for d in prose_duties(text, 0, len(text))]
     assert got == [("各镇人民政府", "responsible"), ("县应急局", "responsible")]
     assert prose_duties("各镇要加强宣传，做好服务。", 0, 12) == []  # no role word, no duty
+
+
+def test_a_pages_labeled_date_when_nothing_is_signed() -> None:
+    from summarizer.extract.metadata import extract_plan
+
+    head = "某县农业农村局关于印发《某县高标准农田建设管理办法》的通知\n第一条 为加强管理，制定本办法。"
+    assert extract_plan(clean_text("发布日期：2031-04-20\n成文日期：2031.04.12\n" + head).text).issued_date.isoformat() == "2031-04-12"
+    assert extract_plan(clean_text("印发日期：2031/4/20\n" + head).text).issued_date.isoformat() == "2031-04-20"
+    assert extract_plan(clean_text("发布日期：2031-04-20\n" + head).text).issued_date is None  # online, not issued
+    signed = head + "\n某县农业农村局\n2031年4月9日"
+    assert extract_plan(clean_text("发布日期：2031-04-20\n" + signed).text).issued_date.isoformat() == "2031-04-09"

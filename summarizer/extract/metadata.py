@@ -14,7 +14,8 @@ them around, so each field has an ordered list of places to look:
   issuer a national 文号 prefix stands for (`国发` -> 国务院).
 - **issued_date**: the date under the signature (Arabic or Chinese numerals, `〇`
   or `○`), a date line of its own such as `(2023年2月8日)` under the title, or a
-  report's `——2026年1月26日在…会议上` line.
+  report's `——2026年1月26日在…会议上` line; else a page's `成文日期：2024.03.15`
+  (never its 发布日期, the day it went online).
 - **period**: a `2023—2027年` span or one year in the title; a five-year plan's
   `“十四五”` in the title gives its end year; else the latest `到YYYY年` deadline.
 """
@@ -50,6 +51,11 @@ _DELIVERED_RE = re.compile(rf"^——\s*{_DATE}\s*在.{{2,60}}(?:会议|大会)�
 # National 文号 prefixes whose issuer the number itself names.
 _DOC_NO_ISSUER = {"国发": "国务院", "国函": "国务院", "国办发": "国务院办公厅", "国办函": "国务院办公厅"}
 _DOC_NO_RE = re.compile(r"^(国发|国函|国办发|国办函)[〔\[［]\d{4}[〕\]］]\d+号$")
+# A government-information page's 成文日期 is the date the document was signed; its
+# 发布日期 is when it went online, not a date of issue, so it is never read.
+_LABELED_DATE_RE = re.compile(
+    r"^(?P<label>成文日期|印发日期|发文日期)\s*[:：]\s*"
+    r"(?P<y>20\d\d|19\d\d)\s*[-./年]\s*(?P<m>\d{1,2})\s*[-./月]\s*(?P<d>\d{1,2})")
 _CN_DIGIT = {c: str(i) for i, c in enumerate("〇一二三四五六七八九")} | {"○": "0", "零": "0"}
 
 
@@ -197,8 +203,21 @@ def extract_plan(text: str) -> Plan:
             if m:
                 issued = _date_from(m)
                 break
+    if issued is None:
+        issued = _labeled_date(lines[:80])
     start, end = _period(title, text)
     return Plan(title=title, issuers=issuers, issued_date=issued, period_start=start, period_end=end)
+
+
+def _labeled_date(lines: list[str]) -> dt.date | None:
+    for line in lines:
+        m = _LABELED_DATE_RE.match(line)
+        if m:
+            try:
+                return dt.date(int(m.group("y")), int(m.group("m")), int(m.group("d")))
+            except ValueError:
+                continue
+    return None
 
 
 def _period(title: str | None, text: str) -> tuple[int | None, int | None]:
