@@ -326,3 +326,14 @@ def test_a_pages_labeled_date_when_nothing_is_signed() -> None:
     assert extract_plan(clean_text("发布日期：2031-04-20\n" + head).text).issued_date is None  # online, not issued
     signed = head + "\n某县农业农村局\n2031年4月9日"
     assert extract_plan(clean_text("发布日期：2031-04-20\n" + signed).text).issued_date.isoformat() == "2031-04-09"
+
+
+def test_a_title_broken_before_its_genre_tail() -> None:
+    from summarizer.extract.metadata import extract_plan
+
+    def title(raw: str) -> str | None:
+        return extract_plan(clean_text(raw).text).title
+
+    assert title("某县推进冷链物流\n三年行动方案（2031—2033年）\n为推进冷链物流，制定本方案。") == "某县推进冷链物流三年行动方案（2031—2033年）"
+    assert title("某县人民政府\n三年行动方案（2031—2033年）\n为推进。") == "三年行动方案（2031—2033年）"  # an issuer is no first half
+    assert title("2031年4月9日\n冷链物流行动方案\n为推进。") == "冷链物流行动方案"

@@ -159,8 +159,19 @@ def _pick_title(head: list[str]) -> str | None:
             prev = head[i - 1] if i > 0 else ""
             if line.startswith("关于") and prev and _orgs(prev):
                 return f"{prev}{line}"  # 中共某县委 某县人民政府 / 关于…的实施意见
+            if prev and len(re.sub(r"[（(][^）)]*[）)]$", "", line)) <= 16 and _is_first_half(prev):
+                return f"{prev}{line}".strip("《》")  # 某市推进新型工业化 / 三年行动方案（2024—2026年）
             return line.strip("《》")
     return None
+
+
+def _is_first_half(line: str) -> bool:
+    """A title's first half left on its own line: a short phrase with no punctuation,
+    no date and not just an issuer's name."""
+    if len(line) > 40 or _is_title(line) or re.search(r"[。；;：:！？，,]|\d{4}\s*年\s*\d", line):
+        return False
+    orgs = _orgs(line)
+    return not (orgs and "".join(orgs) == re.sub(r"\s+", "", line))
 
 
 def _issuers_from_title(title: str | None) -> list[str]:
