@@ -337,3 +337,17 @@ def test_a_title_broken_before_its_genre_tail() -> None:
     assert title("某县推进冷链物流\n三年行动方案（2031—2033年）\n为推进冷链物流，制定本方案。") == "某县推进冷链物流三年行动方案（2031—2033年）"
     assert title("某县人民政府\n三年行动方案（2031—2033年）\n为推进。") == "三年行动方案（2031—2033年）"  # an issuer is no first half
     assert title("2031年4月9日\n冷链物流行动方案\n为推进。") == "冷链物流行动方案"
+
+
+def test_standards_each_project_must_meet_are_not_targets() -> None:
+    assert _goals("新建停车场应预留充电设施安装条件，预留比例不低于30%。") == []
+    assert _goals("新上项目原则上单位产品能耗不高于0.8吨标准煤。") == []
+    # with a deadline, the same wording sets a target
+    assert _goals("到2032年，全市新建建筑应全部执行绿色标准，星级比例不低于40%。") == [(40.0, "%", "at_least", 2032)]
+
+
+def test_a_whole_title_below_a_phrase_is_not_a_tail() -> None:
+    from summarizer.extract.metadata import extract_plan
+
+    raw = "政策解读专栏\n某县智慧农业发展规划（2031—2035年）\n为推进智慧农业，制定本规划。"
+    assert extract_plan(clean_text(raw).text).title == "某县智慧农业发展规划（2031—2035年）"

@@ -265,6 +265,10 @@ def not_a_target(text: str, sent_start: int, m: re.Match[str]) -> bool:
     if (re.match(r"(?:（含）)?(?:及)?以\s*上\s*至", text[m.end() - len(m.group("bound") or ""): m.end() + 8])
             or re.search(r"(?:及)?以\s*上\s*至\s*$", before)):
         return True  # 1000万元及以上至2000万元: one bracket of a tiered rule
+    sentence = text[sent_start : m.start()]
+    if (re.search(r"(?:不超过|不低于|不少于|不高于|不大于|不小于)\s*$", before)
+            and re.search(r"应|须|原则上|一律", sentence) and not re.search(r"20\d\d\s*年", sentence)):
+        return True  # 新建绿地地下空间应…，开发比例不超过50%: a standard each project must meet
     if re.search(r"(?:按照|按)$", clause):
         return True  # 统一按照60%控制: a rule applied, not a level to reach
     if _INCENTIVE_RE.search(clause) or _INCENTIVE_RE.search(after[:12]):

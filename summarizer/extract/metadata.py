@@ -159,10 +159,17 @@ def _pick_title(head: list[str]) -> str | None:
             prev = head[i - 1] if i > 0 else ""
             if line.startswith("关于") and prev and _orgs(prev):
                 return f"{prev}{line}"  # 中共某县委 某县人民政府 / 关于…的实施意见
-            if prev and len(re.sub(r"[（(][^）)]*[）)]$", "", line)) <= 16 and _is_first_half(prev):
+            if prev and _GENERIC_TAIL_RE.match(line) and _is_first_half(prev):
                 return f"{prev}{line}".strip("《》")  # 某市推进新型工业化 / 三年行动方案（2024—2026年）
             return line.strip("《》")
     return None
+
+
+# A title's second half with no topic of its own (`三年行动方案（2024—2026年）`): only
+# generic words before the genre word, so it cannot be a whole title.
+_GENERIC_TAIL_RE = re.compile(
+    rf"^(?:[一二三四五六七八九十\d]+年|专项|重点|攻坚|提升)?(?:行动|实施|工作|若干|推进|发展|建设)*{_GENRE}"
+    r"(?:[（(][^）)]*[)）])?$")
 
 
 def _is_first_half(line: str) -> bool:
