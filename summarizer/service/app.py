@@ -30,8 +30,7 @@ from summarizer.service.settings import Settings
 log = logging.getLogger("summarizer.service")
 
 
-def create_app(settings: Settings, registry: CollectorRegistry | None = None, backend: Any = None,
-               stop_grace: float = 10.0) -> FastAPI:
+def create_app(settings: Settings, registry: CollectorRegistry | None = None, backend: Any = None) -> FastAPI:
     """The service app. `backend` defaults to `get_backend(settings.backend, ...)` at start-up;
     metrics go to `registry` (a fresh one by default)."""
     metrics = Metrics(registry or CollectorRegistry())
@@ -57,7 +56,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None, ba
             yield
         finally:
             state.waiters.wake_all()
-            left = await asyncio.to_thread(state.worker.stop, stop_grace)
+            left = await asyncio.to_thread(state.worker.stop, settings.stop_grace)
             if left:
                 log.warning("queued again %d documents still running at shutdown", left)
             close = getattr(state.backend, "close", None)

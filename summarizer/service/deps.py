@@ -1,7 +1,7 @@
 """FastAPI dependencies: the service state, its settings, and the bearer token check.
 
-The token is compared with `secrets.compare_digest` on bytes (constant time, and
-safe for a non-ASCII header, where comparing `str`s raises). A missing or wrong
+The token is compared with `secrets.compare_digest` on bytes (constant time; on
+`str`s it raises for non-ASCII text). A missing or wrong
 token is 401 with `WWW-Authenticate: Bearer`, never 400 or 403, so clients know
 to send credentials.
 """
@@ -85,8 +85,10 @@ def require_token(
     expected = settings.token
     if not expected:
         return
-    given = credentials.credentials if credentials is not None else ""
-    if not secrets.compare_digest(given.encode(), expected.encode()):
+    # Starlette decodes header bytes as latin-1: encoding back gives the bytes the client sent,
+    # and a UTF-8 token from the environment compares as the bytes a client would send for it.
+    given = credentials.credentials.encode("latin-1") if credentials is not None else b""
+    if not secrets.compare_digest(given, expected.encode("utf-8")):
         raise HTTPException(401, "missing or wrong bearer token (Authorization: Bearer <SUMMARIZER_API_TOKEN>)",
                             headers={"WWW-Authenticate": "Bearer"})
 

@@ -164,12 +164,6 @@ class JobStore:
                         "rowid desc limit 1", [os.getpid()])
         return row["id"] if row else None
 
-    def requeue(self, seqs: list[int]) -> None:
-        """Jobs a stopping worker could not finish go back in line (their attempt still counts)."""
-        if seqs:
-            self._write(f"update jobs set status = 'queued' where status = 'running' and "
-                        f"seq in ({','.join('?' * len(seqs))})", list(seqs))
-
     # -- reads ------------------------------------------------------------------------------------
 
     def _one(self, sql: str, params: list[Any]) -> dict[str, Any] | None:
@@ -260,10 +254,8 @@ class Worker:
             if cancel is not None:
                 cancel()
             self.thread.join(2.0)
-        with self._busy:
-            left = list(self._running)
-        self.store.requeue(left)
-        return len(left)
+        # One server per database: whatever is still `running` is ours and unfinished.
+        return self.store.requeue_orphans()
 
     def _loop(self) -> None:
         warm_up = getattr(self.backend, "warm_up", None)
@@ -328,6 +320,8 @@ class Worker:
                 run_id.append(self.store.current_run())
             c = by_path[o.path]
             status = "ok" if o.status == "skipped" else o.status  # skipped: the result was already stored
+            if status == "failed" and self._stop.is_set():
+                return  # cut off by the shutdown, not the document's fault: `stop` requeues it
             error = o.message.replace(c.path, c.name) if status in ("failed", "degraded") else ""
             self.store.finish(c.seq, status, error, o.doc_id, run_id[0])
             now = time.perf_counter()
@@ -354,6 +348,9 @@ class Worker:
                     outcomes.append(("failed", max(0.0, started - c.created), 0.0))
                     for fn in self.on_finished:
                         fn(c.id)
+        except BaseException:  # Cancelled: the server is stopping; `stop` requeues what did not finish
+            if not self._stop.is_set():
+                raise
         report = BatchReport(outcomes, self.backend.stats)
         for fn in self.on_batch:
             fn(report)

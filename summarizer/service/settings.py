@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     queue: int = Field(1000, ge=1, description="Queued documents past which POST answers 429")
     max_bytes: int = Field(20 * MB, ge=1, description="Largest request body accepted (413 past it)")
     batch: int = Field(32, ge=1, description="Most documents one worker run takes from the queue")
+    stop_grace: float = Field(10.0, ge=0, description="Seconds a stopping server lets the current run finish "
+                              "before it cancels it and requeues its documents")
     api_token: SecretStr | None = Field(None, description="Bearer token every /v1 request must carry")
     uploads: Path | None = Field(None, description="Where submitted files are kept (default: <db>.uploads)")
     # Backend options, passed as `summarizer run` passes them.
