@@ -56,3 +56,20 @@ def test_bench_scale_and_linear_smoke(tmp_path: Path, monkeypatch: pytest.Monkey
     assert all(r["peak_rss_mb"] > 0 for r in res["scale"]["rows"])
     one_line, lines = res["linear"]["rows"][1], res["linear"]["rows"][0]
     assert one_line["lines"] == 1 and lines["lines"] > 100 and one_line["ok"] == lines["ok"] == 1
+
+
+def test_bench_serve_smoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The serve part at toy size: a real `summarizer serve`, 2 clients, 4 distinct documents
+    (the CLI side runs in this process instead of a fresh one, to keep the suite fast)."""
+    from summarizer.devtools import bench
+
+    monkeypatch.setattr(bench, "_worker", lambda kind, args, timeout=None: bench._rules_worker(args))
+    out = tmp_path / "bench"
+    md = run_bench(out, {"serve"}, clients=(2,), serve_docs=4, log=lambda s: None)
+    text = md.read_text(encoding="utf-8")
+    assert "| mode | clients | documents | wall s | docs/s | of the CLI's docs/s | p50 ms | p95 ms | failed |" in text
+    rows = json.loads((out / "bench.json").read_text(encoding="utf-8"))["serve"]["rows"]
+    assert [(r["mode"], r["clients"], r["docs"], r["failed"]) for r in rows] == [
+        ("summarizer run", None, 4, 0), ("summarizer serve", 2, 4, 0)]
+    assert rows[1]["p50_ms"] <= rows[1]["p95_ms"] and rows[1]["docs_per_s"] > 0
+    assert (out / "serve_docs_per_s.png").read_bytes().startswith(b"\x89PNG")

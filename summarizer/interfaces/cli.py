@@ -357,20 +357,23 @@ def browse(
 @one_line_errors
 def bench(
     out: Annotated[Path, typer.Option(help="Folder for bench.md, bench.json and the plots")] = Path("results/bench"),
-    parts: Annotated[str, typer.Option(help="Comma list of rules, llm-stub, local, peer, scale, linear")] = (
-        "rules,llm-stub,local,scale,linear"),
+    parts: Annotated[str, typer.Option(help="Comma list of rules, llm-stub, local, peer, scale, linear, serve")] = (
+        "rules,llm-stub,local,scale,linear,serve"),
     sizes: Annotated[str, typer.Option(help="Corpus sizes for the rules part")] = "10,100,1000",
     jobs: Annotated[str, typer.Option(help="Concurrency levels for the stub part")] = "1,2,4,8",
     latency: Annotated[float, typer.Option(help="Simulated seconds per stub request")] = 0.2,
     peer_cap: Annotated[float, typer.Option(help="Seconds allowed for the LangExtract peer")] = 360.0,
     stub_docs: Annotated[int, typer.Option(help="Replicate the corpus to N documents for the stub part")] = 0,
+    clients: Annotated[str, typer.Option(help="Concurrent clients for the serve part")] = "1,4,16",
+    serve_docs: Annotated[int, typer.Option(help="Distinct documents for the serve part")] = 200,
 ) -> None:
     """Speed, cost and scale: Markdown tables and PNG plots (not a test)."""
     from summarizer.devtools.bench import run_bench
 
     path = run_bench(out, {p.strip() for p in parts.split(",") if p.strip()},
                      tuple(int(x) for x in sizes.split(",")), tuple(int(x) for x in jobs.split(",")),
-                     latency, peer_cap_s=peer_cap, stub_docs=stub_docs)
+                     latency, peer_cap_s=peer_cap, stub_docs=stub_docs,
+                     clients=tuple(int(x) for x in clients.split(",")), serve_docs=serve_docs)
     typer.echo(f"wrote {path}")
 
 
