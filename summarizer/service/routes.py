@@ -183,7 +183,8 @@ async def post_document(
         accepted = await run_in_threadpool(intake.accept, state.jobs, s.upload_dir, sub, ext, s.queue)
     except intake.Rejected as exc:
         if exc.status == 429:
-            queued = state.jobs.counts()["queued"] if state.jobs else s.queue  # type: ignore[union-attr]
+            counts = await run_in_threadpool(state.jobs.counts)  # type: ignore[union-attr]
+            queued = counts["queued"]
             per_doc = state.worker.seconds_per_doc if state.worker else 1.0
             exc.headers["Retry-After"] = str(max(1, round(queued * per_doc / s.jobs)))
         raise
