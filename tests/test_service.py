@@ -178,6 +178,17 @@ def test_errors_are_one_line_json_with_the_cli_words(tmp_path: Path) -> None:
     assert rows(tmp_path / "r.db", "select count(*) from jobs")[0][0] == 0  # nothing refused was queued
 
 
+def test_a_document_that_fails_in_the_pipeline_says_why_and_is_retried_when_posted_again(tmp_path: Path) -> None:
+    with live(create_app(settings(tmp_path))) as c:
+        first = c.post("/v1/documents?wait=20", json={"doc_id": "noise", "text": "扫一扫在手机打开当前页"})
+        assert first.status_code == 200 and first.json()["status"] == "failed"
+        assert first.json()["error"] == "noise.txt: no document text left after cleaning (only page noise)"
+        assert "result" not in first.json() or first.json()["result"] is None
+        again = c.post("/v1/documents?wait=20", json={"doc_id": "noise", "text": "扫一扫在手机打开当前页"})
+        assert again.json()["status"] == "failed" and again.json()["run_id"] != first.json()["run_id"]
+    assert rows(tmp_path / "r.db", "select count(*), sum(status = 'failed') from doc_runs") == [(2, 2)]
+
+
 def test_list_runs_health_and_docs(tmp_path: Path) -> None:
     with live(create_app(settings(tmp_path))) as c:
         for i in range(5):
@@ -367,7 +378,7 @@ def test_kill_9_with_queued_work_then_restart_processes_all_once(tmp_path: Path)
                            "--scope", "goals") as (proc, c):
             for i in range(5):
                 assert c.post("/v1/documents", json={"doc_id": f"k{i}", "text": MODEL_TEXT + f"第{i}\n"}).status_code == 202
-            for _ in range(100):
+            for _ in range(200):
                 if stub.calls:
                     break
                 time.sleep(0.05)
@@ -393,11 +404,12 @@ def test_sigterm_stops_taking_work_and_requeues_what_runs(tmp_path: Path) -> Non
         with serve_process(db, "--backend", "openai", "--base-url", stub.base_url, "--model", "m",
                            "--scope", "goals") as (proc, c):
             assert c.post("/v1/documents", json={"doc_id": "s0", "text": MODEL_TEXT}).status_code == 202
-            assert c.post("/v1/documents", json={"doc_id": "s1", "text": MODEL_TEXT + "1"}).status_code == 202
-            for _ in range(100):
+            for _ in range(200):  # s0 is at the model...
                 if stub.calls:
                     break
                 time.sleep(0.05)
+            # ... so s1 waits in the queue
+            assert c.post("/v1/documents", json={"doc_id": "s1", "text": MODEL_TEXT + "1"}).status_code == 202
             t0 = time.monotonic()
             proc.send_signal(signal.SIGTERM)
             out, _ = proc.communicate(timeout=30)

@@ -151,10 +151,10 @@ class JobStore:
         return sorted((Claimed(**r) for r in rows), key=lambda c: c.seq)
 
     def finish(self, seq: int, status: str, error: str, doc_id: str, run_id: str | None) -> None:
-        """A job's outcome; the stored document keeps the bytes, so a finished job drops them."""
-        self._write("update jobs set status = ?, error = ?, doc_id = ?, run_id = ?, finished = ?, "
-                    "body = case when ? = 'ok' then null else body end where seq = ?",
-                    [status, error or None, doc_id, run_id, time.time(), status, seq])
+        """A job's outcome. The bytes are dropped: the document's file keeps them, and posting
+        a failed document again brings them anew."""
+        self._write("update jobs set status = ?, error = ?, doc_id = ?, run_id = ?, finished = ?, body = null "
+                    "where seq = ?", [status, error or None, doc_id, run_id, time.time(), seq])
 
     def current_run(self) -> str | None:
         """This process's newest running run: the one `run_batch` is in."""
@@ -266,6 +266,7 @@ class Worker:
                 log.warning("model not ready: %s", exc)
         idle_since = time.monotonic()
         while not self._stop.is_set():
+            self._wake.clear()  # before the claim: a job queued after it wakes the wait below
             try:
                 claimed = self.store.claim(self.batch)
             except Exception as exc:  # a locked or full database: try again shortly
@@ -276,7 +277,6 @@ class Worker:
                 if self._dirty and time.monotonic() - idle_since >= self.idle_refresh:
                     self._refresh()
                 self._wake.wait(self.idle_refresh / 2)
-                self._wake.clear()
                 continue
             with self._busy:
                 self._running = [c.seq for c in claimed]
