@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -59,10 +61,22 @@ def test_bench_scale_and_linear_smoke(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def test_bench_serve_smoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The serve part at toy size: a real `summarizer serve`, 2 clients, 4 distinct documents
-    (the CLI side runs in this process instead of a fresh one, to keep the suite fast)."""
-    from summarizer.devtools import bench
+    """The serve part at toy size: 2 clients, 4 distinct documents. To keep the suite fast the
+    service runs on uvicorn in this process, and the CLI side too (the bench itself starts
+    `summarizer serve` and a fresh interpreter; tests/test_service.py covers the former)."""
+    from live_server import live
 
+    from summarizer.devtools import bench
+    from summarizer.service.app import create_app
+    from summarizer.service.settings import Settings
+
+    @contextlib.contextmanager
+    def in_process(db: Path, *args: str, timeout: float = 60.0) -> Iterator[str]:
+        assert args[:2] == ("--backend", "rules")
+        with live(create_app(Settings(db=db, backend="rules"))) as client:
+            yield str(client.base_url).rstrip("/")
+
+    monkeypatch.setattr(bench, "serve_subprocess", in_process)
     monkeypatch.setattr(bench, "_worker", lambda kind, args, timeout=None: bench._rules_worker(args))
     out = tmp_path / "bench"
     md = run_bench(out, {"serve"}, clients=(2,), serve_docs=4, log=lambda s: None)

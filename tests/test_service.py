@@ -23,8 +23,8 @@ from pathlib import Path
 
 import httpx2
 import pytest
-import uvicorn
 from conftest import GOLD, doc_path
+from live_server import live
 from openai_stub import StubServer, ok, slow
 from prometheus_client import CollectorRegistry
 from typer.testing import CliRunner
@@ -36,28 +36,6 @@ from summarizer.service.settings import Settings
 runner = CliRunner()
 MODEL_TEXT = "到2025年，全县工业总产值突破1000亿元。\n实现一般企业投资项目全过程审批“最多80天”。\n"
 MODEL_GOAL = {"q": "最多80天", "i": "审批时间", "v": 80, "m": None, "u": "天", "c": "at_most", "y": None}
-
-
-@contextlib.contextmanager
-def live(app) -> Iterator[httpx2.Client]:  # type: ignore[no-untyped-def]
-    """uvicorn serving `app` on a socket bound to a free loopback port; a client for it."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    try:
-        with httpx2.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        thread.join(15)
-        sock.close()
 
 
 def settings(tmp_path: Path, **kw: object) -> Settings:
@@ -386,7 +364,7 @@ def test_kill_9_with_queued_work_then_restart_processes_all_once(tmp_path: Path)
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
     assert rows(db, "select count(*) from jobs where status in ('queued', 'running')") == [(5,)]
-    with serve_process(db, "--backend", "rules") as (_, c):
+    with live(create_app(Settings(db=db, backend="rules"))) as c:  # the restart (in this process: faster)
         for _ in range(100):
             q = c.get("/healthz").json()["queue"]
             if q["ok"] == 5:
