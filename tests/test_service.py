@@ -113,10 +113,15 @@ def test_same_content_twice_is_one_job_and_one_result(tmp_path: Path) -> None:
 
 
 def test_new_text_under_the_same_id_is_a_new_version(tmp_path: Path) -> None:
+    v1 = {"doc_id": "v", "text": "一、加强组织领导。\n"}
     with live(create_app(settings(tmp_path))) as c:
-        c.post("/v1/documents?wait=20", json={"doc_id": "v", "text": "一、加强组织领导。\n"})
+        c.post("/v1/documents?wait=20", json=v1)
         r = c.post("/v1/documents?wait=20", json={"doc_id": "v", "text": "一、加强组织领导。\n二、强化资金保障。\n"})
         assert r.json()["doc_id"] == "v" and len(r.json()["result"]["measures"]) == 2
+        assert len(c.get("/v1/documents/v").json()["result"]["measures"]) == 2  # the latest, as `show`
+        again = c.post("/v1/documents", json=v1)  # the first version again: its own stored result
+        assert again.status_code == 200 and len(again.json()["result"]["measures"]) == 1
+    assert rows(tmp_path / "r.db", "select count(*) from results") == [(2,)]
 
 
 def test_errors_are_one_line_json_with_the_cli_words(tmp_path: Path) -> None:

@@ -84,12 +84,18 @@ def job_view(job: dict[str, Any]) -> dict[str, Any]:
             "finished_at": _iso(job.get("finished"))}
 
 
-def describe(state: ServiceState, job: dict[str, Any]) -> dict[str, Any]:
-    """A job's status and, once it has one, the document's latest result (what `show --json` prints)."""
+def describe(state: ServiceState, job: dict[str, Any], own: bool = False) -> dict[str, Any]:
+    """A job's status and, once it has one, the document's latest result (what `show --json` prints);
+    own=True: the result this job's content produced, even if a newer version came since."""
     view = job_view(job)
     if job["status"] in ("ok", "degraded"):
         conn = state.jobs.conn  # type: ignore[union-attr]
-        rid = store.latest_result_id(conn, job["doc_id"])
+        rid = None
+        if own and job.get("run_id"):
+            got = list(conn.query("select result_id from doc_runs where run_id = ? and doc_id = ? "
+                                  "and result_id is not null", [job["run_id"], job["doc_id"]]))
+            rid = got[0]["result_id"] if got else None
+        rid = rid or store.latest_result_id(conn, job["doc_id"])
         if rid is not None:
             view["result"] = result_json(store.load_result(conn, rid))
     return view
@@ -193,7 +199,7 @@ async def post_document(
     job = accepted.job
     if wait > 0 and job["status"] not in FINAL:
         job = await wait_for(state, job, wait)
-    body = await run_in_threadpool(describe, state, job)
+    body = await run_in_threadpool(describe, state, job, True)
     # `describe` builds the DocumentStatus shape from validated parts (the result is `result_json`):
     # answered as is, without validating the result a second time.
     return JSONResponse(body, status_code=200 if job["status"] in FINAL else 202,
