@@ -391,10 +391,20 @@ def test_sigterm_stops_taking_work_and_requeues_what_runs(tmp_path: Path) -> Non
                 if stub.calls:
                     break
                 time.sleep(0.05)
-            # ... so s1 waits in the queue
-            assert c.post("/v1/documents", json={"doc_id": "s1", "text": MODEL_TEXT + "1"}).status_code == 202
+            # ... so s1 waits in the queue, and its client waits for it
+            answers: list[httpx2.Response] = []
+            waiter = threading.Thread(target=lambda: answers.append(
+                c.post("/v1/documents?wait=60", json={"doc_id": "s1", "text": MODEL_TEXT + "1"})))
+            waiter.start()
+            for _ in range(200):
+                if rows(db, "select count(*) from jobs") == [(2,)]:
+                    break
+                time.sleep(0.05)
             t0 = time.monotonic()
             proc.send_signal(signal.SIGTERM)
+            waiter.join(30)
+            assert answers[0].status_code == 202 and answers[0].json()["status"] == "queued"  # released at once
+            assert time.monotonic() - t0 < 5
             out, _ = proc.communicate(timeout=30)
             # uvicorn re-raises the signal once shut down: the exit status says SIGTERM
             assert time.monotonic() - t0 < 20 and proc.returncode in (0, -signal.SIGTERM), out

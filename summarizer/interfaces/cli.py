@@ -382,17 +382,20 @@ def bench(
 def serve(
     db: DbOpt = Path("results.db"),
     host: Annotated[str | None, typer.Option(
-        help="Address to listen on [default: 127.0.0.1; anything else needs SUMMARIZER_API_TOKEN]")] = None,
-    port: Annotated[int | None, typer.Option(help="Port [default: 8000]")] = None,
-    backend: Annotated[str | None, typer.Option(help="local | openai | rules [default: local]")] = None,
-    jobs: Annotated[int | None, typer.Option(help="Documents processed at once [default: 1]")] = None,
-    queue: Annotated[int | None, typer.Option(help="Queued documents past which POST answers 429 [default: 1000]")
+        help="Address to listen on (default 127.0.0.1; anything else needs SUMMARIZER_API_TOKEN)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000)")] = None,
+    backend: Annotated[str | None, typer.Option(help="local | openai | rules (default local)")] = None,
+    jobs: Annotated[int | None, typer.Option(help="Documents processed at once (default 1)")] = None,
+    queue: Annotated[int | None, typer.Option(help="Queued documents past which POST answers 429 (default 1000)")
                      ] = None,
-    max_bytes: Annotated[int | None, typer.Option(help="Largest request body in bytes [default: 20 MB]")] = None,
+    max_bytes: Annotated[int | None, typer.Option(help="Largest request body in bytes (default 20 MB)")] = None,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint (openai backend)")] = None,
     model: Annotated[str | None, typer.Option(help="Model name at the endpoint")] = None,
     api_key_env: Annotated[str | None, typer.Option(help="Environment variable holding the API key")] = None,
+    mode: Annotated[str | None, typer.Option(help="instructor mode: json_schema | json | tools")] = None,
     model_path: Annotated[Path | None, typer.Option(help="GGUF file for the local backend")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Seconds per model request, whole")] = None,
+    max_attempts: Annotated[int | None, typer.Option(help="Attempts per model request")] = None,
     scope: Annotated[str | None, typer.Option(help="What the model reads, as for `run`")] = None,
     access_log: Annotated[bool, typer.Option(help="Log every request")] = False,
 ) -> None:
@@ -403,7 +406,8 @@ def serve(
 
     given = {"db": db, "host": host, "port": port, "backend": backend, "jobs": jobs, "queue": queue,
              "max_bytes": max_bytes, "base_url": base_url, "model": model, "api_key_env": api_key_env,
-             "model_path": str(model_path) if model_path else None, "scope": scope}
+             "mode": mode, "model_path": str(model_path) if model_path else None, "timeout": timeout,
+             "max_attempts": max_attempts, "scope": scope}
     try:
         settings = Settings(**{k: v for k, v in given.items() if v is not None})
     except ValidationError as exc:

@@ -55,7 +55,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None, ba
         try:
             yield
         finally:
-            state.waiters.wake_all()
+            state.begin_shutdown()
             left = await asyncio.to_thread(state.worker.stop, settings.stop_grace)
             if left:
                 log.warning("queued again %d documents still running at shutdown", left)
@@ -109,6 +109,18 @@ def serve(settings: Settings, access_log: bool = False) -> None:
     store.open_db(settings.db).close()
     backend = get_backend(settings.backend, **settings.backend_options())
     app = create_app(settings, backend=backend)
+    state: ServiceState = app.state.service
     log.setLevel(logging.INFO)
-    uvicorn.run(app, host=settings.host, port=settings.port, workers=1, access_log=access_log,
-                timeout_graceful_shutdown=5, log_level="info")
+
+    class Server(uvicorn.Server):
+        """uvicorn, plus: the moment SIGTERM or Ctrl-C arrives the worker takes no new
+        documents and requests waiting on `?wait=` answer at once (202 and the status URL),
+        instead of holding the graceful shutdown until they are cut off."""
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            state.begin_shutdown()
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, workers=1, access_log=access_log,
+                            timeout_graceful_shutdown=5, log_level="info")
+    Server(config).run()

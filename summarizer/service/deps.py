@@ -64,6 +64,14 @@ class ServiceState:
     worker: Worker | None = None
     backend: Any = None
     waiters: Waiters = field(default_factory=Waiters)
+    stopping: bool = False
+
+    def begin_shutdown(self) -> None:
+        """Stop taking work and release waiting requests (called in the event loop's thread)."""
+        self.stopping = True
+        if self.worker is not None:
+            self.worker.stop_taking_work()
+        self.waiters.wake_all()
 
 
 def get_state(request: Request) -> ServiceState:

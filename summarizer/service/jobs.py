@@ -243,6 +243,11 @@ class Worker:
     def alive(self) -> bool:
         return self.thread.is_alive()
 
+    def stop_taking_work(self) -> None:
+        """Claim nothing more; the current run goes on (`stop` waits for it)."""
+        self._stop.set()
+        self._wake.set()
+
     def stop(self, grace: float = 10.0) -> int:
         """Take no more work; let the current run finish for `grace` seconds, then cancel it
         and queue its unfinished documents again. Returns how many were requeued."""

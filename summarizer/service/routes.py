@@ -159,7 +159,7 @@ async def wait_for(state: ServiceState, job: dict[str, Any], seconds: float) -> 
     ev = state.waiters.add(job["id"])
     try:
         job = await run_in_threadpool(state.jobs.get, job["id"]) or job  # type: ignore[union-attr]
-        while job["status"] not in FINAL and (left := deadline - loop.time()) > 0:
+        while job["status"] not in FINAL and not state.stopping and (left := deadline - loop.time()) > 0:
             try:
                 await asyncio.wait_for(ev.wait(), min(left, 1.0))  # polled each second as well
             except TimeoutError:
