@@ -90,6 +90,8 @@ def test_uploads_of_each_format_and_wait(tmp_path: Path) -> None:
             r = c.post("/v1/documents", params={"wait": 20}, files={"file": (name, data, ctype)})
             assert r.status_code == 200, (name, r.text)
             assert r.json()["doc_id"] == Path(name).stem and r.json()["status"] == "ok"
+            # answered from the worker's hand; read back from the database it is the same
+            assert r.json()["result"] == c.get(r.json()["status_url"]).json()["result"]
         assert c.get("/v1/documents/c").json()["result"]["goals"][0]["value"] == 1000
         assert [m["number"] for m in c.get("/v1/documents/d").json()["result"]["measures"]] == ["一", "二"]
         # an upload can name its id; a file name without extension takes its format from the part's type
@@ -276,6 +278,8 @@ def test_cli_and_service_share_the_database(tmp_path: Path) -> None:
         path = doc_path("001")
         r = c.post("/v1/documents?wait=20", files={"file": (path.name, path.read_bytes(), "text/plain")})
         assert r.json()["doc_id"] == path.stem
+    shown = runner.invoke(cli, ["show", path.stem, "--db", str(db), "--json"])
+    assert json.loads(shown.output) == r.json()["result"] and r.json()["result"]["goals"]
     ev = runner.invoke(cli, ["eval", "--db", str(db), "--gold", str(GOLD), "--json", str(tmp_path / "e.json")])
     report = json.loads((tmp_path / "e.json").read_text("utf-8"))
     assert {"000_7de01a1ad9347ba0", path.stem} <= set(report["documents"]), ev.output

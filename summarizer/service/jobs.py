@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from typing import Any
 import sqlite_utils
 
 from summarizer.backends import Backend, CallStats
+from summarizer.interfaces.render import result_json
 from summarizer.store import db as store
 
 log = logging.getLogger("summarizer.service")
@@ -199,6 +201,26 @@ class JobStore:
         return out
 
 
+class RecentResults:
+    """The last results the worker produced, as `result_json`, for the requests waiting on them:
+    answering `?wait=` from here spares reading back from the database what was just written."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._items: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.size = size
+
+    def put(self, job_id: str, result: dict[str, Any]) -> None:
+        with self._lock:
+            self._items[job_id] = result
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self._items.get(job_id)
+
+
 @dataclass
 class BatchReport:
     """What one worker run did, for metrics."""
@@ -231,6 +253,7 @@ class Worker:
         self._busy = threading.Lock()
         self._dirty = False
         self.seconds_per_doc = 0.05  # moving average, for Retry-After
+        self.results = RecentResults()
         self.thread = threading.Thread(target=self._loop, name="summarizer-worker", daemon=True)
 
     def start(self) -> None:
@@ -329,6 +352,8 @@ class Worker:
             if status == "failed" and self._stop.is_set():
                 return  # cut off by the shutdown, not the document's fault: `stop` requeues it
             error = o.message.replace(c.path, c.name) if status in ("failed", "degraded") else ""
+            if o.result is not None:
+                self.results.put(c.id, result_json(o.result))
             self.store.finish(c.seq, status, error, o.doc_id, run_id[0])
             now = time.perf_counter()
             spent, last[0] = now - last[0], now

@@ -89,6 +89,10 @@ def describe(state: ServiceState, job: dict[str, Any], own: bool = False) -> dic
     own=True: the result this job's content produced, even if a newer version came since."""
     view = job_view(job)
     if job["status"] in ("ok", "degraded"):
+        recent = state.worker.results.get(job["id"]) if own and state.worker else None
+        if recent is not None:  # this job's result, as just stored
+            view["result"] = recent
+            return view
         conn = state.jobs.conn  # type: ignore[union-attr]
         rid = None
         if own and job.get("run_id"):
