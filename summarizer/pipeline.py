@@ -73,6 +73,7 @@ def run_batch(
     options: str = "",
     jobs: int = 1,
     keep_results: bool = True,
+    refresh: bool = True,
 ) -> RunSummary:
     """Run every file; `jobs` > 1 runs that many documents at once (threads).
 
@@ -83,6 +84,10 @@ def run_batch(
 
     keep_results=False drops each result once `on_doc` has seen it (the counts stay
     in `summary.totals`), so memory follows the largest document, not the batch.
+
+    refresh=False leaves the derived tables (canonical units, browse views) to the
+    caller: a service running many one-document batches refreshes them when idle
+    (`refresh_views`), since each refresh reads every stored result.
     """
     db = store.open_db(db_path)
     ident = backend.identity
@@ -155,7 +160,8 @@ def run_batch(
         if pool is not None:  # documents under way stop or commit, the rest never start
             pool.shutdown(wait=True, cancel_futures=True)
         heartbeat.__exit__(None, None, None)
-        failure = _refresh_views_or_reason(db, db_path, failure)
+        if refresh:
+            failure = _refresh_views_or_reason(db, db_path, failure)
         status = "failed" if failure else status
         s = backend.stats
         db.table("runs").update(run_id, {
@@ -178,7 +184,7 @@ def _refresh_views_or_reason(db, db_path: str | Path, failure: str | None) -> st
     if failure:
         return failure
     try:
-        _refresh_views(db)
+        refresh_views(db)
     except sqlite3.Error as exc:
         return guard.describe(exc, db_path)
     return None
@@ -238,7 +244,7 @@ def _one(db, path: Path, backend: Backend, run_id: str, force: bool,  # type: ig
         return DocOutcome(str(path), doc_id, "failed", msg)
 
 
-def _refresh_views(db) -> None:  # type: ignore[no-untyped-def]
+def refresh_views(db) -> None:  # type: ignore[no-untyped-def]
     """Canonical units and browse views follow every run (cheap, idempotent)."""
     from summarizer.interfaces.browse import ensure_views
     from summarizer.store.units import refresh_units

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -56,3 +58,32 @@ def test_bench_scale_and_linear_smoke(tmp_path: Path, monkeypatch: pytest.Monkey
     assert all(r["peak_rss_mb"] > 0 for r in res["scale"]["rows"])
     one_line, lines = res["linear"]["rows"][1], res["linear"]["rows"][0]
     assert one_line["lines"] == 1 and lines["lines"] > 100 and one_line["ok"] == lines["ok"] == 1
+
+
+def test_bench_serve_smoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The serve part at toy size: 2 clients, 4 distinct documents. To keep the suite fast the
+    service runs on uvicorn in this process, and the CLI side too (the bench itself starts
+    `summarizer serve` and a fresh interpreter; tests/test_service.py covers the former)."""
+    from live_server import live
+
+    from summarizer.devtools import bench
+    from summarizer.service.app import create_app
+    from summarizer.service.settings import Settings
+
+    @contextlib.contextmanager
+    def in_process(db: Path, *args: str, timeout: float = 60.0) -> Iterator[str]:
+        assert args[:2] == ("--backend", "rules")
+        with live(create_app(Settings(db=db, backend="rules"))) as client:
+            yield str(client.base_url).rstrip("/")
+
+    monkeypatch.setattr(bench, "serve_subprocess", in_process)
+    monkeypatch.setattr(bench, "_worker", lambda kind, args, timeout=None: bench._rules_worker(args))
+    out = tmp_path / "bench"
+    md = run_bench(out, {"serve"}, clients=(2,), serve_docs=4, log=lambda s: None)
+    text = md.read_text(encoding="utf-8")
+    assert "| clients | serve docs/s | run docs/s | serve / run | p50 ms | p95 ms |" in text
+    rows = json.loads((out / "bench.json").read_text(encoding="utf-8"))["serve"]["rows"]
+    assert [(r["clients"], r["docs"], r["cli_docs"], r["failed"]) for r in rows] == [(2, 4, 4, 0)]
+    assert rows[0]["p50_ms"] <= rows[0]["p95_ms"] and rows[0]["docs_per_s"] > 0
+    assert rows[0]["ratio"] == rows[0]["docs_per_s"] / rows[0]["cli_docs_per_s"]
+    assert (out / "serve_docs_per_s.png").read_bytes().startswith(b"\x89PNG")

@@ -561,6 +561,15 @@ class LLMBackend:
     def _endpoint(self) -> str:
         return self.base_url
 
+    @property
+    def loaded(self) -> bool:
+        """Is the model ready without a start-up (client made; for `local`, its server running)?"""
+        return self._client is not None
+
+    def warm_up(self) -> None:
+        """Start the model now rather than on the first document (`summarizer serve`)."""
+        self._ensure_client()
+
     def cancel(self) -> None:
         """Stop now (Ctrl-C, SIGTERM): calls in flight and later ones raise Cancelled."""
         self.guard.cancel.set()

@@ -14,6 +14,11 @@ Parts (any subset):
   tokens, tokens/s, peak RSS, and eval F1 next to the rules backend.
 - ``peer``: LangExtract pointed at the same local model through its
   OpenAI-compatible endpoint, mapped to the gold format and scored the same way.
+- ``serve``: `summarizer serve --backend rules` (a subprocess, fresh db per level)
+  posted the same distinct documents by 1, 4 and 16 client threads, each waiting
+  for its result (`?wait=`): docs/s and p50/p95 latency per document, next to
+  `run_batch` (what `summarizer run` does) on the same documents in a fresh
+  process, run just before each level.
 - ``scale`` and ``linear`` (`summarizer.devtools.bench_limits`): peak RSS for 500
   vs 5,000 documents and their exports; a 10 MB one-line document vs the same text
   with line breaks; the HTML eval report with 8,000 errors.
@@ -24,6 +29,7 @@ Writes ``bench.md``, ``bench.json`` and small PNG plots into the output folder.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -35,7 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -45,7 +51,7 @@ from summarizer.devtools.chatstub import ChatStub, Reply
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "eval" / "docs"
 GOLD = ROOT / "eval" / "gold"
-PARTS = ("rules", "llm-stub", "local", "peer", "scale", "linear")
+PARTS = ("rules", "llm-stub", "local", "peer", "scale", "linear", "serve")
 _GOAL_NUM = re.compile(r"\d+(?:\.\d+)?")
 
 
@@ -527,6 +533,122 @@ def bench_peer(work: Path, docs_dir: Path, gold_dir: Path, cap_s: float, out_dir
     return r
 
 
+# ---- part: the HTTP service against the CLI --------------------------------------------------
+
+
+def distinct_docs(src: Path, n: int, dest: Path) -> list[Path]:
+    """The sample corpus copied to n files whose contents all differ (the service answers a
+    repeated content from its store, which would flatter it)."""
+    files = replicate(src, n, dest)
+    for i, p in enumerate(files):
+        with p.open("a", encoding="utf-8") as f:
+            f.write(f"\n（本件编号{i + 1}）\n")
+    return files
+
+
+def _post_all(base_url: str, files: list[Path], clients: int, wait_s: float = 300.0) -> dict[str, Any]:
+    """`clients` threads share the files; each posts one, waits for its result, posts the next."""
+    import queue
+    import threading
+
+    import httpx2
+
+    todo: queue.Queue[Path] = queue.Queue()
+    for f in files:
+        todo.put(f)
+    latencies: list[float] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+
+    def client() -> None:
+        with httpx2.Client(base_url=base_url, timeout=wait_s + 30) as http:
+            while True:
+                try:
+                    f = todo.get_nowait()
+                except queue.Empty:
+                    return
+                t0 = time.perf_counter()
+                r = http.post("/v1/documents", params={"wait": wait_s},
+                              files={"file": (f.name, f.read_bytes(), "text/plain")})
+                dt_s = time.perf_counter() - t0
+                with lock:
+                    if r.status_code == 200 and r.json().get("status") == "ok":
+                        latencies.append(dt_s)
+                    else:
+                        failures.append(f"{f.name}: {r.status_code} {r.text[:200]}")
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    lat = sorted(latencies)
+
+    def pct(q: float) -> float | None:
+        return lat[min(len(lat) - 1, int(q * len(lat)))] if lat else None
+
+    return {"wall_s": wall, "ok": len(lat), "failed": len(failures), "failures": failures[:5],
+            "p50_ms": 1000 * pct(0.50) if lat else None, "p95_ms": 1000 * pct(0.95) if lat else None}
+
+
+@contextlib.contextmanager
+def serve_subprocess(db: Path, *args: str, timeout: float = 60.0) -> Iterator[str]:
+    """`summarizer serve` on a free loopback port until the block ends; yields its base URL."""
+    import httpx2
+
+    from summarizer.backends.localmodel import free_port
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "summarizer.interfaces.console", "serve", "--db", str(db),
+                             "--port", str(port), *args], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if httpx2.get(f"{base}/healthz", timeout=5).status_code == 200:
+                    break
+            except httpx2.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"summarizer serve did not start (exit {proc.poll()})")
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def bench_serve(work: Path, docs_dir: Path, log: Callable[[str], None], clients: Iterable[int] = (1, 4, 16),
+                n_docs: int = 200) -> dict[str, Any]:
+    """Per level, `run_batch` on the documents and then the service on them, back to back: on a
+    shared machine the load drifts over minutes, so each ratio compares runs made moments apart."""
+    folder = work / "serve_docs"
+    files = distinct_docs(docs_dir, n_docs, folder)
+    rows = []
+    for c in clients:
+        cli = _worker("rules", {"docs": str(folder), "db": str(work / f"serve_cli_{c}.db")})
+        cli_rate = cli["docs"] / cli["wall_s"]
+        with serve_subprocess(work / f"serve_{c}.db", "--backend", "rules", "--queue", str(n_docs + 100)) as base:
+            r = _post_all(base, files, c)
+        rate = r["ok"] / r["wall_s"] if r["wall_s"] else 0.0
+        rows.append({"clients": c, "docs": r["ok"], "cli_docs": cli["docs"], "cli_wall_s": cli["wall_s"],
+                     "cli_docs_per_s": cli_rate, "wall_s": r["wall_s"], "docs_per_s": rate,
+                     "ratio": rate / cli_rate, "p50_ms": r["p50_ms"], "p95_ms": r["p95_ms"],
+                     "failed": r["failed"] + cli["docs"] - cli["ok"], "failures": r["failures"]})
+        log(f"serve: {c:>2} clients: {r['ok']} docs in {r['wall_s']:.2f}s, {rate:.1f} docs/s; summarizer run "
+            f"{cli_rate:.1f} docs/s; ratio {rate / cli_rate:.2f}; p50 {r['p50_ms'] or 0:.0f} ms, "
+            f"p95 {r['p95_ms'] or 0:.0f} ms")
+    return {"docs": n_docs, "rows": rows}
+
+
 # ---- report ---------------------------------------------------------------------------------
 
 
@@ -668,6 +790,25 @@ def write_report(out_dir: Path, res: dict[str, Any]) -> Path:
                    _table(["document", "wall s", "calls", "prompt tokens", "completion tokens", "error"],
                           [[d["doc_id"], d["wall_s"], d["calls"], d["prompt_tokens"], d["completion_tokens"],
                             d["error"] or ""] for d in pe.get("docs", [])]), ""]
+    if "serve" in res:
+        sv = res["serve"]
+        md += [f"## serve: the HTTP service vs `summarizer run` (rules backend, {sv['docs']} distinct documents)", "",
+               "`summarizer serve --backend rules` in its own process, a fresh db per level; N client threads "
+               "each upload a document (multipart) with `?wait=`, take the 200 with the result, and post the "
+               "next. docs/s = documents over the wall time from the first post to the last answer; latency = "
+               "one post to its answer. `summarizer run` = `run_batch` on the same files in a fresh process, "
+               "fresh db, run just before each level (the machine's load drifts; each ratio compares runs "
+               "made moments apart).", "",
+               _table(["clients", "serve docs/s", "run docs/s", "serve / run", "p50 ms", "p95 ms", "serve wall s",
+                       "run wall s", "documents", "failed"],
+                      [[r["clients"], r["docs_per_s"], r["cli_docs_per_s"], r["ratio"], r["p50_ms"], r["p95_ms"],
+                        r["wall_s"], r["cli_wall_s"], r["docs"], r["failed"]] for r in sv["rows"]]), "",
+               "![service throughput](serve_docs_per_s.png)", ""]
+        xs = [r["clients"] for r in sv["rows"]]
+        _plot(out_dir / "serve_docs_per_s.png", "rules backend: service vs CLI", "concurrent clients", "docs/s",
+              [("summarizer serve", xs, [r["docs_per_s"] for r in sv["rows"]], "o-"),
+               ("summarizer run (just before)", xs, [r["cli_docs_per_s"] for r in sv["rows"]], "ks--"),
+               ("0.8 x run", xs, [0.8 * r["cli_docs_per_s"] for r in sv["rows"]], "k:")])
     from summarizer.devtools.bench_limits import report_lines
 
     md += report_lines(res, _table)
@@ -683,6 +824,7 @@ def run_bench(out_dir: Path, parts: set[str], sizes: Iterable[int] = (10, 100, 1
               jobs: Iterable[int] = (1, 2, 4, 8), latency: float = 0.2, docs_dir: Path = DOCS,
               gold_dir: Path = GOLD, peer_cap_s: float = 360.0, scopes: Iterable[str] = ("targets", "residual"),
               stub_docs: int = 0, scale_sizes: Iterable[int] = (500, 5000), linear_mb: float = 10.0,
+              clients: Iterable[int] = (1, 4, 16), serve_docs: int = 200,
               log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)) -> Path:
     unknown = set(parts) - set(PARTS)
     if unknown:
@@ -716,6 +858,8 @@ def run_bench(out_dir: Path, parts: set[str], sizes: Iterable[int] = (10, 100, 1
             for d in pe.get("docs", []):
                 d.pop("text", None)
                 d.pop("extractions", None)
+        if "serve" in parts:
+            res["serve"] = bench_serve(work, docs_dir, log, tuple(clients), serve_docs)
         if parts & {"scale", "linear"}:
             from summarizer.devtools import bench_limits
 

@@ -208,16 +208,16 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print the gold-format JSON")] = False,
 ) -> None:
     """Print one document's latest result."""
-    from summarizer.interfaces.render import render_text
+    from summarizer.interfaces.render import render_text, result_json
     from summarizer.store import db as store
 
     conn = store.open_db(db, create=False)
-    rid = store.latest_results(conn).get(doc_id)
+    rid = store.latest_result_id(conn, doc_id)
     if rid is None:
         raise SummarizerError(f"{db}: no result for document {doc_id!r}")
     result = store.load_result(conn, rid)
     if as_json:
-        typer.echo(json.dumps(result.to_gold().dump(), ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(result_json(result), ensure_ascii=False, indent=2))
     else:
         typer.echo(render_text(result))
 
@@ -357,21 +357,67 @@ def browse(
 @one_line_errors
 def bench(
     out: Annotated[Path, typer.Option(help="Folder for bench.md, bench.json and the plots")] = Path("results/bench"),
-    parts: Annotated[str, typer.Option(help="Comma list of rules, llm-stub, local, peer, scale, linear")] = (
-        "rules,llm-stub,local,scale,linear"),
+    parts: Annotated[str, typer.Option(help="Comma list of rules, llm-stub, local, peer, scale, linear, serve")] = (
+        "rules,llm-stub,local,scale,linear,serve"),
     sizes: Annotated[str, typer.Option(help="Corpus sizes for the rules part")] = "10,100,1000",
     jobs: Annotated[str, typer.Option(help="Concurrency levels for the stub part")] = "1,2,4,8",
     latency: Annotated[float, typer.Option(help="Simulated seconds per stub request")] = 0.2,
     peer_cap: Annotated[float, typer.Option(help="Seconds allowed for the LangExtract peer")] = 360.0,
     stub_docs: Annotated[int, typer.Option(help="Replicate the corpus to N documents for the stub part")] = 0,
+    clients: Annotated[str, typer.Option(help="Concurrent clients for the serve part")] = "1,4,16",
+    serve_docs: Annotated[int, typer.Option(help="Distinct documents for the serve part")] = 200,
 ) -> None:
     """Speed, cost and scale: Markdown tables and PNG plots (not a test)."""
     from summarizer.devtools.bench import run_bench
 
     path = run_bench(out, {p.strip() for p in parts.split(",") if p.strip()},
                      tuple(int(x) for x in sizes.split(",")), tuple(int(x) for x in jobs.split(",")),
-                     latency, peer_cap_s=peer_cap, stub_docs=stub_docs)
+                     latency, peer_cap_s=peer_cap, stub_docs=stub_docs,
+                     clients=tuple(int(x) for x in clients.split(",")), serve_docs=serve_docs)
     typer.echo(f"wrote {path}")
+
+
+@app.command()
+@one_line_errors
+def serve(
+    db: DbOpt = Path("results.db"),
+    host: Annotated[str | None, typer.Option(
+        help="Address to listen on (default 127.0.0.1; anything else needs SUMMARIZER_API_TOKEN)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000)")] = None,
+    backend: Annotated[str | None, typer.Option(help="local | openai | rules (default local)")] = None,
+    jobs: Annotated[int | None, typer.Option(help="Documents processed at once (default 1)")] = None,
+    queue: Annotated[int | None, typer.Option(help="Queued documents past which POST answers 429 (default 1000)")
+                     ] = None,
+    max_bytes: Annotated[int | None, typer.Option(help="Largest request body in bytes (default 20 MB)")] = None,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint (openai backend)")] = None,
+    model: Annotated[str | None, typer.Option(help="Model name at the endpoint")] = None,
+    api_key_env: Annotated[str | None, typer.Option(help="Environment variable holding the API key")] = None,
+    mode: Annotated[str | None, typer.Option(help="instructor mode: json_schema | json | tools")] = None,
+    model_path: Annotated[Path | None, typer.Option(help="GGUF file for the local backend")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Seconds per model request, whole")] = None,
+    max_attempts: Annotated[int | None, typer.Option(help="Attempts per model request")] = None,
+    scope: Annotated[str | None, typer.Option(help="What the model reads, as for `run`")] = None,
+    access_log: Annotated[bool, typer.Option(help="Log every request")] = False,
+) -> None:
+    """An HTTP API on the same database: POST documents, GET typed results (docs at /docs)."""
+    from pydantic import ValidationError
+
+    from summarizer.service.settings import Settings
+
+    given = {"db": db, "host": host, "port": port, "backend": backend, "jobs": jobs, "queue": queue,
+             "max_bytes": max_bytes, "base_url": base_url, "model": model, "api_key_env": api_key_env,
+             "mode": mode, "model_path": str(model_path) if model_path else None, "timeout": timeout,
+             "max_attempts": max_attempts, "scope": scope}
+    try:
+        settings = Settings(**{k: v for k, v in given.items() if v is not None})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(x) for x in err["loc"])
+        raise SummarizerError(f"{where + ': ' if where else ''}{err['msg'].removeprefix('Value error, ')}") from None
+    from summarizer.service.app import serve as run_server
+
+    _show_warnings()
+    run_server(settings, access_log=access_log)
 
 
 @model_app.command("info")

@@ -1,8 +1,19 @@
-"""Human-readable text for one result (what `summarizer show` prints)."""
+"""One result as people and programs see it: `summarizer show` text and its `--json`.
+
+The JSON is the hand-labeled gold format; `summarizer serve` answers with the same
+function, so the CLI and the HTTP service never disagree on a result's shape.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from summarizer.models import DocumentResult
+
+
+def result_json(result: DocumentResult) -> dict[str, Any]:
+    """The result as `summarizer show --json` prints it (gold format)."""
+    return result.to_gold().dump()
 
 _ROLE_CN = {"lead": "牵头", "support": "配合", "implement": "实施", "responsible": "责任"}
 _CMP = {"increase_by": "+", "decrease_by": "-", "at_least": ">=", "at_most": "<=", "about": "~",

@@ -310,5 +310,11 @@ def latest_results(db: sqlite_utils.Database, run_id: str | None = None) -> dict
     return {r["doc_id"]: r["id"] for r in rows}
 
 
+def latest_result_id(db: sqlite_utils.Database, doc_id: str) -> str | None:
+    """One document's newest result id (what `latest_results` holds for it), by index lookup."""
+    rows = list(db.query("select id from results where doc_id = ? order by rowid desc limit 1", [doc_id]))
+    return rows[0]["id"] if rows else None
+
+
 def iter_runs(db: sqlite_utils.Database) -> Iterator[dict[str, Any]]:
     yield from db.table("runs").rows_where(order_by="started_at desc")

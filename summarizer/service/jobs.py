@@ -1,0 +1,388 @@
+"""The service's queue: a plain `jobs` table in the results database, and the worker that drains it.
+
+Why a table and not a queue library: what was accepted must survive SIGTERM, a
+crash and kill -9, and be visible beside the results (Datasette, `summarizer
+runs`). A row is committed before the client hears 202; a worker claims rows with
+one atomic UPDATE ... RETURNING; rows a dead process left `running` go back to
+`queued` when the next server starts (a third interrupted attempt gives up). The
+work itself is `run_batch`, the CLI's own pipeline, over the claimed documents: a
+result is stored once, since the pipeline skips a document whose result for this
+content and backend is already there (a requeued job that had in fact finished
+costs a lookup, not a second result).
+
+Nothing here imports FastAPI: the HTTP layer calls `JobStore` and `Worker`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from summarizer.backends import Backend, CallStats
+from summarizer.interfaces.render import result_json
+from summarizer.store import db as store
+
+log = logging.getLogger("summarizer.service")
+
+MAX_ATTEMPTS = 3  # a job whose processing was cut off this many times is failed, not retried forever
+FINAL = ("ok", "degraded", "failed")
+
+SCHEMA = """
+create table if not exists jobs (
+    seq integer primary key autoincrement,  -- accept order; the list cursor
+    id text not null unique,                -- sha256 of (format, bytes): the same content is one job
+    doc_id text not null,
+    name text not null,                     -- the file name as submitted, for messages
+    path text not null,                     -- where the document is kept (its path in `documents`)
+    sha256 text not null,                   -- of the bytes, as the pipeline hashes them
+    body blob,                              -- the bytes, until the document is stored
+    status text not null,                   -- queued | running | ok | degraded | failed
+    attempts integer not null default 0,
+    error text,
+    run_id text,
+    created real not null,
+    started real,
+    finished real
+);
+create index if not exists jobs_status on jobs(status, seq);
+create index if not exists jobs_doc on jobs(doc_id, seq);
+"""
+
+# One statement: two workers (or a worker and a restart) can never claim the same row.
+# At most one queued job per document id, and none whose id is already being worked on.
+CLAIM = """
+update jobs set status = 'running', attempts = attempts + 1, started = :now, error = null
+where seq in (
+    select min(seq) from jobs
+    where status = 'queued' and doc_id not in (select doc_id from jobs where status = 'running')
+    group by doc_id order by min(seq) limit :limit
+)
+returning seq, id, doc_id, name, path, body, created
+"""
+
+# At start-up a job still `running` belongs to a process that is gone: run it again.
+ON_START = f"""
+update jobs set
+    status = case when attempts >= {MAX_ATTEMPTS} then 'failed' else 'queued' end,
+    error = case when attempts >= {MAX_ATTEMPTS}
+        then 'given up: the server stopped while processing it {MAX_ATTEMPTS} times' else error end,
+    finished = case when attempts >= {MAX_ATTEMPTS} then :now else finished end
+where status = 'running'
+"""
+
+
+@dataclass(frozen=True)
+class Claimed:
+    seq: int
+    id: str
+    doc_id: str
+    name: str
+    path: str
+    body: bytes | None
+    created: float
+
+
+class JobStore:
+    """The jobs table; one SQLite connection per thread (sqlite3 connections stay in their thread)."""
+
+    def __init__(self, db_path: str | Path) -> None:
+        self.db_path = Path(db_path)
+        self._local = threading.local()
+        self.conn.conn.executescript(SCHEMA)  # idempotent; runs outside any transaction
+
+    @property
+    def conn(self) -> sqlite_utils.Database:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = store.open_db(self.db_path)
+        return db
+
+    def _write(self, sql: str, params: dict[str, Any] | list[Any]) -> list[dict[str, Any]]:
+        conn = self.conn
+        with store.write_lock(conn):
+            cur = conn.conn.execute(sql, params)
+            cols = [c[0] for c in cur.description or ()]
+            return [dict(zip(cols, row)) for row in cur.fetchall()]
+
+    def _rows(self, sql: str, params: list[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:  # type: ignore[assignment]
+        return list(self.conn.query(sql, params))
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def requeue_orphans(self) -> int:
+        """ON_START: what a stopped or killed server left running is queued again."""
+        return len(self._write(ON_START + " returning seq", {"now": time.time()}))
+
+    def submit(self, key: str, doc_id: str, name: str, path: str, sha256: str, body: bytes,
+               max_queued: int) -> tuple[dict[str, Any], str]:
+        """Queue a document unless this content is already a job.
+
+        Returns (job row, what happened): `existing` (same content: no new work),
+        `requeued` (it had failed or come out degraded: tried again), `queued`, or
+        `full` (the queue holds max_queued documents; nothing was written).
+        """
+        conn = self.conn
+        with store.write_lock(conn):
+            row = self._one("select * from jobs where id = ?", [key])
+            if row is not None and row["status"] not in ("failed", "degraded"):
+                return row, "existing"
+            queued = conn.conn.execute("select count(*) from jobs where status = 'queued'").fetchone()[0]
+            if queued >= max_queued:
+                return row or {}, "full"
+            now = time.time()
+            if row is not None:
+                conn.conn.execute(
+                    "update jobs set status = 'queued', attempts = 0, error = null, body = ?, created = ?, "
+                    "started = null, finished = null where id = ?", [body, now, key])
+                return self._one("select * from jobs where id = ?", [key]) or {}, "requeued"
+            conn.conn.execute(
+                "insert into jobs (id, doc_id, name, path, sha256, body, status, created) "
+                "values (?, ?, ?, ?, ?, ?, 'queued', ?)", [key, doc_id, name, path, sha256, body, now])
+            return self._one("select * from jobs where id = ?", [key]) or {}, "queued"
+
+    def claim(self, limit: int) -> list[Claimed]:
+        rows = self._write(CLAIM, {"now": time.time(), "limit": limit})
+        return sorted((Claimed(**r) for r in rows), key=lambda c: c.seq)
+
+    def finish(self, seq: int, status: str, error: str, doc_id: str, run_id: str | None) -> None:
+        """A job's outcome. The bytes are dropped: the document's file keeps them, and posting
+        a failed document again brings them anew."""
+        self._write("update jobs set status = ?, error = ?, doc_id = ?, run_id = ?, finished = ?, body = null "
+                    "where seq = ?", [status, error or None, doc_id, run_id, time.time(), seq])
+
+    def current_run(self) -> str | None:
+        """This process's newest running run: the one `run_batch` is in."""
+        import os
+
+        row = self._one("select id from runs where pid = ? and status = 'running' order by started_at desc, "
+                        "rowid desc limit 1", [os.getpid()])
+        return row["id"] if row else None
+
+    # -- reads ------------------------------------------------------------------------------------
+
+    def _one(self, sql: str, params: list[Any]) -> dict[str, Any] | None:
+        rows = self._rows(sql, params)
+        return rows[0] if rows else None
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self._one("select * from jobs where id = ?", [key])
+
+    def latest_for(self, doc_id: str) -> dict[str, Any] | None:
+        """The newest job for a document id (a document posted again is a new job)."""
+        return self._one("select * from jobs where doc_id = ? order by seq desc limit 1", [doc_id])
+
+    def pending_holders(self, stem: str) -> Iterator[tuple[str, str, str]]:
+        """(doc_id, path, sha256) of queued or running jobs holding `stem` or `stem-<hash>`."""
+        for r in self._rows("select doc_id, path, sha256 from jobs where status in ('queued', 'running') "
+                            "and (doc_id = ? or substr(doc_id, 1, ?) = ?) order by seq",
+                            [stem, len(stem) + 1, stem + "-"]):
+            yield r["doc_id"], r["path"], r["sha256"]
+
+    def page(self, status: str | None, limit: int, after: int) -> list[dict[str, Any]]:
+        where, params = "seq > ?", [after]
+        if status:
+            where += " and status = ?"
+            params.append(status)
+        return self._rows(f"select seq, id, doc_id, name, status, error, attempts, run_id, created, finished "
+                          f"from jobs where {where} order by seq limit ?", [*params, limit])
+
+    def counts(self) -> dict[str, int]:
+        out = dict.fromkeys(("queued", "running", "ok", "degraded", "failed"), 0)
+        for r in self._rows("select status, count(*) as n from jobs group by status"):
+            out[r["status"]] = r["n"]
+        return out
+
+
+class RecentResults:
+    """The last results the worker produced, as `result_json`, for the requests waiting on them:
+    answering `?wait=` from here spares reading back from the database what was just written."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._items: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.size = size
+
+    def put(self, job_id: str, result: dict[str, Any]) -> None:
+        with self._lock:
+            self._items[job_id] = result
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self._items.get(job_id)
+
+
+@dataclass
+class BatchReport:
+    """What one worker run did, for metrics."""
+
+    outcomes: list[tuple[str, float, float]]  # (status, seconds queued, seconds processing)
+    stats: CallStats
+
+
+class Worker:
+    """One thread that claims queued documents and runs them through `run_batch`.
+
+    Each claim is one run (a `runs` row, options `serve`), of at most `batch`
+    documents, `jobs` of them at once. Views and canonical units are refreshed when
+    the queue has been empty for `idle_refresh` seconds, not after every run.
+    """
+
+    def __init__(self, jobs_store: JobStore, backend: Backend, db_path: str | Path, jobs: int = 1,
+                 batch: int = 32, idle_refresh: float = 1.0) -> None:
+        self.store = jobs_store
+        self.backend = backend
+        self.db_path = Path(db_path)
+        self.jobs = jobs
+        self.batch = max(batch, jobs)
+        self.idle_refresh = idle_refresh
+        self.on_finished: list[Callable[[str], None]] = []  # called with a job id (from this thread)
+        self.on_batch: list[Callable[[BatchReport], None]] = []
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._running: list[int] = []
+        self._busy = threading.Lock()
+        self._dirty = False
+        self.seconds_per_doc = 0.05  # moving average, for Retry-After
+        self.results = RecentResults()
+        self.thread = threading.Thread(target=self._loop, name="summarizer-worker", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    @property
+    def alive(self) -> bool:
+        return self.thread.is_alive()
+
+    def stop_taking_work(self) -> None:
+        """Claim nothing more; the current run goes on (`stop` waits for it)."""
+        self._stop.set()
+        self._wake.set()
+
+    def stop(self, grace: float = 10.0) -> int:
+        """Take no more work; let the current run finish for `grace` seconds, then cancel it
+        and queue its unfinished documents again. Returns how many were requeued."""
+        self._stop.set()
+        self._wake.set()
+        self.thread.join(grace)
+        if self.thread.is_alive():
+            cancel = getattr(self.backend, "cancel", None)
+            if cancel is not None:
+                cancel()
+            self.thread.join(2.0)
+        # One server per database: whatever is still `running` is ours and unfinished.
+        return self.store.requeue_orphans()
+
+    def _loop(self) -> None:
+        warm_up = getattr(self.backend, "warm_up", None)
+        if warm_up is not None:
+            try:
+                warm_up()
+            except Exception as exc:  # the first document reports it with its own words
+                log.warning("model not ready: %s", exc)
+        idle_since = time.monotonic()
+        while not self._stop.is_set():
+            self._wake.clear()  # before the claim: a job queued after it wakes the wait below
+            try:
+                claimed = self.store.claim(self.batch)
+            except Exception as exc:  # a locked or full database: try again shortly
+                log.warning("cannot read the queue: %s", exc)
+                self._stop.wait(1.0)
+                continue
+            if not claimed:
+                if self._dirty and time.monotonic() - idle_since >= self.idle_refresh:
+                    self._refresh()
+                self._wake.wait(self.idle_refresh / 2)
+                continue
+            with self._busy:
+                self._running = [c.seq for c in claimed]
+            try:
+                self._process(claimed)
+            finally:
+                with self._busy:
+                    self._running = []
+            self._dirty = True
+            idle_since = time.monotonic()
+        if self._dirty:
+            self._refresh()
+
+    def _refresh(self) -> None:
+        from summarizer.pipeline import refresh_views
+
+        try:
+            refresh_views(self.store.conn)
+            self._dirty = False
+        except Exception as exc:
+            log.warning("could not refresh the views: %s", exc)
+
+    def _process(self, claimed: list[Claimed]) -> None:
+        from summarizer.pipeline import DocOutcome, run_batch
+
+        by_path: dict[str, Claimed] = {}
+        for c in claimed:
+            p = Path(c.path)
+            p.parent.mkdir(parents=True, exist_ok=True)
+            if c.body is not None:  # (a job only loses its bytes once finished: the file has them)
+                p.write_bytes(c.body)
+            by_path[str(p)] = c
+        started = time.time()
+        outcomes: list[tuple[str, float, float]] = []
+        last = [time.perf_counter()]
+        self.backend.stats = CallStats()  # each run's row counts its own model calls
+
+        run_id: list[str | None] = []
+
+        def on_doc(o: DocOutcome) -> None:
+            if not run_id:  # the run's row exists by the first outcome
+                run_id.append(self.store.current_run())
+            c = by_path[o.path]
+            status = "ok" if o.status == "skipped" else o.status  # skipped: the result was already stored
+            if status == "failed" and self._stop.is_set():
+                return  # cut off by the shutdown, not the document's fault: `stop` requeues it
+            error = o.message.replace(c.path, c.name) if status in ("failed", "degraded") else ""
+            if o.result is not None:
+                self.results.put(c.id, result_json(o.result))
+            self.store.finish(c.seq, status, error, o.doc_id, run_id[0])
+            now = time.perf_counter()
+            spent, last[0] = now - last[0], now
+            self.seconds_per_doc = 0.8 * self.seconds_per_doc + 0.2 * spent
+            outcomes.append((status, max(0.0, started - c.created), spent))
+            with self._busy:
+                if c.seq in self._running:
+                    self._running.remove(c.seq)
+            for fn in self.on_finished:
+                fn(c.id)
+
+        try:
+            run_batch([Path(c.path) for c in claimed], self.db_path, self.backend, on_doc=on_doc,
+                      options="serve", jobs=self.jobs, keep_results=False, refresh=False)
+        except Exception as exc:  # the database or the backend as a whole: every unfinished job says why
+            msg = str(exc) or type(exc).__name__
+            log.warning("run failed: %s", msg)
+            if not self._stop.is_set():
+                with self._busy:
+                    left = [c for c in claimed if c.seq in self._running]
+                for c in left:
+                    self.store.finish(c.seq, "failed", msg, c.doc_id, run_id[0] if run_id else None)
+                    outcomes.append(("failed", max(0.0, started - c.created), 0.0))
+                    for fn in self.on_finished:
+                        fn(c.id)
+        except BaseException:  # Cancelled: the server is stopping; `stop` requeues what did not finish
+            if not self._stop.is_set():
+                raise
+        report = BatchReport(outcomes, self.backend.stats)
+        for fn in self.on_batch:
+            fn(report)
+

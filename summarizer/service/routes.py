@@ -1,0 +1,278 @@
+"""The HTTP routes: thin over `intake`, `jobs` and the store, as the CLI is over the library.
+
+Routes that touch SQLite are plain `def` (FastAPI runs them in its thread pool) or
+hand their database work to it: the event loop never waits on sqlite3. The upload
+body is read here, counted as it streams (413 at the first byte over the cap,
+before parsing), because uvicorn has no body limit of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncGenerator
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+
+from summarizer.interfaces.render import result_json
+from summarizer.service import intake
+from summarizer.service.deps import ServiceState, State, require_token
+from summarizer.service.jobs import FINAL
+from summarizer.service.responses import (
+    DocumentPage,
+    DocumentStatus,
+    ErrorBody,
+    Health,
+    RunInfo,
+    RunList,
+    Status,
+    TextDocument,
+)
+from summarizer.service.settings import MB
+from summarizer.store import db as store
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": what} for code, what in {
+        401: "missing or wrong bearer token (when SUMMARIZER_API_TOKEN is set)",
+        404: "unknown document id",
+        413: "request body over --max-bytes",
+        415: "not a supported document type (txt, html, docx, pdf)",
+        422: "unreadable or empty document, or a bad parameter",
+        429: "the queue is full: retry after `Retry-After` seconds",
+    }.items()
+}
+
+_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {"schema": {
+                "type": "object", "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary",
+                                        "description": ".txt, .html, .docx or .pdf"},
+                               "doc_id": {"type": "string", "description": "id to store it under "
+                                                                           "(default: the file stem)"}}}},
+            "application/json": {"schema": TextDocument.model_json_schema()},
+        },
+    }
+}
+
+v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_token)], responses={401: ERRORS[401]})
+ops = APIRouter()
+
+
+def _iso(t: float | None) -> str | None:
+    return dt.datetime.fromtimestamp(t, dt.UTC).isoformat(timespec="seconds") if t else None
+
+
+def status_url(doc_id: str) -> str:
+    return f"/v1/documents/{quote(doc_id, safe='')}"
+
+
+def job_view(job: dict[str, Any]) -> dict[str, Any]:
+    return {"doc_id": job["doc_id"], "status": job["status"], "error": job.get("error"),
+            "status_url": status_url(job["doc_id"]), "attempts": job.get("attempts") or 0,
+            "run_id": job.get("run_id"), "submitted_at": _iso(job.get("created")),
+            "finished_at": _iso(job.get("finished"))}
+
+
+def describe(state: ServiceState, job: dict[str, Any], own: bool = False) -> dict[str, Any]:
+    """A job's status and, once it has one, the document's latest result (what `show --json` prints);
+    own=True: the result this job's content produced, even if a newer version came since."""
+    view = job_view(job)
+    if job["status"] in ("ok", "degraded"):
+        recent = state.worker.results.get(job["id"]) if own and state.worker else None
+        if recent is not None:  # this job's result, as just stored
+            view["result"] = recent
+            return view
+        conn = state.jobs.conn  # type: ignore[union-attr]
+        rid = None
+        if own and job.get("run_id"):
+            got = list(conn.query("select result_id from doc_runs where run_id = ? and doc_id = ? "
+                                  "and result_id is not null", [job["run_id"], job["doc_id"]]))
+            rid = got[0]["result_id"] if got else None
+        rid = rid or store.latest_result_id(conn, job["doc_id"])
+        if rid is not None:
+            view["result"] = result_json(store.load_result(conn, rid))
+    return view
+
+
+def _size(n: int) -> str:
+    return f"{n / MB:.0f} MB" if n >= 10 * MB else f"{n / MB:.1f} MB" if n >= MB // 10 else f"{n} bytes"
+
+
+async def read_body(request: Request, cap: int) -> bytes:
+    """The whole body, refused (413) as soon as it is over `cap` bytes, declared or streamed."""
+    too_big = intake.Rejected(413, f"request too large (the limit is {_size(cap)}, set --max-bytes to change it)")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap:
+        raise too_big
+    buf = bytearray()
+    async for chunk in request.stream():
+        buf += chunk
+        if len(buf) > cap:
+            raise too_big
+    return bytes(buf)
+
+
+async def read_submission(request: Request, cap: int) -> tuple[intake.Submission, str]:
+    """A multipart upload (field `file`, optional `doc_id`) or JSON text; and its file extension."""
+    body = await read_body(request, cap)
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype == "application/json":
+        try:
+            doc = TextDocument.model_validate_json(body)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(x) for x in err["loc"]) or "body"
+            raise intake.Rejected(422, f"JSON body: {where}: {err['msg']}") from None
+        name = f"{doc.doc_id}.txt" if doc.doc_id else "text"
+        return intake.Submission(doc.text.encode("utf-8"), name, doc.doc_id, from_text=True), ".txt"
+    if ctype == "multipart/form-data":
+        async def chunks() -> AsyncGenerator[bytes, None]:
+            yield body
+
+        try:
+            form = await MultiPartParser(request.headers, chunks(), max_files=1, max_fields=4).parse()
+        except MultiPartException as exc:
+            raise intake.Rejected(422, f"multipart body: {exc.message}") from None
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise intake.Rejected(422, "multipart body: send the document as the file field 'file'")
+        data = await upload.read()
+        name = upload.filename or "upload"
+        doc_id = form.get("doc_id")
+        ext = intake.extension(name, upload.content_type)
+        return intake.Submission(data, name, doc_id if isinstance(doc_id, str) and doc_id else None), ext
+    raise intake.Rejected(415, f"content type {ctype or '(none)'}: send multipart/form-data with a file "
+                               "field 'file', or application/json with {\"text\": ...}")
+
+
+async def wait_for(state: ServiceState, job: dict[str, Any], seconds: float) -> dict[str, Any]:
+    """The job once finished, or as it stands after `seconds`; the worker's thread wakes us."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    ev = state.waiters.add(job["id"])
+    try:
+        job = await run_in_threadpool(state.jobs.get, job["id"]) or job  # type: ignore[union-attr]
+        while job["status"] not in FINAL and not state.stopping and (left := deadline - loop.time()) > 0:
+            try:
+                await asyncio.wait_for(ev.wait(), min(left, 1.0))  # polled each second as well
+            except TimeoutError:
+                pass
+            ev.clear()
+            job = await run_in_threadpool(state.jobs.get, job["id"]) or job  # type: ignore[union-attr]
+    finally:
+        state.waiters.remove(job["id"], ev)
+    return job
+
+
+@v1.post("/documents", status_code=202, response_model=DocumentStatus, openapi_extra=_UPLOAD_BODY,
+         responses={200: {"model": DocumentStatus, "description": "finished (within `wait`, or earlier)"},
+                    **{c: ERRORS[c] for c in (413, 415, 422, 429)}})
+async def post_document(
+    request: Request, state: State,
+    wait: Annotated[float, Query(ge=0, le=600, description="Seconds to wait for the result")] = 0,
+) -> JSONResponse:
+    """Submit a document: a file upload (`file`, optional `doc_id`) or JSON `{"doc_id": ..., "text": ...}`.
+
+    202 with the status URL; 200 with the result when it is ready (within `wait`
+    seconds, or already: the same content posted again does no new work).
+    """
+    s = state.settings
+    sub, ext = await read_submission(request, s.max_bytes)
+    try:
+        accepted = await run_in_threadpool(intake.accept, state.jobs, s.upload_dir, sub, ext, s.queue)
+    except intake.Rejected as exc:
+        if exc.status == 429:
+            counts = await run_in_threadpool(state.jobs.counts)  # type: ignore[union-attr]
+            queued = counts["queued"]
+            per_doc = state.worker.seconds_per_doc if state.worker else 1.0
+            exc.headers["Retry-After"] = str(max(1, round(queued * per_doc / s.jobs)))
+        raise
+    if accepted.outcome != "existing" and state.worker is not None:
+        state.worker.wake()
+    job = accepted.job
+    if wait > 0 and job["status"] not in FINAL:
+        job = await wait_for(state, job, wait)
+    body = await run_in_threadpool(describe, state, job, True)
+    # `describe` builds the DocumentStatus shape from validated parts (the result is `result_json`):
+    # answered as is, without validating the result a second time.
+    return JSONResponse(body, status_code=200 if job["status"] in FINAL else 202,
+                        headers={"Location": body["status_url"]})
+
+
+@v1.get("/documents/{doc_id}", response_model=DocumentStatus, responses={404: ERRORS[404]})
+def get_document(doc_id: str, state: State) -> dict[str, Any]:
+    """A document's status and its result, in the JSON `summarizer show --json` prints.
+
+    Documents stored by `summarizer run` have no job here but are found all the same.
+    """
+    job = state.jobs.latest_for(doc_id)  # type: ignore[union-attr]
+    if job is not None:
+        return describe(state, job)
+    conn = state.jobs.conn  # type: ignore[union-attr]
+    rid = store.latest_result_id(conn, doc_id)
+    if rid is None:
+        raise intake.Rejected(404, f"no result for document {doc_id!r}")
+    result = store.load_result(conn, rid)
+    return {"doc_id": doc_id, "status": "degraded" if result.faults else "ok",
+            "error": "; ".join(result.faults) or None, "status_url": status_url(doc_id),
+            "result": result_json(result)}
+
+
+@v1.get("/documents", response_model=DocumentPage)
+def list_documents(
+    state: State,
+    status: Annotated[Status | None, Query(description="Only documents with this status")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+) -> dict[str, Any]:
+    """The documents this service accepted, oldest first, a page at a time (no results: follow `status_url`)."""
+    after = 0
+    if cursor:
+        if not cursor.isdigit():
+            raise intake.Rejected(422, f"cursor {cursor[:40]!r}: pass next_cursor from the previous page")
+        after = int(cursor)
+    rows = state.jobs.page(status, limit + 1, after)  # type: ignore[union-attr]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"documents": [job_view(r) for r in rows], "next_cursor": str(rows[-1]["seq"]) if more else None}
+
+
+@v1.get("/runs", response_model=RunList)
+def list_runs(state: State, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> dict[str, Any]:
+    """Runs, newest first: the service's (options `serve`, one per batch) and the CLI's."""
+    conn = state.jobs.conn  # type: ignore[union-attr]
+    runs = []
+    for r in store.iter_runs(conn):
+        runs.append({k: r.get(k) for k in RunInfo.model_fields})
+        if len(runs) >= limit:
+            break
+    return {"runs": runs}
+
+
+@ops.get("/healthz", response_model=Health)
+def healthz(state: State) -> dict[str, Any]:
+    """Is the worker running, is the model loaded, how deep is the queue. No token needed."""
+    backend = state.backend
+    ident = backend.identity
+    loaded = getattr(backend, "loaded", None)
+    alive = state.worker is not None and state.worker.alive
+    return {"status": "ok" if alive else "degraded", "backend": ident.backend, "model": ident.model,
+            "model_loaded": loaded, "worker_alive": alive,
+            "queue": state.jobs.counts() if state.jobs else {}}
+
+
+@ops.get("/metrics", response_class=Response)
+def metrics(state: State) -> Response:
+    """Prometheus text format. No token needed."""
+    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
