@@ -75,6 +75,9 @@ def run(
              "it adds goals) | residual (every kind of rule doubt, within a token budget) | "
              "full (every block, the rules verify; a fast server) | off (rules only)"
     )] = None,
+    abstract: Annotated[str, typer.Option(
+        help="Who writes each document's abstract: model (fact-checked, else the template) | template. "
+             "The rules backend always uses the template")] = "model",
 ) -> None:
     """Extract every document under PATHS into the results database."""
     from summarizer.backends import get_backend
@@ -91,7 +94,7 @@ def run(
     engine = get_backend(
         backend, db_path=str(db), base_url=base_url, model=model, api_key_env=api_key_env, mode=mode,
         model_path=str(model_path) if model_path else None, jobs=jobs, timeout=timeout,
-        max_attempts=max_attempts, scope=scope,
+        max_attempts=max_attempts, scope=scope, abstract=abstract,
     )
     marks = {"ok": ("ok", typer.colors.GREEN), "skipped": ("skip", typer.colors.YELLOW),
              "failed": ("FAIL", typer.colors.RED), "degraded": ("DEGR", typer.colors.MAGENTA)}
