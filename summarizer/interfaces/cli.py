@@ -229,14 +229,39 @@ def show(
 @one_line_errors
 def export(
     db: DbOpt = Path("results.db"),
-    fmt: Annotated[str, typer.Option("--format", help="json | jsonl | csv")] = "json",
-    out: Annotated[Path, typer.Option("--out", help="Output file (csv: a folder)")] = Path("export.json"),
+    fmt: Annotated[str, typer.Option("--format", help="json | jsonl | csv | briefs")] = "json",
+    out: Annotated[Path, typer.Option("--out", help="Output file (csv, briefs: a folder)")] = Path("export.json"),
 ) -> None:
     """Export every document's latest result."""
     from summarizer.store.export import export_results
 
     written = export_results(db, fmt, out)
-    typer.echo(f"wrote {', '.join(str(p) for p in written)}")
+    if fmt == "briefs":
+        typer.echo(f"wrote {written[0]} and {len(written) - 1} briefs in {out}")
+    else:
+        typer.echo(f"wrote {', '.join(str(p) for p in written)}")
+
+
+@app.command()
+@one_line_errors
+def brief(
+    doc_id: str,
+    db: DbOpt = Path("results.db"),
+    html_out: Annotated[Path | None, typer.Option("--html", help="Write the brief as one HTML file")] = None,
+    md_out: Annotated[Path | None, typer.Option("--markdown", help="Write the brief as Markdown")] = None,
+) -> None:
+    """One page for one document: abstract, targets by year, measures, units, provenance."""
+    from summarizer.evaluation.report import write_report
+    from summarizer.interfaces.brief import brief_html, brief_markdown, load_brief
+    from summarizer.store import db as store
+
+    b = load_brief(store.open_db(db, create=False), doc_id)
+    if html_out:
+        typer.echo(f"wrote {write_report(html_out, brief_html(b))}")
+    if md_out:
+        typer.echo(f"wrote {write_report(md_out, brief_markdown(b))}")
+    if not (html_out or md_out):
+        typer.echo(terminal_text(brief_markdown(b)))
 
 
 @app.command()
