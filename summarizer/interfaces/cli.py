@@ -312,6 +312,10 @@ def eval_cmd(
     typer.echo("  ".join(h[:w].ljust(w) for h, w in zip(HEADERS, widths)))
     for name, block in [*rep["documents"].items(), ("overall", rep["overall"])]:
         typer.echo("  ".join(c[:w].ljust(w) for c, w in zip(_row(name, block), widths)))
+    if rep.get("abstracts"):
+        from summarizer.evaluation.abstracts import abstract_line
+
+        typer.echo(abstract_line(rep["abstracts"]))
     if rep["missing_documents"]:
         typer.echo(f"gold documents missing from the results (all missed): {', '.join(rep['missing_documents'])}")
     if json_out:
