@@ -138,7 +138,7 @@ def stub():
 def llm(stub: StubServer, tmp_path: Path):  # type: ignore[no-untyped-def]
     return get_backend("openai", db_path=str(tmp_path / "r.db"), base_url=stub.base_url, model="stub-model",
                        timeout=2, max_attempts=2, backoff_initial=0.01, backoff_max=0.02, reasks=1,
-                       scope="off" if False else "goals", abstract="model")
+                       abstract="model")
 
 
 def test_model_abstract_reasked_with_the_unsupported_facts(stub, tmp_path, extracted) -> None:
@@ -189,7 +189,7 @@ def test_pipeline_stores_the_abstract_and_its_source(stub, tmp_path) -> None:
     assert rows[1]["summary"] == GOOD
     rules = get_backend("rules")
     run_batch([tmp_path / "docs"], tmp_path / "r.db", rules)
-    last = list(db.query("select summary_source from plans order by rowid desc limit 1"))[0]
+    last = next(iter(db.query("select summary_source from plans order by rowid desc limit 1")))
     assert last["summary_source"] == "template"
 
 

@@ -25,7 +25,8 @@ from summarizer.models import DocumentResult, GroundedGoal, SummarySource
 
 MAX_CHARS = 200
 MIN_SENTENCES, MAX_SENTENCES = 2, 4
-_DOCNO_RE = re.compile(r"([\u4e00-\u9fff]{2,8})\s*[〔\[［【(（]\s*((?:19|20)\d{2})\s*[〕\]］】)）]\s*(第?\s*\d{1,4}\s*号)")
+_DOCNO_RE = re.compile(
+    r"([\u4e00-\u9fff]{2,8})\s*[〔\[［【(（]\s*((?:19|20)\d{2})\s*[〕\]］】)）]\s*(第?\s*\d{1,4}\s*号)")
 _CMP_WORDS = {"increase_by": "增长{v}", "decrease_by": "下降{v}", "at_least": "达到{v}以上",
               "at_most": "控制在{v}以内", "about": "约{v}", "exactly": "达到{v}"}
 

@@ -189,7 +189,8 @@ def supported(fact: Fact, ev: Evidence) -> bool:
             return False
         core = f"〔{m.group(2)}〕{m.group(3)}号"
         code = m.group(1)[-3:]
-        return (code + core) in ev.docno_text or (code + "〔" + m.group(2) + "〕第" + m.group(3) + "号") in ev.docno_text
+        numbered = f"〔{m.group(2)}〕第{m.group(3)}号"  # 〔2021〕第12号 in the text reads as 〔2021〕12号
+        return (code + core) in ev.docno_text or (code + numbered) in ev.docno_text
     if fact.kind == "unit":
         name = fact.text
         if name in _TWO_CHAR_UNITS and name in ev.text:

@@ -175,8 +175,8 @@ def brief_markdown(b: Brief) -> str:
         for m in items:
             who = "；".join(filter(None, ["牵头：" + "、".join(m["leads"]) if m["leads"] else "",
                                           "其他：" + "、".join(m["others"]) if m["others"] else ""]))
-            lines.append(f"- **{md(m['number'])}. {md(m['title'])}**" + (f" — {md(m['summary'])}" if m["summary"] else "")
-                         + (f" ({md(who)})" if who else ""))
+            line = f" — {md(m['summary'])}" if m["summary"] else ""
+            lines.append(f"- **{md(m['number'])}. {md(m['title'])}**{line}" + (f" ({md(who)})" if who else ""))
         lines.append("")
     lines += ["## 责任单位", "", "| 单位 | 次数 | 角色 |", "|---|---|---|"]
     lines += [f"| {cell(u['unit'])} | {u['count']} | {cell(u['roles'])} |" for u in b.units]
