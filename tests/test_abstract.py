@@ -209,3 +209,17 @@ def test_old_database_gains_the_new_columns(tmp_path) -> None:
     con = sqlite3.connect(path)
     assert {"summary_source", "summary_asks"} <= {r[1] for r in con.execute("pragma table_info(plans)")}
     assert {"summary_start", "summary_end"} <= {r[1] for r in con.execute("pragma table_info(measures)")}
+
+
+def test_an_unknown_abstract_writer_is_a_config_error() -> None:
+    from summarizer.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown abstract writer 'bogus'"):
+        get_backend("rules", abstract="bogus")
+
+
+def test_a_missing_plan_field_is_left_out_of_the_model_input(extracted) -> None:
+    text, result = extracted
+    bare = result.model_copy(update={"plan": result.plan.model_copy(update={"title": None, "issuers": []})})
+    data = abstract_input(text, bare)
+    assert "标题" not in data and "发文机关" not in data and "未识别" not in data

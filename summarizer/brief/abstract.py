@@ -96,7 +96,7 @@ def _period(result: DocumentResult) -> str | None:
 def abstract_input(text: str, result: DocumentResult) -> str:
     """The compact list of extracted items the model writes the abstract from."""
     p = result.plan
-    lines = [f"标题：{p.title or '（未识别）'}"]
+    lines = [f"标题：{p.title}"] if p.title else []  # a missing field is left out: a placeholder gets echoed
     if p.issuers:
         lines.append(f"发文机关：{'、'.join(p.issuers)}")
     if _date(result):

@@ -75,6 +75,8 @@ def run(
              "it adds goals) | residual (every kind of rule doubt, within a token budget) | "
              "full (every block, the rules verify; a fast server) | off (rules only)"
     )] = None,
+    threads: Annotated[int | None, typer.Option(
+        help="local: CPU threads for the model (default: all cores; 1 is faster on a machine already busy)")] = None,
     abstract: Annotated[str, typer.Option(
         help="Who writes each document's abstract: model (fact-checked, else the template) | template. "
              "The rules backend always uses the template")] = "model",
@@ -94,7 +96,7 @@ def run(
     engine = get_backend(
         backend, db_path=str(db), base_url=base_url, model=model, api_key_env=api_key_env, mode=mode,
         model_path=str(model_path) if model_path else None, jobs=jobs, timeout=timeout,
-        max_attempts=max_attempts, scope=scope, abstract=abstract,
+        max_attempts=max_attempts, scope=scope, abstract=abstract, threads=threads,
     )
     marks = {"ok": ("ok", typer.colors.GREEN), "skipped": ("skip", typer.colors.YELLOW),
              "failed": ("FAIL", typer.colors.RED), "degraded": ("DEGR", typer.colors.MAGENTA)}
