@@ -53,7 +53,7 @@ def ev(extracted):
 
 def test_a_correct_abstract_passes(ev) -> None:
     kinds = {f.kind for f in facts_in(GOOD)}
-    assert kinds == {"docno", "year", "number", "percent", "unit"}
+    assert kinds == {"title", "docno", "year", "number", "percent", "unit"}
     assert unsupported(GOOD, ev) == []
     assert check_abstract(GOOD, ev) == []
 
@@ -71,6 +71,11 @@ def test_a_wrong_year_is_caught(ev) -> None:
 def test_a_unit_not_in_the_text_is_caught(ev) -> None:
     bad = GOOD.replace("由市经信局牵头", "由市商务局牵头")
     assert [str(f) for f in unsupported(bad, ev)] == ["市商务局 (unit)"]
+
+
+def test_a_title_not_in_the_text_is_caught(ev) -> None:
+    bad = GOOD.replace("《某市绿色工厂培育行动方案》", "《某县特色农业实施意见》")
+    assert [str(f) for f in unsupported(bad, ev)] == ["某县特色农业实施意见 (title)"]
 
 
 def test_a_wrong_docno_is_caught(ev) -> None:
@@ -92,7 +97,8 @@ def test_formatting_does_not_count_as_a_new_fact(ev) -> None:
 
 def test_length_and_sentences_are_checked(ev) -> None:
     assert any("characters" in p for p in check_abstract("到2026年。" * 50, ev))
-    assert any("sentences" in p for p in check_abstract("由市经信局牵头。", ev))
+    assert any("sentences" in p for p in check_abstract("由市经信局牵头。" * 5, ev))
+    assert check_abstract("由市经信局牵头。", ev) == []  # one sentence is accepted
 
 
 # ---- the template ------------------------------------------------------------------
@@ -159,7 +165,7 @@ def test_template_after_invalid_answers(stub, tmp_path, extracted) -> None:
     got = add_summaries(result, text, llm(stub, tmp_path).ask_abstract)
     assert got.plan.summary_source == SummarySource.template and got.plan.summary_asks == 2
     assert got.plan.summary == template_abstract(text, result)
-    assert any("template abstract is used" in n for n in got.notes)
+    assert any("template is used" in n and "市商务局 (unit)" in n for n in got.notes)
     assert not got.faults  # the document is not degraded: the template is a valid abstract
 
 

@@ -670,7 +670,9 @@ class LLMBackend:
         got = run_task(self, ABSTRACT, query)
         asks = int(query.context.get("asks", 0))
         if got.answer is None:
-            return ModelAbstract(None, asks, got.fault or got.note or "no valid answer")
+            problems = query.context.get("problems")
+            why = f"the last answer failed: {'; '.join(problems)}" if problems else (got.fault or "no valid answer")
+            return ModelAbstract(None, asks, why)
         return ModelAbstract(got.answer.a, asks)  # type: ignore[attr-defined]
 
     def usage_hooks(self) -> tuple[Hooks, dict[str, int]]:

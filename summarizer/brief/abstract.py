@@ -24,7 +24,9 @@ from summarizer.brief.measure_summary import with_summaries
 from summarizer.models import DocumentResult, GroundedGoal, SummarySource
 
 MAX_CHARS = 200
-MIN_SENTENCES, MAX_SENTENCES = 2, 4
+# The prompt asks for 2-4 sentences; one sentence within the length is accepted (the 1.5B model
+# often writes one, and its facts are what the check is for), more than four is not.
+MIN_SENTENCES, MAX_SENTENCES = 1, 4
 _DOCNO_RE = re.compile(
     r"([\u4e00-\u9fff]{2,8})\s*[〔\[［【(（]\s*((?:19|20)\d{2})\s*[〕\]］】)）]\s*(第?\s*\d{1,4}\s*号)")
 _CMP_WORDS = {"increase_by": "增长{v}", "decrease_by": "下降{v}", "at_least": "达到{v}以上",
@@ -174,7 +176,7 @@ def check_abstract(abstract: str, ev: Evidence, min_sentences: int = MIN_SENTENC
         problems.append(f"it has {len(a)} characters; write at most {MAX_CHARS}")
     n = sentences(a)
     if not min_sentences <= n <= MAX_SENTENCES:
-        problems.append(f"it has {n} sentences; write {MIN_SENTENCES} to {MAX_SENTENCES}")
+        problems.append(f"it has {n} sentences; write 2 to {MAX_SENTENCES}")
     bad = unsupported(a, ev)
     if bad:
         problems.append("these facts are not in the document or its extracted items: "
@@ -193,8 +195,7 @@ def add_summaries(result: DocumentResult, text: str, ask: AskAbstract | None = N
         summary, source = got.text.strip(), SummarySource.model
     else:
         if got is not None:
-            notes.append(f"abstract: the model's answers failed the fact check or never came "
-                         f"({got.note or f'{asks} checked'}); the template abstract is used")
+            notes.append(f"abstract: no model answer passed ({asks} checked; {got.note}); the template is used")
         summary, source = template_abstract(text, result), SummarySource.template
         bad = check_abstract(summary, ev, min_sentences=1)
         if bad:  # never expected: the template states only extracted items

@@ -15,6 +15,8 @@ supported when 12 measures were extracted). The rules:
   extracted goals, measures, sections or units;
 - **docno** (文号, `某政发〔2021〕12号`): the year-and-number core is in the text with
   the last up-to-three characters of its code in front of it;
+- **title** (anything in 《》): it is written in the text, or is the extracted title (a
+  small model copies a made-up title from its prompt's example otherwise);
 - **unit** (a name ending in 局, 委, 厅, 办, 办公室, 委员会, 政府, 中心 …): some name
   ending there, of at least three characters, is in the text or is an extracted unit.
 
@@ -63,7 +65,7 @@ def _docno_form(text: str) -> str:
 class Fact:
     """One checkable fact stated by an abstract."""
 
-    kind: str  # number | percent | year | docno | unit
+    kind: str  # number | percent | year | docno | title | unit
     text: str
 
     def __str__(self) -> str:
@@ -140,6 +142,8 @@ def facts_in(abstract: str) -> list[Fact]:
     dtext = text.translate(_BRACKETS)
     facts: list[Fact] = []
     covered: list[tuple[int, int]] = []
+    for m in re.finditer(r"《([^《》]{1,120})》", text):
+        facts.append(Fact("title", m.group(1)))
     for m in DOCNO_RE.finditer(dtext):
         facts.append(Fact("docno", m.group()[len(m.group(1)) - len(m.group(1)[-4:]):]))
         covered.append(m.span())
@@ -191,6 +195,8 @@ def supported(fact: Fact, ev: Evidence) -> bool:
         code = m.group(1)[-3:]
         numbered = f"〔{m.group(2)}〕第{m.group(3)}号"  # 〔2021〕第12号 in the text reads as 〔2021〕12号
         return (code + core) in ev.docno_text or (code + numbered) in ev.docno_text
+    if fact.kind == "title":
+        return fact.text in ev.text or fact.text in ev.units  # the extracted title is among ev.units
     if fact.kind == "unit":
         name = fact.text
         if name in _TWO_CHAR_UNITS and name in ev.text:

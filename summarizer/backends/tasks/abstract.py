@@ -33,6 +33,7 @@ class AbstractAnswer(BaseModel):
         self.a = self.a.strip()
         problems = check_abstract(self.a, ev)
         if problems:
+            ctx["problems"] = problems  # the last answer's problems: the note when the template is used
             raise ValueError("; ".join(problems))
         return self
 
