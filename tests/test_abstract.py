@@ -90,6 +90,11 @@ def test_counts_of_extracted_items_are_supported_facts(extracted, ev) -> None:
     assert [f.kind for f in unsupported("共8项措施。", ev)] == ["number"]
 
 
+def test_a_decimal_is_not_read_as_a_year() -> None:
+    ev = Evidence.of("森林覆盖率达到20.9%，2020年完成。")
+    assert 20.9 in ev.percents and ev.years == {2020}
+
+
 def test_formatting_does_not_count_as_a_new_fact(ev) -> None:
     assert unsupported("到２０２６年，能耗下降１２％。", ev) == []  # full-width digits and ％
     assert [f.kind for f in facts_in("形成新格局，打开新局面，由市经信局办理。")] == ["unit"]

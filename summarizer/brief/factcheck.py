@@ -91,7 +91,7 @@ class Evidence:
             ev.numbers.add(float(m.group()))
             if norm[m.end():m.end() + 1] == "%":
                 ev.percents.add(float(m.group()))
-            if len(m.group()) == 4 and m.group().startswith(("19", "20")):
+            if re.fullmatch(r"(?:19|20)\d{2}", m.group()):
                 ev.years.add(int(m.group()))
         for m in re.finditer(r"[零〇一二两三四五六七八九十百千]+", norm):
             n = cn_to_number(m.group())
