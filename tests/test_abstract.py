@@ -90,6 +90,10 @@ def test_counts_of_extracted_items_are_supported_facts(extracted, ev) -> None:
     assert [f.kind for f in unsupported("共8项措施。", ev)] == ["number"]
 
 
+def test_a_docno_code_is_not_read_as_a_unit() -> None:
+    assert [f.kind for f in facts_in("国务院办公厅印发（国办发〔2020〕43号）。")] == ["docno", "unit"]
+
+
 def test_a_decimal_is_not_read_as_a_year() -> None:
     ev = Evidence.of("森林覆盖率达到20.9%，2020年完成。")
     assert 20.9 in ev.percents and ev.years == {2020}

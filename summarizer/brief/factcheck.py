@@ -166,6 +166,8 @@ def facts_in(abstract: str) -> list[Fact]:
         else:
             facts.append(Fact("number", m.group()))
     for m in _UNIT_END.finditer(text):
+        if any(a <= m.start() < b for a, b in covered):  # 国办 in 国办发〔2020〕43号 is part of the 文号
+            continue
         head = text[:m.end()]
         if head.endswith(_NOT_UNIT) or text[m.end() - 1:].startswith(_NOT_UNIT_NEXT) or \
                 text[m.start():].startswith(_NOT_UNIT_NEXT):
