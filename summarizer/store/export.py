@@ -37,7 +37,7 @@ def export_results(db_path: str | Path, fmt: str, out: Path) -> list[Path]:
     """Write every document's latest result to `out` (a file; for csv a folder of four files)."""
     if fmt not in FORMATS:
         raise SummarizerError(f"unknown export format {fmt!r}; use json, jsonl, csv or briefs")
-    _check_target(out, folder=fmt in ("csv", "briefs"))
+    _check_target(out, folder=fmt in ("csv", "briefs"), fmt=fmt)
     db = store.open_db(db_path, create=False)
     try:
         if fmt == "briefs":
@@ -55,9 +55,10 @@ def export_results(db_path: str | Path, fmt: str, out: Path) -> list[Path]:
                               "any previous export there is unchanged") from None
 
 
-def _check_target(out: Path, folder: bool) -> None:
+def _check_target(out: Path, folder: bool, fmt: str = "csv") -> None:
     if folder and out.exists() and not out.is_dir():
-        raise SummarizerError(f"{out}: is a file; --format csv and briefs write a folder")
+        what = "four CSV files" if fmt == "csv" else "one HTML brief per document and index.html"
+        raise SummarizerError(f"{out}: is a file; --format {fmt} writes a folder of {what}")
     if not folder and out.is_dir():
         raise SummarizerError(f"{out}: is a directory; give a file path for the export")
 
