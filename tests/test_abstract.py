@@ -178,6 +178,16 @@ def test_template_after_invalid_answers(stub, tmp_path, extracted) -> None:
     assert not got.faults  # the document is not degraded: the template is a valid abstract
 
 
+def test_a_cut_off_abstract_is_not_asked_again_with_more_tokens(stub, tmp_path, extracted) -> None:
+    from openai_stub import length
+
+    text, result = extracted
+    stub.script(length('{"a":"《某市绿色工厂'), ok({"a": GOOD}))
+    got = add_summaries(result, text, llm(stub, tmp_path).ask_abstract)
+    assert stub.calls == 1 and stub.requests[0]["json"]["max_tokens"] == 256
+    assert got.plan.summary_source == SummarySource.template
+
+
 def test_template_when_the_server_fails(stub, tmp_path, extracted) -> None:
     text, result = extracted
     stub.script(error(500), error(500))

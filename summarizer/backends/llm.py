@@ -714,13 +714,16 @@ class LLMBackend:
         def should_retry(exc: BaseException) -> bool:
             if self.guard.cancel.is_set() or self.breaker.open or not is_transient(exc):
                 return False
+            cap = state.get("max_tokens_cap")  # a task's own cap: a cut-off answer there is not asked again
+            if cap is not None and state["max_tokens"] >= cap and isinstance(_cause(exc), IncompleteOutputException):
+                return False
             after = retry_after(exc)
             return after is None or after <= s.retry_after_max  # a longer wait is the server saying no
 
         def before_sleep(rs: RetryCallState) -> None:
             exc = rs.outcome.exception() if rs.outcome else None
             if exc is not None and isinstance(_cause(exc), IncompleteOutputException):
-                state["max_tokens"] = min(state["max_tokens"] * 2, s.max_tokens_cap)
+                state["max_tokens"] = min(state["max_tokens"] * 2, state.get("max_tokens_cap") or s.max_tokens_cap)
 
         return Retrying(
             stop=stop_after_attempt(s.max_attempts) | stop_after_delay(s.max_total_s),

@@ -66,6 +66,6 @@ def abstract_line(block: dict[str, Any]) -> str:
     """One line for the terminal and the reports."""
     share = block["gold_value_share"]
     return (f"abstracts: {block['checked']} checked, {block['passed']} pass the fact check; "
-            f"{block['model']} by the model ({block['reasked']} after a re-ask), {block['template']} template "
-            f"({block['fallback']} fell back from the model); gold goal values stated: "
+            f"{block['model']} by the model, {block['template']} template ({block['fallback']} fell back from the "
+            f"model); {block['reasked']} needed a re-ask; gold goal values stated: "
             f"{block['gold_values_stated']}/{block['gold_goals']}" + (f" ({share:.1%})" if share is not None else ""))

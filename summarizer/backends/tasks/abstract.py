@@ -42,6 +42,7 @@ class AbstractTask:
     name = "abstract"
     prompt = "abstract.v1"
     max_tokens = 256
+    max_tokens_cap = 256  # cut off at 256 tokens is far past 200 characters: not asked again with more
     salvage = False  # an abstract is one piece: it passes the check or is not used
     Answer = AbstractAnswer
 
