@@ -39,6 +39,13 @@ class Role(StrEnum):
     responsible = "responsible"
 
 
+class SummarySource(StrEnum):
+    """Who wrote a plan's abstract: the model (its facts all checked) or the fixed template."""
+
+    model = "model"
+    template = "template"
+
+
 class Plan(BaseModel):
     """A document's identity: what it is, who issued it, and the years it covers."""
 
@@ -47,7 +54,12 @@ class Plan(BaseModel):
     issued_date: dt.date | None = Field(None, description="Date of issue as signed")
     period_start: int | None = Field(None, description="First year the plan covers")
     period_end: int | None = Field(None, description="Last year the plan covers")
-    summary: str | None = Field(None, description="One-paragraph summary (LLM backends)")
+    summary: str | None = Field(
+        None, description="Abstract: 2-4 plain sentences, at most 200 characters, every fact checked against the text")
+    summary_source: SummarySource | None = Field(
+        None, description="Who wrote the abstract: model (passed the fact check) or template")
+    summary_asks: int | None = Field(
+        None, description="Model answers fact-checked for the abstract (2 = it needed a re-ask; 0 = not asked)")
 
 
 class Responsibility(BaseModel):
@@ -75,7 +87,7 @@ class Measure(BaseModel):
     number: str = Field(description="Its number as written, without punctuation")
     title: str = Field(min_length=1, description="Heading phrase, or first clause")
     section: str | None = Field(None, description="Heading of the part it sits in")
-    summary: str | None = Field(None, description="What the measure does (LLM backends)")
+    summary: str | None = Field(None, description="What the measure does, one line of at most 40 characters")
     responsibilities: list[Responsibility] = Field(default_factory=list)
 
 
@@ -118,6 +130,8 @@ class GroundedMeasure(Measure, Grounded):
     """A measure; its quote is the heading (number and title) as it stands in the text."""
 
     body_end: int | None = Field(None, description="End offset of the whole item's text")
+    summary_start: int | None = Field(None, description="Offset of the summary in the cleaned text, when extractive")
+    summary_end: int | None = Field(None, description="End offset of the extractive summary")
 
 
 class DocumentResult(BaseModel):
@@ -142,7 +156,7 @@ class DocumentResult(BaseModel):
         return GoldFile.model_validate(
             {
                 "doc_id": self.doc_id,
-                "plan": self.plan.model_dump(mode="json", exclude={"summary"}),
+                "plan": self.plan.model_dump(mode="json", exclude={"summary", "summary_source", "summary_asks"}),
                 "goals": [g.model_dump(mode="json", include=set(Goal.model_fields)) for g in self.goals],
                 "measures": [
                     m.model_dump(mode="json", include=set(Measure.model_fields) - {"summary"})

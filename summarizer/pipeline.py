@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from summarizer.backends import Backend, PreparedDoc
+from summarizer.brief.abstract import add_summaries
 from summarizer.errors import ConfigError, StoreError, SummarizerError
 from summarizer.extract.structure import parse_outline
 from summarizer.ingest.clean import clean_text
@@ -205,6 +206,8 @@ def _one(db, path: Path, backend: Backend, run_id: str, force: bool,  # type: ig
             _record(db, run_id, doc_id, path, "skipped", "unchanged; use --force", existing)
             return DocOutcome(str(path), doc_id, "skipped", "unchanged since last run")
         result = backend.extract(doc)
+        # The abstract and measure lines: the model's (fact-checked) where the backend has one, else the template.
+        result = add_summaries(result, cleaned, getattr(backend, "ask_abstract", None))
         with store.write_lock(db):
             if not identity.still_mine(db, doc_id, path, raw.sha256):
                 # Another run stored a different document under this id meanwhile: never replace it.

@@ -100,7 +100,7 @@ def test_cli_exit_code_runs_listing_and_retry_failed(stub, plan, tmp_path):
     db = str(tmp_path / "r.db")
     runner = CliRunner()
     args = ["--db", db, "--backend", "openai", "--base-url", stub.base_url, "--model", "m",
-            "--scope", "targets", "--timeout", "1", "--max-attempts", "1"]
+            "--scope", "targets", "--timeout", "1", "--max-attempts", "1", "--abstract", "template"]
     stub.script(error(401))
     res = runner.invoke(app, ["run", str(plan.parent), *args])
     assert res.exit_code == 1, res.output

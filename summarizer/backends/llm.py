@@ -54,6 +54,7 @@ from summarizer.backends.breaker import Breaker
 from summarizer.backends.llm_cache import CallCache, request_hash
 from summarizer.backends.rules import extract_plan, rules_goals, rules_measures
 from summarizer.backends.transport import Cancelled, Guard, ResponseTooLarge, guarded_client
+from summarizer.brief.abstract import ModelAbstract
 from summarizer.errors import ConfigError
 from summarizer.extract.goals import UNITS, find_goals, threshold_in_quote, year_scopes
 from summarizer.models import Comparator, DocumentResult, GroundedGoal
@@ -104,6 +105,11 @@ class LLMSettings:
     # block the doubt finder can ask about (a fast server); "off" = the rules alone;
     # "targets" = goals by model over every target sentence.
     scope: str = "goals"
+    # Who writes each document's abstract (summarizer/brief/): "model" asks once per document
+    # (from the extracted items; fact-checked, re-asked, else the template); "template" asks
+    # nothing. The CLI defaults to model; the library to template, so a scripted server sees
+    # only the extraction requests it was scripted for.
+    abstract: str = "template"
     token_budget: float = 0.18
     max_doubts: int = 24
     max_tokens: int = 768  # doubled once per truncated answer, up to max_tokens_cap
@@ -126,6 +132,8 @@ class LLMSettings:
             raise ConfigError(f"unknown mode {s.mode!r}; choose one of {', '.join(MODES)}")
         if s.scope not in SCOPES:
             raise ConfigError(f"unknown scope {s.scope!r}; choose one of {', '.join(SCOPES)}")
+        if s.abstract not in ("model", "template"):
+            raise ConfigError(f"unknown abstract writer {s.abstract!r}; choose model or template")
         if s.in_flight is not None and int(s.in_flight) < 1:
             raise ConfigError(f"in-flight must be at least 1, not {s.in_flight}")
         for name in ("jobs", "max_attempts", "max_tokens", "max_tokens_cap", "chunk_chars", "breaker_failures",
@@ -509,7 +517,15 @@ class LLMBackend:
         self.breaker = Breaker(self.settings.breaker_failures, self.endpoint_label)
 
     def _prompt_version(self) -> str:
-        """What the results depend on: the scope and every prompt it may use."""
+        """What the results depend on: the scope and every prompt it may use (and the abstract's)."""
+        version = self._extraction_prompts()
+        if self.settings.abstract == "model" and self.settings.scope != "off":
+            from summarizer.backends.tasks.abstract import TASK as ABSTRACT
+
+            version += f"+{ABSTRACT.prompt}"
+        return version
+
+    def _extraction_prompts(self) -> str:
         if self.settings.scope == "targets":
             return self.prompt.version
         if self.settings.scope == "goals":
@@ -647,6 +663,27 @@ class LLMBackend:
             faults=summarize_faults([a.fault for a in answers], len(chunks)),
         )
 
+    def ask_abstract(self, text: str, result: DocumentResult) -> ModelAbstract | None:
+        """The model's fact-checked abstract of a result; None when this run writes templates.
+
+        One task call (summarizer/backends/tasks/abstract.py) through the task runner: the
+        cache, the retry policy, the circuit breaker and the usage counts apply as to any
+        task. No usable answer is not a fault of the document: its abstract is the template.
+        """
+        if self.settings.abstract != "model" or self.settings.scope == "off":
+            return None
+        from summarizer.backends.tasks.abstract import TASK as ABSTRACT
+        from summarizer.backends.tasks.runner import run_task
+
+        query = ABSTRACT.query(None, text, result)
+        got = run_task(self, ABSTRACT, query)
+        asks = int(query.context.get("asks", 0))
+        if got.answer is None:
+            problems = query.context.get("problems")
+            why = f"the last answer failed: {'; '.join(problems)}" if problems else (got.fault or "no valid answer")
+            return ModelAbstract(None, asks, why)
+        return ModelAbstract(got.answer.a, asks)  # type: ignore[attr-defined]
+
     def usage_hooks(self) -> tuple[Hooks, dict[str, int]]:
         """instructor hooks that count this request's calls and tokens (and the run's)."""
         usage = {"calls": 0, "prompt": 0, "completion": 0}
@@ -686,13 +723,16 @@ class LLMBackend:
         def should_retry(exc: BaseException) -> bool:
             if self.guard.cancel.is_set() or self.breaker.open or not is_transient(exc):
                 return False
+            cap = state.get("max_tokens_cap")  # a task's own cap: a cut-off answer there is not asked again
+            if cap is not None and state["max_tokens"] >= cap and isinstance(_cause(exc), IncompleteOutputException):
+                return False
             after = retry_after(exc)
             return after is None or after <= s.retry_after_max  # a longer wait is the server saying no
 
         def before_sleep(rs: RetryCallState) -> None:
             exc = rs.outcome.exception() if rs.outcome else None
             if exc is not None and isinstance(_cause(exc), IncompleteOutputException):
-                state["max_tokens"] = min(state["max_tokens"] * 2, s.max_tokens_cap)
+                state["max_tokens"] = min(state["max_tokens"] * 2, state.get("max_tokens_cap") or s.max_tokens_cap)
 
         return Retrying(
             stop=stop_after_attempt(s.max_attempts) | stop_after_delay(s.max_total_s),

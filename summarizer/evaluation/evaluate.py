@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from summarizer.errors import SummarizerError
+from summarizer.evaluation.abstracts import abstract_score, summarize_abstracts
 from summarizer.evaluation.gold import load_gold_dir
 from summarizer.evaluation.report import locate
 from summarizer.evaluation.scoring import score_document, summarize
@@ -39,6 +40,7 @@ def evaluate(db_path: str | Path, gold_dir: Path, run_id: str | None = None, sav
     results = store.latest_results(db, run_id)
     scores, texts = [], {}
     spans: dict[str, list[tuple[int, int, str]]] = {}
+    abstracts: dict[str, dict[str, Any] | None] = {}
     for doc_id, gold in golds.items():
         rid = results.get(doc_id)
         pred = store.load_result(db, rid) if rid else None
@@ -47,6 +49,7 @@ def evaluate(db_path: str | Path, gold_dir: Path, run_id: str | None = None, sav
         if text is not None:
             texts[doc_id] = text
         scores.append(score_document(gold, pred, text))
+        abstracts[doc_id] = abstract_score(gold, pred, text)
         if text is not None:
             spans[doc_id] = [(x.start, x.end, "pred") for x in (pred.goals + pred.measures if pred else [])]
             for g in gold.goals:
@@ -57,6 +60,7 @@ def evaluate(db_path: str | Path, gold_dir: Path, run_id: str | None = None, sav
     report["missing_documents"] = sorted(d for d in golds if d not in results)
     report["unscored_documents"] = sorted(d for d in results if d not in golds)
     report["run_id"] = run_id
+    report["abstracts"] = summarize_abstracts(abstracts)
     eval_id = uuid.uuid4().hex[:12]
     if save:
         _save(db, eval_id, run_id, gold_dir, report)

@@ -65,6 +65,10 @@ def markdown_report(report: dict[str, Any]) -> str:
     lines += ["", "Goal field accuracy on matched pairs: "
               + ", ".join(f"{k} {v:.3f}" if v is not None else f"{k} -" for k, v in fa.items()),
               f"Measure section accuracy: {report['overall']['measures']['section_accuracy']}", ""]
+    if report.get("abstracts"):
+        from summarizer.evaluation.abstracts import abstract_line
+
+        lines += [abstract_line(report["abstracts"]), ""]
     if report.get("missing_documents"):
         lines += [f"Documents with gold but no result (all missed): {md(', '.join(report['missing_documents']))}", ""]
     for doc_id, block in report["documents"].items():
@@ -98,6 +102,7 @@ li{margin:.2em 0}
 <table><tr>{% for h in headers %}<th>{{ h }}</th>{% endfor %}</tr>
 {% for row in rows %}<tr>{% for c in row %}<td>{{ c }}</td>{% endfor %}</tr>{% endfor %}
 </table>
+{% if abstracts %}<p id="abstracts">{{ abstracts }}</p>{% endif %}
 {% if missing %}<p>Documents with gold but no result (all missed): {{ missing|join(", ") }}</p>{% endif %}
 {% for d in docs %}
 <h2 id="{{ d.anchor }}">{{ d.doc_id }}</h2>
@@ -175,7 +180,14 @@ def html_report(report: dict[str, Any], texts: dict[str, str],
                      "segments": _segments(text, marks) if text else []})
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
     return env.from_string(_HTML).render(headers=HEADERS, rows=rows, docs=docs, run_id=report.get("run_id"),
-                                         missing=report.get("missing_documents"))
+                                         missing=report.get("missing_documents"),
+                                         abstracts=_abstract_line(report))
+
+
+def _abstract_line(report: dict[str, Any]) -> str:
+    from summarizer.evaluation.abstracts import abstract_line
+
+    return abstract_line(report["abstracts"]) if report.get("abstracts") else ""
 
 
 def write_report(path: Path, content: str) -> Path:

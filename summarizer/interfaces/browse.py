@@ -387,12 +387,73 @@ def metadata_for(db: sqlite_utils.Database, name: str) -> dict[str, Any]:
     }
 
 
+class BriefPlugin:
+    """Datasette hooks: `/-/brief/DB/DOC_ID` serves a document's brief; document ids link to it.
+
+    The brief is the same page `summarizer brief --html` writes (summarizer/interfaces/brief.py),
+    rendered from the served database on each request.
+    """
+
+    @staticmethod
+    def register_routes(datasette: Any) -> list[tuple[str, Any]]:
+        async def brief_page(request: Any, datasette: Any) -> Any:
+            from datasette.utils.asgi import Response
+
+            from summarizer.errors import SummarizerError
+            from summarizer.interfaces.brief import brief_html, load_brief
+
+            name, doc_id = request.url_vars["database"], request.url_vars["doc_id"]
+            try:
+                path = datasette.get_database(name).path
+            except KeyError:
+                return Response.text(f"no database {name!r}", status=404)
+            try:
+                db = store.open_db(path, create=False)
+                try:
+                    return Response.html(brief_html(load_brief(db, doc_id)))
+                finally:
+                    db.close()
+            except SummarizerError as exc:
+                return Response.text(str(exc), status=404)
+
+        return [(r"^/-/brief/(?P<database>[^/]+)/(?P<doc_id>[^/]+)$", brief_page)]
+
+    @staticmethod
+    def render_cell(value: Any, column: str, table: str | None, database: str, datasette: Any) -> Any:
+        if column != "doc_id" or table not in BRIEF_LINKED or not isinstance(value, str):
+            return None
+        from urllib.parse import quote
+
+        from markupsafe import Markup, escape
+
+        href = f"/-/brief/{quote(database, safe='')}/{quote(value, safe='')}"
+        return Markup(f'<a href="{escape(href)}" title="brief">{escape(value)}</a>')
+
+
+BRIEF_LINKED = ("latest_documents", "plans")
+
+
+def _register_brief_plugin() -> None:
+    from datasette import hookimpl
+    from datasette.plugins import pm
+
+    if pm.has_plugin("summarizer-brief"):
+        return
+
+    hooks = type("summarizer_brief", (), {  # a class, not an instance: Datasette lists plugins by __name__
+        "register_routes": staticmethod(hookimpl(BriefPlugin.register_routes)),
+        "render_cell": staticmethod(hookimpl(BriefPlugin.render_cell)),
+    })
+    pm.register(hooks, name="summarizer-brief")
+
+
 def build(db_path: str | Path) -> Any:
-    """A Datasette instance for the database, prepared and described."""
+    """A Datasette instance for the database, prepared and described; document ids link to briefs."""
     try:
         from datasette.app import Datasette
     except ImportError:
         raise ConfigError(INSTALL_HINT) from None
+    _register_brief_plugin()
     path = Path(db_path)
     db = prepare(path)
     meta = metadata_for(db, path.stem)

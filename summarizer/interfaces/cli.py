@@ -75,6 +75,11 @@ def run(
              "it adds goals) | residual (every kind of rule doubt, within a token budget) | "
              "full (every block, the rules verify; a fast server) | off (rules only)"
     )] = None,
+    threads: Annotated[int | None, typer.Option(
+        help="local: CPU threads for the model (default: all cores; 1 is faster on a machine already busy)")] = None,
+    abstract: Annotated[str, typer.Option(
+        help="Who writes each document's abstract: model (fact-checked, else the template) | template. "
+             "The rules backend always uses the template")] = "model",
 ) -> None:
     """Extract every document under PATHS into the results database."""
     from summarizer.backends import get_backend
@@ -91,7 +96,7 @@ def run(
     engine = get_backend(
         backend, db_path=str(db), base_url=base_url, model=model, api_key_env=api_key_env, mode=mode,
         model_path=str(model_path) if model_path else None, jobs=jobs, timeout=timeout,
-        max_attempts=max_attempts, scope=scope,
+        max_attempts=max_attempts, scope=scope, abstract=abstract, threads=threads,
     )
     marks = {"ok": ("ok", typer.colors.GREEN), "skipped": ("skip", typer.colors.YELLOW),
              "failed": ("FAIL", typer.colors.RED), "degraded": ("DEGR", typer.colors.MAGENTA)}
@@ -226,14 +231,39 @@ def show(
 @one_line_errors
 def export(
     db: DbOpt = Path("results.db"),
-    fmt: Annotated[str, typer.Option("--format", help="json | jsonl | csv")] = "json",
-    out: Annotated[Path, typer.Option("--out", help="Output file (csv: a folder)")] = Path("export.json"),
+    fmt: Annotated[str, typer.Option("--format", help="json | jsonl | csv | briefs")] = "json",
+    out: Annotated[Path, typer.Option("--out", help="Output file (csv, briefs: a folder)")] = Path("export.json"),
 ) -> None:
     """Export every document's latest result."""
     from summarizer.store.export import export_results
 
     written = export_results(db, fmt, out)
-    typer.echo(f"wrote {', '.join(str(p) for p in written)}")
+    if fmt == "briefs":
+        typer.echo(f"wrote {written[0]} and {len(written) - 1} briefs in {out}")
+    else:
+        typer.echo(f"wrote {', '.join(str(p) for p in written)}")
+
+
+@app.command()
+@one_line_errors
+def brief(
+    doc_id: str,
+    db: DbOpt = Path("results.db"),
+    html_out: Annotated[Path | None, typer.Option("--html", help="Write the brief as one HTML file")] = None,
+    md_out: Annotated[Path | None, typer.Option("--markdown", help="Write the brief as Markdown")] = None,
+) -> None:
+    """One page for one document: abstract, targets by year, measures, units, provenance."""
+    from summarizer.evaluation.report import write_report
+    from summarizer.interfaces.brief import brief_html, brief_markdown, load_brief
+    from summarizer.store import db as store
+
+    b = load_brief(store.open_db(db, create=False), doc_id)
+    if html_out:
+        typer.echo(f"wrote {write_report(html_out, brief_html(b))}")
+    if md_out:
+        typer.echo(f"wrote {write_report(md_out, brief_markdown(b))}")
+    if not (html_out or md_out):
+        typer.echo(terminal_text(brief_markdown(b)))
 
 
 @app.command()
@@ -284,6 +314,10 @@ def eval_cmd(
     typer.echo("  ".join(h[:w].ljust(w) for h, w in zip(HEADERS, widths)))
     for name, block in [*rep["documents"].items(), ("overall", rep["overall"])]:
         typer.echo("  ".join(c[:w].ljust(w) for c, w in zip(_row(name, block), widths)))
+    if rep.get("abstracts"):
+        from summarizer.evaluation.abstracts import abstract_line
+
+        typer.echo(abstract_line(rep["abstracts"]))
     if rep["missing_documents"]:
         typer.echo(f"gold documents missing from the results (all missed): {', '.join(rep['missing_documents'])}")
     if json_out:

@@ -128,6 +128,22 @@ def m003_run_error(db: sqlite_utils.Database) -> None:
     db.table("runs").add_column("error", str)
 
 
+@migration
+def m004_abstracts(db: sqlite_utils.Database) -> None:
+    """Abstracts (issue 16): who wrote a plan's summary, and where a measure's summary stands.
+
+    A database created after the models gained these fields already has them (m001 builds
+    its tables from the models), so only the missing ones are added.
+    """
+    for table, model, names in (("plans", Plan, ("summary_source", "summary_asks")),
+                                ("measures", GroundedMeasure, ("summary_start", "summary_end"))):
+        have = db.table(table).columns_dict
+        kinds = columns_for(model)
+        for name in names:
+            if name not in have:
+                db.table(table).add_column(name, kinds[name])
+
+
 def open_db(path: str | Path, create: bool = True) -> sqlite_utils.Database:
     """Open (and create or upgrade) a results database; one-line StoreError if it cannot be ours.
 

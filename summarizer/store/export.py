@@ -24,7 +24,7 @@ from summarizer.safe_output import csv_cell
 from summarizer.store import atomic
 from summarizer.store import db as store
 
-FORMATS = ("json", "jsonl", "csv")
+FORMATS = ("json", "jsonl", "csv", "briefs")
 CSV_COLUMNS: dict[str, list[str]] = {
     "plans": ["doc_id", *Plan.model_fields],
     "goals": ["doc_id", *GroundedGoal.model_fields],
@@ -36,10 +36,12 @@ CSV_COLUMNS: dict[str, list[str]] = {
 def export_results(db_path: str | Path, fmt: str, out: Path) -> list[Path]:
     """Write every document's latest result to `out` (a file; for csv a folder of four files)."""
     if fmt not in FORMATS:
-        raise SummarizerError(f"unknown export format {fmt!r}; use json, jsonl or csv")
-    _check_target(out, folder=fmt == "csv")
+        raise SummarizerError(f"unknown export format {fmt!r}; use json, jsonl, csv or briefs")
+    _check_target(out, folder=fmt in ("csv", "briefs"), fmt=fmt)
     db = store.open_db(db_path, create=False)
     try:
+        if fmt == "briefs":
+            return write_briefs(db, out)
         if fmt == "csv":
             paths = [out / f"{name}.csv" for name in CSV_COLUMNS]
             with atomic.replace_all(paths, encoding="utf-8-sig", newline="") as files:
@@ -53,11 +55,34 @@ def export_results(db_path: str | Path, fmt: str, out: Path) -> list[Path]:
                               "any previous export there is unchanged") from None
 
 
-def _check_target(out: Path, folder: bool) -> None:
+def _check_target(out: Path, folder: bool, fmt: str = "csv") -> None:
     if folder and out.exists() and not out.is_dir():
-        raise SummarizerError(f"{out}: is a file; --format csv writes a folder of four CSV files")
+        what = "four CSV files" if fmt == "csv" else "one HTML brief per document and index.html"
+        raise SummarizerError(f"{out}: is a file; --format {fmt} writes a folder of {what}")
     if not folder and out.is_dir():
         raise SummarizerError(f"{out}: is a directory; give a file path for the export")
+
+
+def write_briefs(db: sqlite_utils.Database, out: Path) -> list[Path]:
+    """One self-contained HTML brief per document plus `index.html`, each file written whole.
+
+    Briefs are rendered one document at a time (memory follows the largest document);
+    the index is written last, so it never links to a brief that is not there.
+    """
+    from summarizer.interfaces.brief import brief_filename, brief_html, index_html, index_row, load_brief
+
+    out.mkdir(parents=True, exist_ok=True)
+    rows, paths = [], []
+    for doc_id in store.latest_results(db):
+        b = load_brief(db, doc_id)
+        name = brief_filename(doc_id)
+        with atomic.replace(out / name) as f:
+            f.write(brief_html(b))
+        rows.append(index_row(b, name))
+        paths.append(out / name)
+    with atomic.replace(out / "index.html") as f:
+        f.write(index_html(rows))
+    return [out / "index.html", *paths]
 
 
 def iter_results(db: sqlite_utils.Database) -> Iterator[DocumentResult]:

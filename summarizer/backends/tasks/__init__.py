@@ -15,6 +15,7 @@ to the result is decided in one place: summarizer/backends/merge.py.
 | duties   | stray_duty                     | duties.v1       | (unit, role) pairs                  |
 | goals    | target_sentence                | goals.v3        | goals, as the targets path reads    |
 | block    | table_block, no_measures       | block.v1        | measures with their units           |
+| abstract | (every document, after extraction; not a doubt) | abstract.v1 | the abstract, fact-checked |
 """
 
 from __future__ import annotations

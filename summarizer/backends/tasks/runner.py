@@ -107,6 +107,9 @@ def run_task(backend: Any, task: Task, query: Query) -> TaskResult:
     hooks, usage = backend.usage_hooks()
     client = backend._ensure_client()
     state = {"max_tokens": task.max_tokens, "attempts": 0}
+    cap = getattr(task, "max_tokens_cap", None)  # e.g. an abstract: an answer that long is no abstract
+    if cap is not None:
+        state["max_tokens_cap"] = cap
     t0 = time.monotonic()
     retrying = backend.retrying(state, t0)
     answer: BaseModel | None = None
