@@ -228,3 +228,90 @@ def test_threshold_in_quote_looks_only_at_the_quoted_figure() -> None:
     assert not threshold_in_quote(text, 0, 13, 3)  # the value is not in the quote
     assert not threshold_in_quote(text, 0, 5, 2)   # the quote stops before the figure
     assert not threshold_in_quote("共有2个园区", 0, 6, 2)  # a count is a target, not a threshold
+
+
+@pytest.mark.parametrize("numeral,value", [("二〇二五", 2025), ("一〇", 10), ("三五", 35), ("五十五", 55)])
+def test_chinese_numerals_written_digit_by_digit(numeral: str, value: int) -> None:
+    assert cn_to_number(numeral) == value
+    assert value_in_quote(value, f"于{numeral}年") and not value_in_quote(value + 1, f"于{numeral}年")
+
+
+@pytest.mark.parametrize("phrase,factor", [("翻番", 2), ("翻一番", 2), ("翻两番", 4), ("翻二番", 4), ("翻三番", 8)])
+def test_each_doubling_word_is_its_factor(phrase: str, factor: int) -> None:
+    assert doubling_factor(f"产值{phrase}") == factor
+    assert value_in_quote(factor, f"产值{phrase}")
+    assert [(g.value, g.unit, g.comparator) for g in find_goals(f"到2030年，服务业产值{phrase}。")] == [
+        (factor, "倍", C.exactly)]
+
+
+def test_a_doubling_with_nothing_before_it_is_named_by_its_word() -> None:
+    assert [(g.indicator, g.value) for g in find_goals("到2030年，翻一番。")] == [("翻番", 2)]
+
+
+@pytest.mark.parametrize("value,quote", [(4, "新增5家"), (2, "新增3家"), (1.5, "达到2.5万吨"), (5, "增长0.5%")])
+def test_a_value_is_in_a_quote_only_when_stated_there(value: float, quote: str) -> None:
+    assert not value_in_quote(value, quote)
+
+
+def test_a_full_width_percent_is_read_as_a_percent() -> None:
+    assert [(g.value, g.unit) for g in find_goals("到2026年，覆盖率达到90％。")] == [(90, "%")]
+    assert [(g.value, g.unit) for g in find_goals("到2026年，覆盖率分别达到90％和80％。")] == [(90, "%"), (80, "%")]
+
+
+def test_yi_and_wan_before_a_noun_are_not_units_of_a_target() -> None:
+    assert find_goals("到2026年，服务5亿人口。") == [] and find_goals("到2026年，惠及3万农民。") == []
+    assert [(g.value, g.unit) for g in find_goals("到2026年，产值达到5亿。")] == [(5, "亿")]
+    assert [(g.value, g.unit) for g in find_goals("到2026年，服务人口达到3万。")] == [(3, "万")]
+
+
+def test_qiang_is_a_rank_only_after_qian() -> None:
+    assert find_goals("到2026年，跻身中国500强。") == []
+    assert [(g.value, g.unit, g.comparator) for g in find_goals("到2026年，进入全国前50强。")] == [
+        (50, "强", C.at_most)]
+
+
+@pytest.mark.parametrize("text", ["到2026年，打造特色小镇5-3个。", "到2026年，打造特色小镇5-5个。"])
+def test_a_range_that_does_not_rise_is_a_single_value(text: str) -> None:
+    assert [(g.value, g.value_max) for g in find_goals(text)] == [(5, None)]
+
+
+def test_a_counted_noun_in_quotation_marks_is_the_indicator_without_them() -> None:
+    text = "到2026年，打造5个“未来工厂”，建成3家研究院。"
+    assert [g.indicator for g in find_goals(text)] == ["未来工厂", "研究院"]
+
+
+def test_a_counted_noun_longer_than_thirty_characters_is_not_taken() -> None:
+    for n, taken in ((30, True), (31, False)):
+        noun = "园" * n
+        (g,) = find_goals(f"到2026年，打造5个{noun}，")
+        assert (g.indicator == noun) is taken
+
+
+def test_a_target_at_the_very_end_of_the_text_keeps_its_noun_and_clause() -> None:
+    text = "到2026年，打造5个园区"
+    assert [(g.indicator, text[g.start : g.end]) for g in find_goals(text)] == [("园区", "打造5个园区")]
+    assert [(g.indicator, g.start) for g in find_goals("企业达到20家")] == [("企业", 0)]
+
+
+def test_indicators_lose_a_year_scope_and_a_lead_dash() -> None:
+    goals = find_goals("到2030年，新增企业100家，其中到2026年新增企业40家。\n——新增园区3个；")
+    assert [g.indicator for g in goals] == ["企业", "企业", "园区"]
+
+
+@pytest.mark.parametrize("text,comparator", [
+    ("到2026年，减少排放企业数达到50家。", C.exactly),   # a decrease word nine characters back
+    ("到2026年，增长型企业达到500家。", C.exactly),     # a growth word seven characters back
+    ("到2026年，研发强度提高0.5%。", C.increase_by),
+    ("到2026年，企业数增长50家。", C.increase_by), ("到2026年，企业数增加50家。", C.increase_by),
+    ("到2026年，企业数扩大50家。", C.increase_by),
+    ("到2026年，通勤时间45分钟以内。", C.at_most),
+    ("到2026年，突破性项目30个。", C.exactly),          # 突破 five characters back names the projects
+    ("到2026年，培养前沿人才500名。", C.exactly),        # 前 inside a word, not a rank
+])
+def test_comparator_words_govern_only_near_the_number(text: str, comparator: C) -> None:
+    assert [g.comparator for g in find_goals(text)] == [comparator]
+
+
+@pytest.mark.parametrize("prefix", ["对企业给予奖励。", "对企业给予奖励补助。", "给予奖励；"])
+def test_an_incentive_in_the_sentence_before_does_not_hide_a_target(prefix: str) -> None:
+    assert [g.value for g in find_goals(prefix + "到2026年，新增企业20家。")] == [20]
