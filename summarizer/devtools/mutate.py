@@ -381,6 +381,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     base_path = args.out / "baseline.json"
     baseline = json.loads(base_path.read_text("utf-8")) if base_path.exists() else None
+    if previous.exists() and wanted:
+        # Another process may have run other groups meanwhile: keep their timings.
+        now_there = json.loads(previous.read_text("utf-8"))["groups"]
+        for name, secs in now_there.items():
+            if name not in {g.name for g in groups} and latest["groups"].get(name) != secs:
+                latest["seconds"] += secs - latest["groups"].get(name, 0.0)
+                latest["groups"][name] = secs
     (args.out / "summary.md").write_text(render(latest, baseline), "utf-8")
     args.work.mkdir(parents=True, exist_ok=True)
     (args.work / "latest.json").write_text(json.dumps(latest, indent=2, ensure_ascii=False) + "\n", "utf-8")
