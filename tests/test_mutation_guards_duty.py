@@ -163,7 +163,7 @@ def test_leading_spaces_and_commas_are_not_part_of_a_unit(clause: str) -> None:
     assert parse(clause) == [("市经信局", L)]
 
 
-def test_notes_are_found_one_after_another() -> None:
+def test_notes_after_an_unclosed_or_unrelated_bracket() -> None:
     text = "推进企业上云（2025年）（市经信局牵头）（（区财政局配合）"  # an unclosed bracket: the one inside it counts
     assert [text[a:b] for a, b in find_notes(text, 0, len(text))] == ["市经信局牵头", "区财政局配合"]
     text = "推进企业上云（市经信局牵头）（区财政局配合）。建设平台（责任单位：市科技局）"
