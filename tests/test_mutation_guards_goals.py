@@ -315,3 +315,102 @@ def test_comparator_words_govern_only_near_the_number(text: str, comparator: C) 
 @pytest.mark.parametrize("prefix", ["对企业给予奖励。", "对企业给予奖励补助。", "给予奖励；"])
 def test_an_incentive_in_the_sentence_before_does_not_hide_a_target(prefix: str) -> None:
     assert [g.value for g in find_goals(prefix + "到2026年，新增企业20家。")] == [20]
+
+
+@pytest.mark.parametrize("text", [
+    "到2026年，重点项目（108个）全部开工。",            # a count in brackets is a heading's tally
+    "到2026年，覆盖率统一按照60%控制。",                 # a rule applied
+    "到2026年，对企业给予500万元补助。",                 # an incentive in the clause
+    "到2026年，给予企业500万元，用于技改。",
+    "到2026年，投资额的5%作为奖励。",                    # an incentive just after the figure
+    "到2026年，在56个城市实施试点。",                    # a count naming the scope
+    "到2026年，对5个园区的20家企业开展诊断。",
+    "到2026年，现有企业达到300家。",                     # a fact
+    "申报条件：到2026年营业收入达到2000万元。",          # a criterion
+    "到2026年，打造“链主”20家。",                         # a figure right after a name in quotes
+    "到2026年，达到90以上。",                             # nothing names what reaches it
+])
+def test_figures_the_sentence_marks_as_not_a_target(text: str) -> None:
+    assert find_goals(text) == []
+
+
+def test_a_baseline_after_you_is_not_a_target_but_the_level_is() -> None:
+    assert [(g.value, g.comparator) for g in find_goals("到2026年，覆盖率由95%提高至99%。")] == [(99, C.exactly)]
+
+
+def test_an_incentive_in_the_next_clause_does_not_hide_a_target() -> None:
+    assert [g.value for g in find_goals("到2026年，新增企业30家，给予奖励。")] == [30]
+
+
+def test_a_skipped_figure_does_not_end_the_search() -> None:
+    assert [g.value for g in find_goals("到2026年，覆盖90以上企业，新增企业20家。")] == [20]
+
+
+def test_a_target_at_a_line_start_counts() -> None:
+    assert [g.value for g in find_goals("到2026年，完成以下目标：\n100家企业完成数字化改造。")] == [100]
+
+
+def test_the_end_bound_limits_the_search() -> None:
+    text = "到2026年，新增企业20家。到2030年，产值翻一番。"
+    cut = text.index("到2030")
+    assert [g.value for g in find_goals(text, 0, cut)] == [20]
+    assert [g.value for g in find_goals(text, cut)] == [2]
+
+
+def test_an_enumeration_comma_at_the_text_start_is_not_a_list() -> None:
+    assert [g.indicator for g in find_goals("甲、乙两类企业达到20家。")] == ["甲、乙两类企业"]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("到2026年，城镇和农村污水处理率均达到95%以上。",
+     [("城镇和农村污水处理率", 95, "%", C.at_least)] * 2),
+    ("到2026年，甲、乙、丙均达到90%。", [("甲、乙、丙", 90, "%", C.exactly)] * 3),
+    ("到2026年，甲、乙、丙、丁、戊、己、庚均达到90%。", [("甲、乙、丙、丁、戊、己、庚", 90, "%", C.exactly)] * 6),
+    ("到2026年，甲和乙分别提高5%和3%。", [("甲和乙", 5, "%", C.increase_by), ("甲和乙", 3, "%", C.increase_by)]),
+    ("到2026年，全市园区和企业分别达到30个和50家。", [("园区和企业", 30, "个", C.exactly), ("园区和企业", 50, "家", C.exactly)]),
+    ("2026年全市甲和乙分别达到65和55%。", [("甲和乙", 65, "%", C.exactly), ("甲和乙", 55, "%", C.exactly)]),
+])
+def test_respectively_and_all_sentences_give_one_target_per_item(text: str, expected: list) -> None:  # type: ignore[type-arg]
+    assert [(g.indicator, g.value, g.unit, g.comparator) for g in find_goals(text)] == expected
+
+
+@pytest.mark.parametrize("text", ["到2026年，甲和乙分别达到3和5。", "到2026年，甲和乙均达到90%和80%。"])
+def test_respectively_without_a_unit_or_all_with_two_values_is_not_split(text: str) -> None:
+    assert len(find_goals(text)) <= 2 and all(g.indicator != "甲和乙" for g in find_goals(text))
+
+
+@pytest.mark.parametrize("text,is_target", [
+    ("到2026年，90%以上村庄得到治理。", True), ("到2026年，90％以上村庄得到治理。", True),
+    ("到2026年，建设79公里大堤。", True), ("到2026年，淘汰10蒸吨以下燃煤锅炉。", False),
+    ("到2026年，按评估价的70%确定。", False),
+])
+def test_a_figure_before_a_noun_is_a_threshold_only_when_it_qualifies_it(text: str, is_target: bool) -> None:
+    assert bool(find_goals(text)) is is_target
+
+
+def test_threshold_in_quote_reads_a_bare_figure_with_a_bound() -> None:
+    assert threshold_in_quote("覆盖90以上企业", 0, 8, 90)
+
+
+@pytest.mark.parametrize("text,values", [
+    ("到2026年，“新增企业20家，建成园区3个”。", []),          # both inside one quotation
+    ("到2026年，实施《企业20家培育计划》。", []),
+    ("“到2026年，新增企业20家”", []),                          # a quotation opening the text
+    ("“新增企业20家\n建成园区3个。", [3]),                     # it ends with its line
+    ("新增企业20家\n“未闭合\n建成园区3个。", [20, 3]),        # only the target's own line counts
+    ("新增企业20家“\n建成园区3个。", [20, 3]),
+    ("新增企业20家\n“建成园区3个”", [20]),
+    ("新增企业20家\n《建成园区3个》", [20]),
+    ("到2026年，新增企业20家“未闭合\n到2026年，建成园区3个。", [20, 3]),
+])
+def test_quotation_marks_are_counted_on_the_targets_own_line(text: str, values: list[int]) -> None:
+    assert [g.value for g in find_goals(text)] == values
+
+
+@pytest.mark.parametrize("text,years", [
+    ("到2026年，新增企业20家\n全市有园区8个。", [2026, None]),      # a scope ends with its line
+    ("到2026年：\n——新增企业20家；\n——建成园区3个。", [2026, 2026]),  # a colon right after the year
+    ("2024—2027年，新增企业20家", [2027]),                           # a period scope at the text end
+])
+def test_scope_extents(text: str, years: list[int | None]) -> None:
+    assert [g.year for g in find_goals(text)] == years
