@@ -234,6 +234,7 @@ def _full_result(doc_id: str = "d") -> DocumentResult:
         item["end"] = item["start"] + len(item["quote"])
     return DocumentResult.model_validate({
         "doc_id": doc_id, "dropped": 2, "notes": ["第3条无法定位原文", "模型答复被截断"],
+        "faults": ["model: chunk 2 unanswered"],
         "plan": {"title": "某市行动方案", "issuers": ["市政府办公厅", "市发展改革委"], "issued_date": "2024-03-01",
                  "period_start": 2024, "period_end": 2026},
         "goals": goals, "measures": measures,
@@ -254,7 +255,7 @@ def test_a_full_result_loads_back_equal_in_its_own_order(tmp_path: Path) -> None
     db, rid = _saved(tmp_path, result)
     back = store.load_result(db, rid)
     assert back == result
-    assert back.plan.issuers == ["市政府办公厅", "市发展改革委"]
+    assert back.plan.issuers == ["市政府办公厅", "市发展改革委"] and back.faults == ["model: chunk 2 unanswered"]
     assert [r.unit for m in back.measures for r in m.responsibilities] == [
         "市财政局", "市发展改革委", "市政府办公厅", "市审计局", "区人民政府"]
 
@@ -286,9 +287,10 @@ def test_missing_or_empty_parts_of_a_stored_result_load_as_empty(tmp_path: Path)
     db, rid = _saved(tmp_path, _full_result())
     with store.write_lock(db):
         db.conn.execute("update plans set issuers = null where result_id = ?", [rid])
-        db.conn.execute("update results set notes = null, dropped = null where id = ?", [rid])
+        db.conn.execute("update results set notes = null, dropped = null, faults = null where id = ?", [rid])
     back = store.load_result(db, rid)
-    assert (back.plan.issuers, back.plan.title, back.notes, back.dropped) == ([], "某市行动方案", [], 0)
+    assert (back.plan.issuers, back.plan.title, back.notes, back.dropped, back.faults) == (
+        [], "某市行动方案", [], 0, [])
     with store.write_lock(db):
         db.conn.execute("delete from plans where result_id = ?", [rid])
     back = store.load_result(db, rid)
@@ -331,3 +333,19 @@ def test_runs_are_listed_newest_first(docs: Path, tmp_path: Path) -> None:
     for i, run_id in enumerate(ids):  # distinct start times (runs in one second share one)
         db["runs"].update(run_id, {"started_at": f"2026-01-0{i + 1}T00:00:00+00:00"})
     assert [r["id"] for r in store.iter_runs(db)] == ids[::-1]
+
+
+def test_another_programs_database_is_refused_untouched(tmp_path: Path) -> None:
+    import sqlite3
+
+    from summarizer.errors import StoreError
+
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("create table invoices (id integer primary key, total real)")
+    conn.close()
+    with pytest.raises(StoreError, match="another program"):
+        store.open_db(path)
+    with sqlite3.connect(path) as conn:
+        assert [r[0] for r in conn.execute("select name from sqlite_master where type = 'table'")] == ["invoices"]
+    conn.close()

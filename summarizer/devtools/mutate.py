@@ -158,8 +158,11 @@ def prepare_group(group: Group, root: Path, work: Path) -> Path:
         f"pytest_add_cli_args_test_selection = {_toml_list(tests)}\n"
         "use_git_change_detection = false\n"
         # A mutant that loops forever (`while True` in the pinyin pass) is stopped after
-        # a few times its tests' CPU time rather than mutmut's default of thirty.
-        "timeout_multiplier = 3.0\n",
+        # a few times its tests' time rather than mutmut's default of fifteen; the ten
+        # seconds on top keep a busy machine (2 shared cores) from stopping a mutant
+        # whose tests are merely slow, which would count it as caught.
+        "timeout_multiplier = 3.0\n"
+        "timeout_constant = 10.0\n",
         "utf-8",
     )
     return dest
