@@ -295,7 +295,8 @@ def render(latest: dict, baseline: dict | None) -> str:
              "tests ran against without failing plus those no selected test reaches; equivalent counts the "
              "survivors that only change the letter case of an SQL name (see the kinds below), which are left "
              "out of survived % and counted in raw %.", "",
-             f"This run: {latest['started']}, {latest['seconds'] / 60:.1f} min"
+             f"Written {latest['started']}, each group from its last run (the runs add up to "
+             f"{latest['seconds'] / 60:.1f} min)"
              + ("" if latest["finished"] else " (STOPPED BY THE TIME CAP: counts are partial)") + ".", ""]
     if baseline:
         lines += [f"Before: {baseline['started']}, {baseline['seconds'] / 60:.1f} min, on {baseline['label']}.", ""]
