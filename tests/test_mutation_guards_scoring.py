@@ -319,3 +319,30 @@ def test_a_wrong_plan_date_is_reported_as_json_text() -> None:
     (err,) = [e for e in score_document(g, p).errors if e["quote"] == "issued_date"]
     assert err["fields"] == [{"field": "issued_date", "gold": "2024-03-01", "predicted": "2024-03-02"}]
     json.dumps(summarize([score_document(g, p)]))
+
+
+def test_scores_are_also_summed_per_form_category() -> None:
+    def with_cats(cats: object, value: float) -> GoldFile:
+        return GoldFile.model_validate({"doc_id": f"d{value}", "categories": cats,
+                                        "goals": [goal("企业", value, "家", f"新增企业{value:g}家")]})
+
+    def hit(value: float) -> DocumentResult:
+        return DocumentResult(doc_id=f"d{value}", goals=[pred_goal(indicator="企业", value=value, unit="家",
+                                                                  comparator="exactly", year=2026,
+                                                                  quote=f"新增企业{value:g}家")])
+
+    scores = [score_document(with_cats(["plan", "forms"], 1), hit(1)), score_document(with_cats(["plan"], 2), None),
+              score_document(with_cats("plan", 3), hit(3))]  # not a list: no category
+    cats = summarize(scores)["by_category"]
+    assert sorted(cats) == ["forms", "plan"]
+    assert (cats["plan"]["documents"], cats["plan"]["goals"]["tp"], cats["plan"]["goals"]["fn"]) == (2, 1, 1)
+    assert (cats["forms"]["documents"], cats["forms"]["goals"]["recall"]) == (1, 1.0)
+
+
+@pytest.mark.parametrize("indicator,quote", [("数字经济核心产业增加值", "全年营收900亿元"),
+                                             ("营收规模", "数字经济核心产业增加值突破900亿元")])
+def test_a_goal_matches_on_its_indicator_or_its_quote_alone(indicator: str, quote: str) -> None:
+    g = gold([goal("数字经济核心产业增加值", 900, "亿元", "数字经济核心产业增加值突破900亿元")])
+    p = DocumentResult(doc_id="d", goals=[pred_goal(indicator=indicator, value=900, unit="亿元",
+                                                    comparator="exactly", year=2026, quote=quote)])
+    assert score_document(g, p).goals.tp == 1
