@@ -381,7 +381,7 @@ def test_respectively_without_a_unit_or_all_with_two_values_is_not_split(text: s
 
 @pytest.mark.parametrize("text,is_target", [
     ("到2026年，90%以上村庄得到治理。", True), ("到2026年，90％以上村庄得到治理。", True),
-    ("到2026年，建设79公里大堤。", True), ("到2026年，淘汰10蒸吨以下燃煤锅炉。", False),
+    ("到2026年，建设79公里大堤。", True), ("到2026年，关停35蒸吨以下生物质锅炉。", False),
     ("到2026年，按评估价的70%确定。", False),
 ])
 def test_a_figure_before_a_noun_is_a_threshold_only_when_it_qualifies_it(text: str, is_target: bool) -> None:
