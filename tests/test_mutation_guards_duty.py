@@ -150,3 +150,21 @@ def test_notes_are_found_one_after_another() -> None:
     text = "（说明）（区发改局负责）"
     assert [text[a:b] for a, b in find_notes(text, 0, len(text))] == ["区发改局负责"]
     assert find_notes("（区发改局牵头）", 1, 8) == []  # the note must open inside the range
+
+
+def test_nested_brackets_keep_a_unit_whole() -> None:
+    assert parse("市经信局（金融办（外资办）、科技局）、市财政局牵头") == [
+        ("市经信局（金融办（外资办）、科技局）", L), ("市财政局", L)]
+    assert parse("（（市经信局）、市财政局牵头") == [("（（市经信局）、市财政局", L)]
+
+
+@pytest.mark.parametrize("clause", [" 市经信局牵头", "  市经信局牵头", "，市经信局牵头", " ，市经信局牵头"])
+def test_leading_spaces_and_commas_are_not_part_of_a_unit(clause: str) -> None:
+    assert parse(clause) == [("市经信局", L)]
+
+
+def test_notes_after_an_unclosed_or_unrelated_bracket() -> None:
+    text = "推进企业上云（2025年）（市经信局牵头）（（区财政局配合）"  # an unclosed bracket: the one inside it counts
+    assert [text[a:b] for a, b in find_notes(text, 0, len(text))] == ["市经信局牵头", "区财政局配合"]
+    text = "推进企业上云（市经信局牵头）（区财政局配合）。建设平台（责任单位：市科技局）"
+    assert [text[a:b] for a, b in find_notes(text, 0, len(text))] == ["市经信局牵头", "区财政局配合", "责任单位：市科技局"]

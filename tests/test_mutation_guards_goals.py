@@ -232,3 +232,189 @@ def test_threshold_in_quote_looks_only_at_the_quoted_figure() -> None:
     assert not threshold_in_quote(text, 0, 13, 3)  # the value is not in the quote
     assert not threshold_in_quote(text, 0, 5, 2)   # the quote stops before the figure
     assert not threshold_in_quote("共有2个园区", 0, 6, 2)  # a count is a target, not a threshold
+
+
+@pytest.mark.parametrize("numeral,value", [("二〇二五", 2025), ("一〇", 10), ("三五", 35), ("五十五", 55)])
+def test_chinese_numerals_written_digit_by_digit(numeral: str, value: int) -> None:
+    assert cn_to_number(numeral) == value
+    assert value_in_quote(value, f"于{numeral}年") and not value_in_quote(value + 1, f"于{numeral}年")
+
+
+@pytest.mark.parametrize("phrase,factor", [("翻番", 2), ("翻一番", 2), ("翻两番", 4), ("翻二番", 4), ("翻三番", 8)])
+def test_each_doubling_word_is_its_factor(phrase: str, factor: int) -> None:
+    assert doubling_factor(f"产值{phrase}") == factor
+    assert value_in_quote(factor, f"产值{phrase}")
+    assert [(g.value, g.unit, g.comparator) for g in find_goals(f"到2030年，服务业产值{phrase}。")] == [
+        (factor, "倍", C.exactly)]
+
+
+def test_a_doubling_with_nothing_before_it_is_named_by_its_word() -> None:
+    assert [(g.indicator, g.value) for g in find_goals("到2030年，翻一番。")] == [("翻番", 2)]
+
+
+@pytest.mark.parametrize("value,quote", [(4, "新增5家"), (2, "新增3家"), (1.5, "达到2.5万吨"), (5, "增长0.5%")])
+def test_a_value_is_in_a_quote_only_when_stated_there(value: float, quote: str) -> None:
+    assert not value_in_quote(value, quote)
+
+
+def test_a_full_width_percent_is_read_as_a_percent() -> None:
+    assert [(g.value, g.unit) for g in find_goals("到2026年，覆盖率达到90％。")] == [(90, "%")]
+    assert [(g.value, g.unit) for g in find_goals("到2026年，覆盖率分别达到90％和80％。")] == [(90, "%"), (80, "%")]
+
+
+def test_yi_and_wan_before_a_noun_are_not_units_of_a_target() -> None:
+    assert find_goals("到2026年，服务5亿人口。") == [] and find_goals("到2026年，惠及3万农民。") == []
+    assert [(g.value, g.unit) for g in find_goals("到2026年，产值达到5亿。")] == [(5, "亿")]
+    assert [(g.value, g.unit) for g in find_goals("到2026年，服务人口达到3万。")] == [(3, "万")]
+
+
+def test_qiang_is_a_rank_only_after_qian() -> None:
+    assert find_goals("到2026年，跻身中国500强。") == []
+    assert [(g.value, g.unit, g.comparator) for g in find_goals("到2026年，进入全国前50强。")] == [
+        (50, "强", C.at_most)]
+
+
+@pytest.mark.parametrize("text", ["到2026年，打造特色小镇5-3个。", "到2026年，打造特色小镇5-5个。"])
+def test_a_range_that_does_not_rise_is_a_single_value(text: str) -> None:
+    assert [(g.value, g.value_max) for g in find_goals(text)] == [(5, None)]
+
+
+def test_a_counted_noun_in_quotation_marks_is_the_indicator_without_them() -> None:
+    text = "到2026年，打造5个“未来工厂”，建成3家研究院。"
+    assert [g.indicator for g in find_goals(text)] == ["未来工厂", "研究院"]
+
+
+def test_a_counted_noun_longer_than_thirty_characters_is_not_taken() -> None:
+    for n, taken in ((30, True), (31, False)):
+        noun = "园" * n
+        (g,) = find_goals(f"到2026年，打造5个{noun}，")
+        assert (g.indicator == noun) is taken
+
+
+def test_a_target_at_the_very_end_of_the_text_keeps_its_noun_and_clause() -> None:
+    text = "到2026年，打造5个园区"
+    assert [(g.indicator, text[g.start : g.end]) for g in find_goals(text)] == [("园区", "打造5个园区")]
+    assert [(g.indicator, g.start) for g in find_goals("企业达到20家")] == [("企业", 0)]
+
+
+def test_indicators_lose_a_year_scope_and_a_lead_dash() -> None:
+    goals = find_goals("到2030年，新增企业100家，其中到2026年新增企业40家。\n——新增园区3个；")
+    assert [g.indicator for g in goals] == ["企业", "企业", "园区"]
+
+
+@pytest.mark.parametrize("text,comparator", [
+    ("到2026年，减少排放企业数达到50家。", C.exactly),   # a decrease word nine characters back
+    ("到2026年，增长型企业达到500家。", C.exactly),     # a growth word seven characters back
+    ("到2026年，研发强度提高0.5%。", C.increase_by),
+    ("到2026年，企业数增长50家。", C.increase_by), ("到2026年，企业数增加50家。", C.increase_by),
+    ("到2026年，企业数扩大50家。", C.increase_by),
+    ("到2026年，通勤时间45分钟以内。", C.at_most),
+    ("到2026年，突破性项目30个。", C.exactly),          # 突破 five characters back names the projects
+    ("到2026年，培养前沿人才500名。", C.exactly),        # 前 inside a word, not a rank
+])
+def test_comparator_words_govern_only_near_the_number(text: str, comparator: C) -> None:
+    assert [g.comparator for g in find_goals(text)] == [comparator]
+
+
+@pytest.mark.parametrize("prefix", ["对企业给予奖励。", "对企业给予奖励补助。", "给予奖励；"])
+def test_an_incentive_in_the_sentence_before_does_not_hide_a_target(prefix: str) -> None:
+    assert [g.value for g in find_goals(prefix + "到2026年，新增企业20家。")] == [20]
+
+
+@pytest.mark.parametrize("text", [
+    "到2026年，重点项目（108个）全部开工。",            # a count in brackets is a heading's tally
+    "到2026年，覆盖率统一按照60%控制。",                 # a rule applied
+    "到2026年，对企业给予500万元补助。",                 # an incentive in the clause
+    "到2026年，给予企业500万元，用于技改。",
+    "到2026年，投资额的5%作为奖励。",                    # an incentive just after the figure
+    "到2026年，在56个城市实施试点。",                    # a count naming the scope
+    "到2026年，对5个园区的20家企业开展诊断。",
+    "到2026年，现有企业达到300家。",                     # a fact
+    "申报条件：到2026年营业收入达到2000万元。",          # a criterion
+    "到2026年，打造“链主”20家。",                         # a figure right after a name in quotes
+    "到2026年，达到90以上。",                             # nothing names what reaches it
+])
+def test_figures_the_sentence_marks_as_not_a_target(text: str) -> None:
+    assert find_goals(text) == []
+
+
+def test_a_baseline_after_you_is_not_a_target_but_the_level_is() -> None:
+    assert [(g.value, g.comparator) for g in find_goals("到2026年，覆盖率由95%提高至99%。")] == [(99, C.exactly)]
+
+
+def test_an_incentive_in_the_next_clause_does_not_hide_a_target() -> None:
+    assert [g.value for g in find_goals("到2026年，新增企业30家，给予奖励。")] == [30]
+
+
+def test_a_skipped_figure_does_not_end_the_search() -> None:
+    assert [g.value for g in find_goals("到2026年，覆盖90以上企业，新增企业20家。")] == [20]
+
+
+def test_a_target_at_a_line_start_counts() -> None:
+    assert [g.value for g in find_goals("到2026年，完成以下目标：\n100家企业完成数字化改造。")] == [100]
+
+
+def test_the_end_bound_limits_the_search() -> None:
+    text = "到2026年，新增企业20家。到2030年，产值翻一番。"
+    cut = text.index("到2030")
+    assert [g.value for g in find_goals(text, 0, cut)] == [20]
+    assert [g.value for g in find_goals(text, cut)] == [2]
+
+
+def test_an_enumeration_comma_at_the_text_start_is_not_a_list() -> None:
+    assert [g.indicator for g in find_goals("甲、乙两类企业达到20家。")] == ["甲、乙两类企业"]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("到2026年，城镇和农村污水处理率均达到95%以上。",
+     [("城镇和农村污水处理率", 95, "%", C.at_least)] * 2),
+    ("到2026年，甲、乙、丙均达到90%。", [("甲、乙、丙", 90, "%", C.exactly)] * 3),
+    ("到2026年，甲、乙、丙、丁、戊、己、庚均达到90%。", [("甲、乙、丙、丁、戊、己、庚", 90, "%", C.exactly)] * 6),
+    ("到2026年，甲和乙分别提高5%和3%。", [("甲和乙", 5, "%", C.increase_by), ("甲和乙", 3, "%", C.increase_by)]),
+    ("到2026年，全市园区和企业分别达到30个和50家。", [("园区和企业", 30, "个", C.exactly), ("园区和企业", 50, "家", C.exactly)]),
+    ("2026年全市甲和乙分别达到65和55%。", [("甲和乙", 65, "%", C.exactly), ("甲和乙", 55, "%", C.exactly)]),
+])
+def test_respectively_and_all_sentences_give_one_target_per_item(text: str, expected: list) -> None:  # type: ignore[type-arg]
+    assert [(g.indicator, g.value, g.unit, g.comparator) for g in find_goals(text)] == expected
+
+
+@pytest.mark.parametrize("text", ["到2026年，甲和乙分别达到3和5。", "到2026年，甲和乙均达到90%和80%。"])
+def test_respectively_without_a_unit_or_all_with_two_values_is_not_split(text: str) -> None:
+    assert len(find_goals(text)) <= 2 and all(g.indicator != "甲和乙" for g in find_goals(text))
+
+
+@pytest.mark.parametrize("text,is_target", [
+    ("到2026年，90%以上村庄得到治理。", True), ("到2026年，90％以上村庄得到治理。", True),
+    ("到2026年，建设79公里大堤。", True), ("到2026年，关停35蒸吨以下生物质锅炉。", False),
+    ("到2026年，按评估价的70%确定。", False),
+])
+def test_a_figure_before_a_noun_is_a_threshold_only_when_it_qualifies_it(text: str, is_target: bool) -> None:
+    assert bool(find_goals(text)) is is_target
+
+
+def test_threshold_in_quote_reads_a_bare_figure_with_a_bound() -> None:
+    assert threshold_in_quote("覆盖90以上企业", 0, 8, 90)
+
+
+@pytest.mark.parametrize("text,values", [
+    ("到2026年，“新增企业20家，建成园区3个”。", []),          # both inside one quotation
+    ("到2026年，实施《企业20家培育计划》。", []),
+    ("“到2026年，新增企业20家”", []),                          # a quotation opening the text
+    ("“新增企业20家\n建成园区3个。", [3]),                     # it ends with its line
+    ("新增企业20家\n“未闭合\n建成园区3个。", [20, 3]),        # only the target's own line counts
+    ("新增企业20家“\n建成园区3个。", [20, 3]),
+    ("新增企业20家\n“建成园区3个”", [20]),
+    ("新增企业20家\n《建成园区3个》", [20]),
+    ("到2026年，新增企业20家“未闭合\n到2026年，建成园区3个。", [20, 3]),
+])
+def test_quotation_marks_are_counted_on_the_targets_own_line(text: str, values: list[int]) -> None:
+    assert [g.value for g in find_goals(text)] == values
+
+
+@pytest.mark.parametrize("text,years", [
+    ("到2026年，新增企业20家\n全市有园区8个。", [2026, None]),      # a scope ends with its line
+    ("到2026年：\n——新增企业20家；\n——建成园区3个。", [2026, 2026]),  # a colon right after the year
+    ("2024—2027年，新增企业20家", [2027]),                           # a period scope at the text end
+])
+def test_scope_extents(text: str, years: list[int | None]) -> None:
+    assert [g.year for g in find_goals(text)] == years

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from summarizer.evaluation.scoring import goal_score, overlap, score_document, summarize, title_score, values_equal
 from summarizer.models import DocumentResult, GoldFile, GroundedGoal, GroundedMeasure
 
@@ -226,3 +228,121 @@ def test_empty_sides_score_as_defined() -> None:
     assert (spurious["goals"]["precision"], spurious["goals"]["recall"], spurious["goals"]["f1"]) == (0.0, 1.0, 0.0)
     missed = overall(gold(goals=[goal("园区", 3, "个", "园区3个")]), DocumentResult(doc_id="d"))
     assert (missed["goals"]["precision"], missed["goals"]["recall"], missed["goals"]["f1"]) == (0.0, 0.0, 0.0)
+
+
+def test_summarize_adds_every_document_and_rounds_to_four_places() -> None:
+    from summarizer.evaluation.scoring import PRF, DocScore
+
+    def doc(i: int, **kw: Any) -> DocScore:
+        return DocScore(f"d{i}", **kw)
+
+    scores = [
+        doc(1, goals=PRF(1, 0, 2), goal_fields={"indicator": [1, 2]}, section=[1, 2], role=[1, 3],
+            grounding=[2, 3], plan_fields={"title": True, "issuers": False}, responsibilities=PRF(1, 2, 2)),
+        doc(2, goals=PRF(2, 1, 0), goal_fields={"indicator": [1, 4]}, section=[0, 1], role=[1, 3],
+            grounding=[0, 3], plan_fields={"title": False, "issuers": False}),
+        doc(3, plan_fields={"title": True, "issuers": True}),
+    ]
+    out = summarize(scores)["overall"]
+    assert {k: out["goals"][k] for k in ("precision", "recall", "f1", "tp", "fp", "fn")} == {
+        "precision": 0.75, "recall": 0.6, "f1": 0.6667, "tp": 3, "fp": 1, "fn": 2}
+    assert out["goals"]["field_accuracy"]["indicator"] == 0.3333
+    assert out["measures"]["section_accuracy"] == 0.3333
+    assert out["responsibilities"]["role_accuracy"] == 0.3333
+    assert {k: out["responsibilities"][k] for k in ("precision", "recall", "f1")} == {
+        "precision": 0.3333, "recall": 0.3333, "f1": 0.3333}
+    assert out["grounding"] == {"share": 0.3333, "checked": 6}
+    assert out["plan"] == {"accuracy": 0.5, "fields": {"title": 0.6667, "issuers": 0.3333}}
+    assert summarize(scores)["documents"]["d3"]["plan"]["fields"] == {"title": 1.0, "issuers": 1.0}
+
+
+@pytest.mark.parametrize("pred,pred_unit,gold_value,gold_unit,equal", [
+    (110000000.01, "元", 110000000, "元", True),       # relative tolerance for large figures
+    (0.5000015, "%", 0.5, "%", False),                # absolute tolerance below one
+    (11000.00001, "万元", 1.1, "亿元", True),          # converted figures compare with a relative tolerance
+    (11000.5, "万元", 1.1, "亿元", False),
+])
+def test_values_equal_tolerances(pred: float, pred_unit: str, gold_value: float, gold_unit: str, equal: bool) -> None:
+    assert values_equal(pred, pred_unit, gold_value, gold_unit) is equal
+
+
+def test_goal_pairs_prefer_the_same_year_and_unit() -> None:
+    g = gold([goal("企业", 20, "家", "新增企业20家", year=2025), goal("企业", 20, "家", "新增企业20家", year=2026)])
+    p = DocumentResult(doc_id="d", goals=[pred_goal(indicator="企业", value=20, unit="家", comparator="exactly",
+                                                    year=2026, quote="新增企业20家")])
+    s = score_document(g, p)
+    assert s.goal_fields["year"] == [1, 1]
+    g = gold([goal("规模", 2, "亿元", "规模2亿元"), goal("规模", 2, "亿", "规模2亿元")])
+    p = DocumentResult(doc_id="d", goals=[pred_goal(indicator="规模", value=2, unit="亿", comparator="exactly",
+                                                    year=2026, quote="规模2亿元")])
+    assert score_document(g, p).goal_fields["unit"] == [1, 1]
+
+
+def test_a_goal_with_the_value_but_nothing_else_in_common_is_not_a_match() -> None:
+    g = gold([goal("数字经济核心产业增加值", 20, "家", "数字经济核心产业增加值20家")])
+    p = DocumentResult(doc_id="d", goals=[pred_goal(indicator="绿化面积", value=20, unit="家", comparator="exactly",
+                                                    year=2026, quote="建成绿地20家")])
+    assert (score_document(g, p).goals.tp, score_document(g, p).goals.fp) == (0, 1)
+
+
+def test_measure_pairs_follow_title_likeness_over_position() -> None:
+    """Two predicted titles, each contained in both gold titles, in the opposite order:
+    the pairing by likeness gives each its own duties back."""
+    g = gold(measures=[measure("推进企业上云", [("甲局", "lead")]), measure("推进企业上云用云工程", [("乙局", "lead")])])
+    p = DocumentResult(doc_id="d", measures=[pred_measure("推进企业上云用云工程", [("乙局", "lead")]),
+                                             pred_measure("推进企业上云", [("甲局", "lead")])])
+    s = score_document(g, p)
+    assert (s.measures.tp, s.responsibilities.tp, s.responsibilities.fp) == (2, 2, 0)
+
+
+def test_a_short_title_inside_a_long_one_is_a_match() -> None:
+    g = gold(measures=[measure("推进企业上云用云工程建设与推广")])
+    p = DocumentResult(doc_id="d", measures=[pred_measure("企业上云")])
+    assert score_document(g, p).measures.tp == 1
+
+
+@pytest.mark.parametrize("pred_section,same", [("一、重点任务", True), ("一、重点任务。", True), ("重点任务", False)])
+def test_sections_compare_without_trailing_punctuation(pred_section: str, same: bool) -> None:
+    g = gold(measures=[measure("推进企业上云", section="一、重点任务：")])
+    p = DocumentResult(doc_id="d", measures=[pred_measure("推进企业上云", section=pred_section)])
+    assert score_document(g, p).section == [int(same), 1]
+    g = gold(measures=[measure("推进企业上云", section="：重点任务")])
+    p = DocumentResult(doc_id="d", measures=[pred_measure("推进企业上云", section="重点任务")])
+    assert score_document(g, p).section == [0, 1]
+
+
+def test_a_wrong_plan_date_is_reported_as_json_text() -> None:
+    import json
+
+    g = gold(title="某方案", issued_date="2024-03-01")
+    p = DocumentResult.model_validate({"doc_id": "d", "plan": {"title": "某方案", "issued_date": "2024-03-02"}})
+    (err,) = [e for e in score_document(g, p).errors if e["quote"] == "issued_date"]
+    assert err["fields"] == [{"field": "issued_date", "gold": "2024-03-01", "predicted": "2024-03-02"}]
+    json.dumps(summarize([score_document(g, p)]))
+
+
+def test_scores_are_also_summed_per_form_category() -> None:
+    def with_cats(cats: object, value: float) -> GoldFile:
+        return GoldFile.model_validate({"doc_id": f"d{value}", "categories": cats,
+                                        "goals": [goal("企业", value, "家", f"新增企业{value:g}家")]})
+
+    def hit(value: float) -> DocumentResult:
+        return DocumentResult(doc_id=f"d{value}", goals=[pred_goal(indicator="企业", value=value, unit="家",
+                                                                  comparator="exactly", year=2026,
+                                                                  quote=f"新增企业{value:g}家")])
+
+    scores = [score_document(with_cats(["plan", "forms"], 1), hit(1)), score_document(with_cats(["plan"], 2), None),
+              score_document(with_cats("plan", 3), hit(3))]  # not a list: no category
+    cats = summarize(scores)["by_category"]
+    assert sorted(cats) == ["forms", "plan"]
+    assert (cats["plan"]["documents"], cats["plan"]["goals"]["tp"], cats["plan"]["goals"]["fn"]) == (2, 1, 1)
+    assert (cats["forms"]["documents"], cats["forms"]["goals"]["recall"]) == (1, 1.0)
+
+
+@pytest.mark.parametrize("indicator,quote", [("数字经济核心产业增加值", "全年营收900亿元"),
+                                             ("营收规模", "数字经济核心产业增加值突破900亿元")])
+def test_a_goal_matches_on_its_indicator_or_its_quote_alone(indicator: str, quote: str) -> None:
+    g = gold([goal("数字经济核心产业增加值", 900, "亿元", "数字经济核心产业增加值突破900亿元")])
+    p = DocumentResult(doc_id="d", goals=[pred_goal(indicator=indicator, value=900, unit="亿元",
+                                                    comparator="exactly", year=2026, quote=quote)])
+    assert score_document(g, p).goals.tp == 1

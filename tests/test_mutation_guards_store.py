@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from summarizer.backends import CallStats, Identity, PreparedDoc, get_backend, register
-from summarizer.models import DocumentResult
+from summarizer.models import DocumentResult, Plan
 from summarizer.pipeline import run_batch
 from summarizer.store import db as store
 from summarizer.store.export import export_results
@@ -210,3 +210,142 @@ def test_a_run_of_only_failures_lists_no_results(tmp_path: Path) -> None:
     db = store.open_db(tmp_path / "r.db")
     assert store.latest_results(db, run_id) == {} and store.latest_results(db) == {}
     assert db["runs"].get(run_id)["status"] == "failed"
+
+
+def _full_result(doc_id: str = "d") -> DocumentResult:
+    """A result with every kind of row and several of each, in an order that is not alphabetical."""
+    text = "目标一到2025年达到90%。目标二新增30家。目标三突破5亿元。措施丙推进。措施甲保障。"
+    goals = [
+        {"indicator": "覆盖率", "value": 90, "unit": "%", "comparator": "at_least", "year": 2025, "quote": "到2025年达到90%",
+         "start": text.index("到2025年达到90%")},
+        {"indicator": "企业", "value": 30, "unit": "家", "comparator": "increase_by", "quote": "新增30家",
+         "start": text.index("新增30家")},
+        {"indicator": "产值", "value": 5, "unit": "亿元", "comparator": "at_least", "quote": "突破5亿元",
+         "start": text.index("突破5亿元")},
+    ]
+    measures = [
+        {"number": "2", "title": "措施丙推进", "quote": "措施丙推进", "start": text.index("措施丙推进"),
+         "responsibilities": [{"unit": "市财政局", "role": "support"}, {"unit": "市发展改革委", "role": "lead"}]},
+        {"number": "1", "title": "措施甲保障", "quote": "措施甲保障", "start": text.index("措施甲保障"),
+         "responsibilities": [{"unit": "市政府办公厅", "role": "lead"}, {"unit": "市审计局", "role": "support"},
+                              {"unit": "区人民政府", "role": "support"}]},
+    ]
+    for item in goals + measures:
+        item["end"] = item["start"] + len(item["quote"])
+    return DocumentResult.model_validate({
+        "doc_id": doc_id, "dropped": 2, "notes": ["第3条无法定位原文", "模型答复被截断"],
+        "faults": ["model: chunk 2 unanswered"],
+        "plan": {"title": "某市行动方案", "issuers": ["市政府办公厅", "市发展改革委"], "issued_date": "2024-03-01",
+                 "period_start": 2024, "period_end": 2026},
+        "goals": goals, "measures": measures,
+    })
+
+
+def _saved(tmp_path: Path, result: DocumentResult) -> tuple[object, str]:
+    db = store.open_db(tmp_path / "r.db")
+    run_id = run_batch([], tmp_path / "r.db", get_backend("rules")).run_id
+    store.save_document(db, result.doc_id, f"{result.doc_id}.txt", "0" * 64, "utf-8", "原文", "原文")
+    with store.write_lock(db):
+        rid = store.save_result(db, result, run_id, "0" * 64, "openai", "m", "p")
+    return db, rid
+
+
+def test_a_full_result_loads_back_equal_in_its_own_order(tmp_path: Path) -> None:
+    result = _full_result()
+    db, rid = _saved(tmp_path, result)
+    back = store.load_result(db, rid)
+    assert back == result
+    assert back.plan.issuers == ["市政府办公厅", "市发展改革委"] and back.faults == ["model: chunk 2 unanswered"]
+    assert [r.unit for m in back.measures for r in m.responsibilities] == [
+        "市财政局", "市发展改革委", "市政府办公厅", "市审计局", "区人民政府"]
+
+
+def test_loading_follows_the_stored_sequence_not_the_row_order(tmp_path: Path) -> None:
+    """Rows copied back in reverse (as a VACUUM INTO, an export/import or a repair may leave them)
+    still load in the document's order: the order is the `seq` column, not storage."""
+    result = _full_result()
+    db, rid = _saved(tmp_path, result)
+    with store.write_lock(db):
+        db.conn.execute("PRAGMA defer_foreign_keys = ON")  # checked at commit, when every row is back
+        for table in ("responsibilities", "goals", "measures"):
+            rows = list(db[table].rows_where("result_id = ?", [rid]))
+            db.conn.execute(f"delete from [{table}] where result_id = ?", [rid])
+            db[table].insert_all(reversed(rows))
+    assert [r["seq"] for r in db["goals"].rows_where("result_id = ?", [rid])] == [2, 1, 0]
+    assert store.load_result(db, rid) == result
+
+
+def test_json_columns_keep_chinese_as_written_so_sql_can_search_them(tmp_path: Path) -> None:
+    db, rid = _saved(tmp_path, _full_result())
+    assert db.execute("select count(*) from results where notes like '%无法定位%'").fetchone()[0] == 1
+    assert db.execute("select count(*) from plans where issuers like '%发展改革委%'").fetchone()[0] == 1
+    assert "\\u" not in db["results"].get(rid)["notes"] + next(db["plans"].rows)["issuers"]
+
+
+def test_missing_or_empty_parts_of_a_stored_result_load_as_empty(tmp_path: Path) -> None:
+    """A result written by an older version or by hand: no plan row, NULL JSON columns."""
+    db, rid = _saved(tmp_path, _full_result())
+    with store.write_lock(db):
+        db.conn.execute("update plans set issuers = null where result_id = ?", [rid])
+        db.conn.execute("update results set notes = null, dropped = null, faults = null where id = ?", [rid])
+    back = store.load_result(db, rid)
+    assert (back.plan.issuers, back.plan.title, back.notes, back.dropped, back.faults) == (
+        [], "某市行动方案", [], 0, [])
+    with store.write_lock(db):
+        db.conn.execute("delete from plans where result_id = ?", [rid])
+    back = store.load_result(db, rid)
+    assert back.plan == Plan() and len(back.goals) == 3
+
+
+def test_saving_again_in_a_run_updates_the_result_row(tmp_path: Path) -> None:
+    result = _full_result()
+    db, rid = _saved(tmp_path, result)
+    run_id = db["results"].get(rid)["run_id"]
+    with store.write_lock(db):
+        assert store.save_result(db, result.model_copy(update={"dropped": 0, "notes": ["重试成功"]}),
+                                 run_id, "1" * 64, "openai", "m2", "p2") == rid
+    row = db["results"].get(rid)
+    assert (row["dropped"], json.loads(row["notes"]), row["sha256"], row["model"], row["prompt_version"]) == (
+        0, ["重试成功"], "1" * 64, "m2", "p2")
+    assert db["results"].count == 1 and db["goals"].count == 3 and db["responsibilities"].count == 5
+
+
+def test_a_changed_file_updates_its_document_row(docs: Path, tmp_path: Path) -> None:
+    db_path = tmp_path / "r.db"
+    run_batch([docs / "a.txt"], db_path, get_backend("rules"))
+    first = store.open_db(db_path)["documents"].get("a")
+    changed = DOC + "3.完善保障机制。\n"
+    (docs / "a.txt").write_text(changed, "gb18030")
+    run_batch([docs / "a.txt"], db_path, get_backend("rules"))
+    db = store.open_db(db_path)
+    assert db["documents"].count == 1
+    doc = db["documents"].get("a")
+    assert doc["sha256"] != first["sha256"] and doc["raw_text"] == changed and doc["raw_chars"] == len(changed)
+    assert doc["clean_text"].endswith("3.完善保障机制。") and doc["clean_chars"] == len(changed) - 1
+    assert doc["encoding"] != "utf-8"
+    assert [r["sha256"] for r in db["results"].rows_where(order_by="rowid")] == [first["sha256"], doc["sha256"]]
+
+
+def test_runs_are_listed_newest_first(docs: Path, tmp_path: Path) -> None:
+    db_path = tmp_path / "r.db"
+    ids = [run_batch([docs / "a.txt"], db_path, get_backend("rules"), force=True).run_id for _ in range(3)]
+    db = store.open_db(db_path)
+    for i, run_id in enumerate(ids):  # distinct start times (runs in one second share one)
+        db["runs"].update(run_id, {"started_at": f"2026-01-0{i + 1}T00:00:00+00:00"})
+    assert [r["id"] for r in store.iter_runs(db)] == ids[::-1]
+
+
+def test_another_programs_database_is_refused_untouched(tmp_path: Path) -> None:
+    import sqlite3
+
+    from summarizer.errors import StoreError
+
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("create table invoices (id integer primary key, total real)")
+    conn.close()
+    with pytest.raises(StoreError, match="another program"):
+        store.open_db(path)
+    with sqlite3.connect(path) as conn:
+        assert [r[0] for r in conn.execute("select name from sqlite_master where type = 'table'")] == ["invoices"]
+    conn.close()

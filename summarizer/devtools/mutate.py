@@ -75,7 +75,57 @@ DO_NOT_MUTATE = [r"raise \w+Error\(f?\""]
 
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped",
           36: "timeout", -24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout", None: "not checked"}
-COLUMNS = ("mutants", "killed", "survived", "no tests", "timeout", "other")
+COLUMNS = ("mutants", "killed", "survived", "no tests", "timeout", "equivalent", "other")
+
+# Modules whose string literals are SQL: table and column names, keywords and pragmas,
+# all case-insensitive in SQLite, so a mutant that only changes their letter case is
+# equivalent by construction (see `sql_case_equivalent`). Not pragmas in the code: the
+# store is being rewritten on another branch, and a rule here survives that.
+SQL_MODULES = ("summarizer/store/db.py", "summarizer/backends/llm_cache.py")
+SQL_WORDS = frozenset(
+    "select from where and or not in is null order by desc asc limit group max min as coalesce delete "
+    "insert into update set pragma on off normal wal full rowid busy_timeout foreign_keys synchronous "
+    "journal_mode".split())
+
+
+def sql_names() -> frozenset[str]:
+    """Every table and column name of the results database and the call cache, lower-cased:
+    the schema is built here from the migrations, so the rule follows the code."""
+    import sqlite_utils
+
+    from summarizer.backends.llm_cache import COLUMNS as CACHE_COLUMNS
+    from summarizer.backends.llm_cache import TABLE as CACHE_TABLE
+    from summarizer.store import db as store
+
+    db = sqlite_utils.Database(memory=True)
+    db.table("_migrations").create({"name": str, "applied_at": str}, pk="name")
+    for fn in store.MIGRATIONS:
+        fn(db)
+    db.table(CACHE_TABLE).create(CACHE_COLUMNS, pk="request_hash")
+    names = {t.lower() for t in db.table_names()}
+    names |= {c.name.lower() for t in db.table_names() for c in db.table(t).columns}
+    return frozenset(names)
+
+
+def sql_case_equivalent(removed: str, added: str, names: frozenset[str]) -> bool:
+    """True when the mutant only changes the letter case of a literal made of SQL words
+    and schema names (or of a codec name), and the literal is not a Python dict key."""
+    import codecs
+
+    pairs = [(a, b) for a, b in zip(re.findall(r"\"([^\"]*)\"", removed), re.findall(r"\"([^\"]*)\"", added))
+             if a != b]
+    if len(pairs) != 1:
+        return False
+    a, b = pairs[0]
+    if b.lower() != a.lower() or re.search(rf"\[\"{re.escape(b)}\"\]|\.get\(\"{re.escape(b)}\"", added):
+        return False
+    try:
+        if codecs.lookup(a).name == codecs.lookup(b).name:
+            return True  # codec names: Python looks them up case-insensitively
+    except LookupError:
+        pass
+    words = re.findall(r"[A-Za-z_][A-Za-z_0-9]*", a)
+    return bool(words) and all(w.lower() in SQL_WORDS or w.lower() in names for w in words)
 
 
 def _toml_list(items: list[str] | tuple[str, ...]) -> str:
@@ -108,8 +158,11 @@ def prepare_group(group: Group, root: Path, work: Path) -> Path:
         f"pytest_add_cli_args_test_selection = {_toml_list(tests)}\n"
         "use_git_change_detection = false\n"
         # A mutant that loops forever (`while True` in the pinyin pass) is stopped after
-        # a few times its tests' CPU time rather than mutmut's default of thirty.
-        "timeout_multiplier = 3.0\n",
+        # a few times its tests' time rather than mutmut's default of fifteen; the ten
+        # seconds on top keep a busy machine (2 shared cores) from stopping a mutant
+        # whose tests are merely slow, which would count it as caught.
+        "timeout_multiplier = 3.0\n"
+        "timeout_constant = 10.0\n",
         "utf-8",
     )
     return dest
@@ -136,24 +189,38 @@ def run_group(dest: Path, max_children: int, cap_s: float) -> tuple[bool, float]
     return finished, time.monotonic() - start
 
 
-def collect(dest: Path, group: Group) -> tuple[dict[str, dict[str, int]], list[str]]:
-    """Per-module status counts and the names of the surviving mutants."""
+def collect(dest: Path, group: Group, diffs: dict[str, str] | None = None
+            ) -> tuple[dict[str, dict[str, int]], list[str]]:
+    """Per-module status counts and the names of the surviving mutants (equivalent ones
+    included, so their diffs are listed too). Survivors in SQL_MODULES are told apart
+    by their diff: a case-only change of an SQL name counts as equivalent, not survived.
+    `diffs` (name -> diff) is filled with every survivor's diff when given."""
+    from concurrent.futures import ThreadPoolExecutor
+
     counts: dict[str, dict[str, int]] = {}
     survivors: list[str] = []
     for module in group.modules:
         meta = dest / "mutants" / f"{module}.meta"
-        c: Counter[str] = Counter()
+        statuses: dict[str, str] = {}
         if meta.exists():
             codes = json.loads(meta.read_text("utf-8"))["exit_code_by_key"]
-            for key, code in sorted(codes.items()):
-                status = STATUS.get(code, "other")
-                c[status] += 1
-                if status in ("survived", "no tests"):
-                    survivors.append(key)
+            statuses = {key: STATUS.get(code, "other") for key, code in sorted(codes.items())}
+        alive = [k for k, st in statuses.items() if st in ("survived", "no tests")]
+        survivors += alive
+        need = alive if diffs is not None else (alive if module in SQL_MODULES else [])
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            shown = dict(zip(need, pool.map(lambda k: show(dest, k), need)))
+        if diffs is not None:
+            diffs.update(shown)
+        if module in SQL_MODULES and alive:
+            names = sql_names()
+            for key in alive:
+                if sql_case_equivalent(*diff_lines(shown[key]), names):
+                    statuses[key] = "equivalent"
+        c = Counter(statuses.values())
         total = sum(c.values())
-        counts[module] = {"mutants": total, "killed": c["killed"], "survived": c["survived"],
-                          "no tests": c["no tests"], "timeout": c["timeout"],
-                          "other": total - c["killed"] - c["survived"] - c["no tests"] - c["timeout"]}
+        counts[module] = {k: c[k] for k in COLUMNS[1:-1]}
+        counts[module].update(mutants=total, other=total - sum(counts[module].values()))
     return counts, survivors
 
 
@@ -166,6 +233,9 @@ def show(dest: Path, name: str) -> str:
 
 # Why a mutant can survive, told from its diff: (name, test on the changed line pair, explanation).
 KINDS: tuple[tuple[str, str], ...] = (
+    ("equivalent: SQL name case", "EQUIVALENT, not counted as survived: in the store modules, a literal made only "
+     "of SQL keywords, pragma names and the schema's table and column names (or a codec name) upper- or "
+     "lower-cased; SQLite (and Python's codec lookup) ignore the case, and the rule skips Python dict keys"),
     ("X-padded string", "a string literal padded with XX: where the string is a set of characters (`ch in "
      "\"（(\"`, `strip(\"。，\")`) it only adds the letter X, so it changes nothing on text without a Latin "
      "X; elsewhere it renames a key or message no test reads"),
@@ -179,8 +249,10 @@ KINDS: tuple[tuple[str, str], ...] = (
 )
 
 
-def kind_of(removed: str, added: str) -> str:
-    """The survivor class of one mutated line (see KINDS)."""
+def kind_of(removed: str, added: str, sql_names_: frozenset[str] | None = None) -> str:
+    """The survivor class of one mutated line (see KINDS); sql_names_ given for SQL_MODULES."""
+    if sql_names_ is not None and sql_case_equivalent(removed, added, sql_names_):
+        return "equivalent: SQL name case"
     if re.search(r"\"XX.*XX\"|'XX.*XX'", added):
         return "X-padded string"
     lits = zip(re.findall(r"\"([^\"]*)\"", removed), re.findall(r"\"([^\"]*)\"", added))
@@ -207,9 +279,12 @@ def diff_lines(diff: str) -> tuple[str, str]:
     return (minus[0] if minus else ""), (plus[0] if plus else "")
 
 
-def survived_share(row: dict[str, int]) -> float:
-    """Survivors (including mutants no test reaches) per mutant tried."""
-    return (row["survived"] + row["no tests"]) / row["mutants"] if row["mutants"] else 0.0
+def survived_share(row: dict[str, int], raw: bool = False) -> float:
+    """Survivors (including mutants no test reaches) per mutant tried, equivalent mutants
+    left out of both (the usual mutation score); raw counts them as survivors."""
+    eq = row.get("equivalent", 0)
+    n = row["mutants"] - (0 if raw else eq)
+    return (row["survived"] + row["no tests"] + (eq if raw else 0)) / n if n else 0.0
 
 
 def render(latest: dict, baseline: dict | None) -> str:
@@ -217,14 +292,18 @@ def render(latest: dict, baseline: dict | None) -> str:
     lines = ["# Mutation testing of the core", "",
              "Written by `make mutate` (`summarizer/devtools/mutate.py`, mutmut "
              f"{latest.get('mutmut', '?')}, {latest.get('cores', '?')} cores). Survived counts the mutants "
-             "tests ran against without failing plus those no selected test reaches.", "",
-             f"This run: {latest['started']}, {latest['seconds'] / 60:.1f} min"
+             "tests ran against without failing plus those no selected test reaches; equivalent counts the "
+             "survivors that only change the letter case of an SQL name (see the kinds below), which are left "
+             "out of survived % and counted in raw %.", "",
+             f"Written {latest['started']}, each group from its last run (the runs add up to "
+             f"{latest['seconds'] / 60:.1f} min)"
              + ("" if latest["finished"] else " (STOPPED BY THE TIME CAP: counts are partial)") + ".", ""]
     if baseline:
         lines += [f"Before: {baseline['started']}, {baseline['seconds'] / 60:.1f} min, on {baseline['label']}.", ""]
     lines += ["| module | before: mutants | before: survived | after: mutants | after: killed | "
-              "after: survived | after: no tests | after: timeout | after: survived % |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "after: survived | after: no tests | after: timeout | after: equivalent | after: survived % | "
+              "after: raw % |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     tot_b, tot_a = Counter(), Counter()
     for module, row in latest["modules"].items():
         b = (baseline or {}).get("modules", {}).get(module)
@@ -233,10 +312,12 @@ def render(latest: dict, baseline: dict | None) -> str:
             tot_b.update(b)
         before = (f"{b['mutants']} | {b['survived'] + b['no tests']}" if b else "- | -")
         lines.append(f"| {module} | {before} | {row['mutants']} | {row['killed']} | {row['survived']} | "
-                     f"{row['no tests']} | {row['timeout']} | {100 * survived_share(row):.1f} |")
+                     f"{row['no tests']} | {row['timeout']} | {row.get('equivalent', 0)} | "
+                     f"{100 * survived_share(row):.1f} | {100 * survived_share(row, raw=True):.1f} |")
     before = f"{tot_b['mutants']} | {tot_b['survived'] + tot_b['no tests']}" if baseline else "- | -"
     lines.append(f"| **core** | {before} | {tot_a['mutants']} | {tot_a['killed']} | {tot_a['survived']} | "
-                 f"{tot_a['no tests']} | {tot_a['timeout']} | {100 * survived_share(dict(tot_a)):.1f} |")
+                 f"{tot_a['no tests']} | {tot_a['timeout']} | {tot_a['equivalent']} | "
+                 f"{100 * survived_share(dict(tot_a)):.1f} | {100 * survived_share(dict(tot_a), raw=True):.1f} |")
     lines += ["", "Group timings (seconds): " + ", ".join(f"{k} {v:.0f}" for k, v in latest["groups"].items()), ""]
     return "\n".join(lines)
 
@@ -274,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         for group in groups:
             latest["seconds"] -= old["groups"].get(group.name, 0.0)
     survivors: dict[str, list[str]] = {}
+    diffs: dict[str, str] | None = None if args.no_diffs else {}
     for group in groups:
         left = deadline - time.monotonic()
         dest = prepare_group(group, args.root.resolve(), args.work.resolve())
@@ -281,12 +363,20 @@ def main(argv: list[str] | None = None) -> int:
         latest["finished"] &= finished
         latest["groups"][group.name] = secs
         latest["seconds"] += secs
-        counts, names = collect(dest, group)
+        counts, names = collect(dest, group, diffs)
         latest["modules"].update(counts)
         survivors[group.name] = names
         print(f"{group.name}: {secs:.0f}s, " + ", ".join(
             f"{Path(m).name} {c['mutants']} tried {c['survived'] + c['no tests']} survived" for m, c in counts.items()),
             flush=True)
+    if not args.baseline:
+        # Every other group's counts come from its last run's results in its own copy
+        # (build/mutation/<group>/mutants), told apart with the same rules as this run's.
+        for group in GROUPS:
+            if group.name not in survivors and (args.work / group.name / "mutants").exists():
+                counts, survivors[group.name] = collect(args.work.resolve() / group.name, group, diffs)
+                latest["modules"].update(counts)
+        latest["modules"] = {m: latest["modules"][m] for g in GROUPS for m in g.modules if m in latest["modules"]}
 
     args.out.mkdir(parents=True, exist_ok=True)
     if args.baseline:
@@ -295,30 +385,36 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     base_path = args.out / "baseline.json"
     baseline = json.loads(base_path.read_text("utf-8")) if base_path.exists() else None
+    if previous.exists() and wanted:
+        # Another process may have run other groups meanwhile: keep their timings.
+        now_there = json.loads(previous.read_text("utf-8"))["groups"]
+        for name, secs in now_there.items():
+            if name not in {g.name for g in groups} and latest["groups"].get(name) != secs:
+                latest["seconds"] += secs - latest["groups"].get(name, 0.0)
+                latest["groups"][name] = secs
     (args.out / "summary.md").write_text(render(latest, baseline), "utf-8")
     args.work.mkdir(parents=True, exist_ok=True)
     (args.work / "latest.json").write_text(json.dumps(latest, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    if not args.no_diffs:
+    if diffs is not None:
+        names_sql = sql_names()
         parts = ["# Surviving mutants", ""]
         table = ["", "## Survivors by kind", "", "Each surviving mutant, with the kind of change that let it "
                  "survive (told from its diff; the diffs are in `build/mutation/survivors.md`).", ""]
-        counts: Counter[tuple[str, str]] = Counter()
+        kinds: Counter[str] = Counter()
         rows = []
         for group in GROUPS:
-            if not (args.work / group.name / "mutants").exists():
-                continue
-            for name in survivors.get(group.name) or collect(args.work / group.name, group)[1]:
-                diff = show(args.work.resolve() / group.name, name)
+            for name in survivors.get(group.name, []):
+                diff = diffs[name]
                 removed, added = diff_lines(diff)
-                kind = kind_of(removed, added)
-                counts[(name.rsplit(".", 2)[0], kind)] += 1
+                sql = names_sql if any(name.startswith(m[:-3].replace("/", ".") + ".") for m in SQL_MODULES) else None
+                kind = kind_of(removed, added, sql)
+                kinds[kind] += 1
                 rows.append(f"| `{name.split('.', 1)[1]}` | {kind} | `{added[:70].replace('|', '/')}` |")
                 parts += [f"## {name} ({kind})", "", "```diff", diff, "```", ""]
         (args.work / "survivors.md").write_text("\n".join(parts), "utf-8")
         table += ["| kind | why it survives | count |", "|---|---|---|"]
         for kind, why in KINDS:
-            n = sum(c for (_, k), c in counts.items() if k == kind)
-            table.append(f"| {kind} | {why} | {n} |")
+            table.append(f"| {kind} | {why} | {kinds[kind]} |")
         table += ["", "| mutant | kind | mutated line |", "|---|---|---|", *rows, ""]
         with (args.out / "summary.md").open("a", encoding="utf-8") as f:
             f.write("\n".join(table))

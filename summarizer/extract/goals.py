@@ -44,7 +44,6 @@ _TAIL_WORDS = re.compile(
     r"提高|提升|增长|增速|增加|新增|下降|减少|降低|不低于|不少于|不超过|为|在|至|到|约|近|"
     r"稳定在|稳定|完成|培育|打造|建成|建设|创建|争创|引进|实施)+$"
 )
-_NOT_TARGET_AFTER = re.compile(r"^(?:年|月|日|号|周年|届|岁|G\b|G网|K|期|号文|版|条举措|大行动)")
 _CLAUSE_SEP = "，,；;。！？：:\n|"
 
 
@@ -343,11 +342,8 @@ def find_goals(text: str, start: int = 0, end: int | None = None) -> list[GoalCa
         after = text[m.end() : m.end() + 4]
         before_num = text[max(0, m.start() - 4) : m.start()]
         if unit is None and not bound:
-            continue
+            continue  # 2026年, 5G, 第3批, an item number 13.加快: a figure needs a unit or a bound
         if unit is None and bound and m.group("value") and not re.match(r"^[，,。；;、]", after):
-            continue
-        after_value = m.start() + len(m.group("value"))
-        if _NOT_TARGET_AFTER.match(text[after_value : after_value + 8]) and unit is None:
             continue
         if unit in ("亿", "万") and re.match(r"^[\u4e00-\u9fff]", after):
             continue
@@ -356,10 +352,6 @@ def find_goals(text: str, start: int = 0, end: int | None = None) -> list[GoalCa
             continue
         if unit == "强" and before_num[-1:] != "前":
             continue  # 世界500强 is a name; 进入全国前50强 is a target
-        if re.match(r"^\d+(?:\.\d+)?[.．、]\s*\D", text[m.start() : m.end() + 2]) and (
-            m.start() == 0 or text[m.start() - 1] in "\n|"
-        ):
-            continue  # an item number: 13.加快…
         noun_end = m.end()
         if re.match(r"^[\u4e00-\u9fff“]", after):
             if is_threshold(text, m):
