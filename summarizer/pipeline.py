@@ -27,6 +27,7 @@ identity) is skipped before any work is done on it.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import signal
@@ -42,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from summarizer.backends import Backend, PreparedDoc
+from summarizer.backends.rules import RulesBackend
 from summarizer.errors import ConfigError, StoreError, SummarizerError
 from summarizer.extract.structure import parse_outline
 from summarizer.ingest import load
@@ -142,20 +144,23 @@ class _Prepared:
 
 
 _WORKER_BACKEND: Any = None  # the cpu_only backend a worker process extracts with
+_WORKER_RULES = False  # a worker reads the rules ahead of a `rules_first` model backend
 
 
-def _init_worker(backend: Any) -> None:
+def _init_worker(backend: Any, rules_first: bool = False) -> None:
     """A worker leaves Ctrl-C and SIGTERM to the parent, which stops the pool."""
-    global _WORKER_BACKEND
+    global _WORKER_BACKEND, _WORKER_RULES
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _WORKER_BACKEND = backend
+    _WORKER_BACKEND, _WORKER_RULES = backend, rules_first
 
 
-def _cpu_stage(path: Path, doc_id: str, backend: Any = None) -> _Prepared:
-    """Read, clean, outline (and extract, given a cpu_only backend): no database here."""
+def _cpu_stage(path: Path, doc_id: str, backend: Any = None, rules_first: bool | None = None) -> _Prepared:
+    """Read, clean, outline (and extract, given a cpu_only backend; or read the rules ahead
+    of a `rules_first` model backend, in a worker): no database here."""
     t0 = time.perf_counter()
     backend = backend if backend is not None else _WORKER_BACKEND
+    rules_first = _WORKER_RULES if rules_first is None else rules_first
     out = _Prepared()
     try:
         raw = read_document(path)
@@ -165,6 +170,8 @@ def _cpu_stage(path: Path, doc_id: str, backend: Any = None) -> _Prepared:
         out.raw, out.cleaned = raw, cleaned
         if backend is not None:
             out.result = backend.extract(doc)
+        elif rules_first:
+            out.doc = dataclasses.replace(doc, rules=RulesBackend().extract(doc))
         else:
             out.doc = doc
     except ConfigError as exc:
@@ -276,7 +283,8 @@ def run_batch(
     if procs:
         load._register_formats()  # imported once here, not in every worker
         ppool = ProcessPoolExecutor(procs, mp_context=_mp_context(), initializer=_init_worker,
-                                    initargs=(backend if cpu_only else None,))
+                                    initargs=(backend if cpu_only else None,
+                                              bool(getattr(backend, "rules_first", False))))
         ppool.submit(int).result()  # workers fork now, before this process starts threads
     if threads:
         tpool = ThreadPoolExecutor(max_workers=threads)
@@ -293,7 +301,7 @@ def run_batch(
 
     def compute(item: _Item) -> None:
         if item.skip is None and item.future is None and item.prepared is None:
-            prep = _cpu_stage(item.path, item.doc_id, backend if cpu_only else None)
+            prep = _cpu_stage(item.path, item.doc_id, backend if cpu_only else None, rules_first=False)
             item.prepared = prep if cpu_only else _model_stage(backend, prep)
 
     try:

@@ -383,7 +383,8 @@ def bench(
     out: Annotated[Path, typer.Option(help="Folder for bench.md, bench.json and the plots")] = Path("results/bench"),
     parts: Annotated[str, typer.Option(help="Comma list of rules, llm-stub, local, peer, scale, linear")] = (
         "rules,llm-stub,local,scale,linear"),
-    sizes: Annotated[str, typer.Option(help="Corpus sizes for the rules part")] = "10,100,1000",
+    sizes: Annotated[str, typer.Option(help="Corpus sizes for the rules part")] = "1000,10000",
+    rules_jobs: Annotated[str, typer.Option(help="--jobs levels for the rules part")] = "1,2",
     jobs: Annotated[str, typer.Option(help="Concurrency levels for the stub part")] = "1,2,4,8",
     latency: Annotated[float, typer.Option(help="Simulated seconds per stub request")] = 0.2,
     peer_cap: Annotated[float, typer.Option(help="Seconds allowed for the LangExtract peer")] = 360.0,
@@ -394,7 +395,8 @@ def bench(
 
     path = run_bench(out, {p.strip() for p in parts.split(",") if p.strip()},
                      tuple(int(x) for x in sizes.split(",")), tuple(int(x) for x in jobs.split(",")),
-                     latency, peer_cap_s=peer_cap, stub_docs=stub_docs)
+                     latency, peer_cap_s=peer_cap, stub_docs=stub_docs,
+                     rules_jobs=tuple(int(x) for x in rules_jobs.split(",")))
     typer.echo(f"wrote {path}")
 
 
