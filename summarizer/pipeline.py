@@ -38,6 +38,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -226,7 +227,12 @@ class _Item:
 
     def get(self) -> _Prepared | None:
         if self.future is not None:
-            self.prepared, self.future = self.future.result(), None
+            try:
+                self.prepared = self.future.result()
+            except BrokenProcessPool as exc:  # a worker was killed (out of memory, kill -9)
+                self.prepared = _Prepared(error=f"{self.path}: the worker process died while this document was "
+                                                f"in flight ({exc}); run again with --retry-failed")
+            self.future = None
         return self.prepared
 
 
@@ -291,9 +297,15 @@ def run_batch(
     heartbeat = runstatus.Heartbeat(db_path, run_id).__enter__()
 
     def submit(item: _Item) -> None:
+        nonlocal ppool
         if ppool is None:  # inline: the work happens when the writer reaches the item
             return
-        pfut = ppool.submit(_cpu_stage, item.path, item.doc_id)
+        try:
+            pfut = ppool.submit(_cpu_stage, item.path, item.doc_id)
+        except BrokenProcessPool:  # a worker died: the rest of the run goes on in this process
+            ppool.shutdown(wait=False, cancel_futures=True)
+            ppool = None
+            return
         if tpool is not None:
             item.future = tpool.submit(lambda: _model_stage(backend, pfut.result()))
         else:
@@ -485,6 +497,36 @@ class _Writer:
         if result.faults:
             msg = f"{_fault_message(path, result.faults)}; kept the rules' reading: {msg}"
         return DocOutcome(str(path), doc_id, status, msg, result), rid
+
+
+def run_one(db, path: Path, backend: Backend, run_id: str, force: bool,  # type: ignore[no-untyped-def]
+            doc_id: str | None = None, id_note: str = "") -> DocOutcome:
+    """One document through every stage in this thread, stored in its own transaction.
+
+    For callers that handle documents one at a time (a service request): the same
+    reading, skip check and write as `run_batch`, without pools. The caller owns the
+    run row (`run_id`) and refreshes the derived tables when it sees fit.
+    """
+    ident = backend.identity
+    doc_id = doc_id or path.stem
+    sha = identity.file_sha256(path)
+    item = _Item(path, doc_id, id_note, sha)
+    if sha is not None:
+        item.existing = store.find_result(db, doc_id, sha, ident.backend, ident.model, ident.prompt_version)
+        if item.existing and not force:
+            item.skip = "unchanged; use --force"
+    if item.skip is None:
+        cpu_only = bool(getattr(backend, "cpu_only", False))
+        prep = _cpu_stage(path, doc_id, backend if cpu_only else None, rules_first=False)
+        item.prepared = prep if cpu_only else _model_stage(backend, prep)
+    summary = RunSummary(run_id=run_id)
+    writer = _Writer(db, backend, run_id, force, summary, None, True)
+    writer.buffer.append(item)
+    writer.flush()
+    return summary.outcomes[0]
+
+
+_one = run_one  # the name this function had before the stages were split
 
 
 def _refresh_views_or_reason(db, db_path: str | Path, failure: str | None,  # type: ignore[no-untyped-def]

@@ -150,3 +150,42 @@ def test_split_targets_reader_matches_the_plain_regex_scan() -> None:
             assert [(m.span(), m.groups()) for m in _split_matches(t, lo, hi)] == want, (t, lo, hi)
             found += len(want)
     assert found > 100
+
+
+def test_a_worker_process_that_dies_fails_its_document_and_the_run_goes_on(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from summarizer.ingest import load
+
+    parent = os.getpid()
+
+    def dies_in_a_worker(path: Path) -> tuple[str, str]:
+        if os.getpid() != parent:
+            os._exit(3)  # a worker killed mid-document (out of memory, kill -9)
+        return "一、重点任务\n1.推进改造。（责任单位：市经信局）\n", "utf-8"
+
+    load._register_formats()
+    monkeypatch.setitem(load.READERS, ".die", dies_in_a_worker)
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for i, name in enumerate(["a.txt", "b.die", "c.txt", "d.txt"]):
+        (folder / name).write_text(f"一、重点任务\n{i + 1}.推进改造{i}。（责任单位：市经信局）\n", "utf-8")
+    db = tmp_path / "r.db"
+    summary = run_batch([folder], db, get_backend("rules"), jobs=2)
+    assert [Path(o.path).name for o in summary.outcomes] == ["a.txt", "b.die", "c.txt", "d.txt"]
+    died = summary.outcomes[1]
+    assert died.status == "failed" and "worker process died" in died.message and "b.die" in died.message
+    again = run_batch([folder], db, get_backend("rules"), jobs=1)  # the next run retries what failed
+    assert [o.status for o in again.outcomes][1] == "ok"
+
+
+def test_run_one_stores_a_document_then_skips_it_unchanged(tmp_path: Path) -> None:
+    from summarizer.pipeline import run_one
+
+    db = store.open_db(tmp_path / "r.db")
+    db.table("runs").insert({"id": "r1", "backend": "rules"})
+    doc = sorted(DOCS.glob("*.txt"))[1]
+    first = run_one(db, doc, get_backend("rules"), "r1", False)
+    assert first.status == "ok" and first.result is not None and first.result.measures
+    assert run_one(db, doc, get_backend("rules"), "r1", False).status == "skipped"
+    assert db.table("results").count == 1 and db.table("doc_runs").count == 1  # same (run, path): one row
