@@ -70,6 +70,7 @@ class DocOutcome:
     status: str  # ok | degraded | skipped | failed
     message: str = ""
     result: DocumentResult | None = None
+    counts: tuple[int, int, int] | None = None  # goals, measures, responsibilities stored
 
 
 @dataclass
@@ -142,18 +143,50 @@ class _Prepared:
     error: str | None = None  # the document failed: one line
     config_error: str | None = None  # a setup problem: stops the run
     seconds: float = 0.0
+    # Built in a worker process (cpu_only backends), so the writer only executes them:
+    # (doc id, result id, document row, table -> rows), and the result as JSON in place
+    # of the model objects (cheaper to send; parsed only when the caller keeps results).
+    rows: tuple[str, str, dict[str, Any], dict[str, list[dict[str, Any]]]] | None = None
+    result_json: str | None = None
+    counts: tuple[int, int, int] = (0, 0, 0)
+    faults: list[str] = field(default_factory=list)
+    dropped: int = 0
+
+    def the_result(self) -> DocumentResult | None:
+        if self.result is None and self.result_json is not None:
+            self.result = DocumentResult.model_validate_json(self.result_json)
+        return self.result
 
 
 _WORKER_BACKEND: Any = None  # the cpu_only backend a worker process extracts with
 _WORKER_RULES = False  # a worker reads the rules ahead of a `rules_first` model backend
+_WORKER_RUN: str | None = None  # the run id: a worker builds the rows the writer executes
 
 
-def _init_worker(backend: Any, rules_first: bool = False) -> None:
+def _init_worker(backend: Any, rules_first: bool = False, run_id: str | None = None) -> None:
     """A worker leaves Ctrl-C and SIGTERM to the parent, which stops the pool."""
-    global _WORKER_BACKEND, _WORKER_RULES
+    global _WORKER_BACKEND, _WORKER_RULES, _WORKER_RUN
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _WORKER_BACKEND, _WORKER_RULES = backend, rules_first
+    _WORKER_BACKEND, _WORKER_RULES, _WORKER_RUN = backend, rules_first, run_id
+
+
+def _ship(out: _Prepared, doc_id: str, backend: Any, run_id: str) -> None:
+    """In a worker: turn the result into the rows to write and a JSON copy (see _Prepared)."""
+    result, raw = out.result, out.raw
+    assert result is not None and raw is not None
+    ident = backend.identity
+    rid, rows = store.result_rows(result, run_id, raw.sha256, ident.backend, ident.model, ident.prompt_version)
+    doc_row = store.document_row(doc_id, raw.path, raw.sha256, raw.encoding, raw.text, out.cleaned)
+    out.rows = (doc_id, rid, doc_row, rows)
+    out.result_json = result.model_dump_json()
+    out.counts = _counts(result)
+    out.faults, out.dropped = list(result.faults), result.dropped
+    out.result = None
+
+
+def _counts(result: DocumentResult) -> tuple[int, int, int]:
+    return len(result.goals), len(result.measures), sum(len(m.responsibilities) for m in result.measures)
 
 
 def _cpu_stage(path: Path, doc_id: str, backend: Any = None, rules_first: bool | None = None) -> _Prepared:
@@ -171,6 +204,8 @@ def _cpu_stage(path: Path, doc_id: str, backend: Any = None, rules_first: bool |
         out.raw, out.cleaned = raw, cleaned
         if backend is not None:
             out.result = backend.extract(doc)
+            if _WORKER_RUN is not None and backend is _WORKER_BACKEND:
+                _ship(out, doc_id, backend, _WORKER_RUN)
         elif rules_first:
             out.doc = dataclasses.replace(doc, rules=RulesBackend().extract(doc))
         else:
@@ -290,7 +325,7 @@ def run_batch(
         load._register_formats()  # imported once here, not in every worker
         ppool = ProcessPoolExecutor(procs, mp_context=_mp_context(), initializer=_init_worker,
                                     initargs=(backend if cpu_only else None,
-                                              bool(getattr(backend, "rules_first", False))))
+                                              bool(getattr(backend, "rules_first", False)), run_id))
         ppool.submit(int).result()  # workers fork now, before this process starts threads
     if threads:
         tpool = ThreadPoolExecutor(max_workers=threads)
@@ -426,10 +461,11 @@ class _Writer:
 
     def _emit(self, outcome: DocOutcome) -> None:
         s = self.summary
-        if outcome.result is not None:
-            s.totals["goals"] += len(outcome.result.goals)
-            s.totals["measures"] += len(outcome.result.measures)
-            s.totals["responsibilities"] += sum(len(m.responsibilities) for m in outcome.result.measures)
+        counts = outcome.counts or (_counts(outcome.result) if outcome.result is not None else None)
+        if counts is not None:
+            s.totals["goals"] += counts[0]
+            s.totals["measures"] += counts[1]
+            s.totals["responsibilities"] += counts[2]
         s.counts[outcome.status] = s.counts.get(outcome.status, 0) + 1
         if self.keep:
             s.outcomes.append(outcome)
@@ -449,12 +485,14 @@ class _Writer:
         assert prep is not None
         if prep.config_error:
             raise ConfigError(prep.config_error)  # a setup problem fails every document alike
-        if prep.error or prep.result is None or prep.raw is None:
+        if prep.error or (prep.result is None and prep.rows is None) or prep.raw is None:
             msg = prep.error or f"{path}: internal error (no result)"
             _record(db, self.run_id, item.doc_id, path, "failed", msg, None)
             return DocOutcome(str(path), item.doc_id, "failed", msg), None
-        if self.cpu_only:
-            self.backend.stats.dropped += prep.result.dropped  # counted in the worker's copy
+        if prep.rows is not None:
+            self.backend.stats.dropped += prep.dropped  # counted in the worker's copy of the backend
+        elif self.cpu_only:
+            self.backend.stats.dropped += prep.result.dropped if prep.result else 0
         db.conn.execute("SAVEPOINT doc")
         try:
             outcome, rid = self._store(item, prep)
@@ -473,30 +511,42 @@ class _Writer:
 
     def _store(self, item: _Item, prep: _Prepared) -> tuple[DocOutcome, str | None]:
         db, ident, raw, path = self.db, self.ident, prep.raw, item.path
-        assert raw is not None and prep.result is not None
-        doc_id, id_note, result = item.doc_id, item.note, prep.result
+        assert raw is not None
+        doc_id, id_note = item.doc_id, item.note
+        rows = prep.rows
         if not identity.still_mine(db, doc_id, path, raw.sha256):
             # Another run stored a different document under this id meanwhile: never replace it.
             got = identity.DocIds(db).assign(path, raw.sha256)
             doc_id, id_note = got.doc_id, got.note
-            result = result.model_copy(update={"doc_id": doc_id})
+            result = prep.the_result()
+            assert result is not None
+            prep.result, rows = result.model_copy(update={"doc_id": doc_id}), None
         # Another run may have stored this very result while we extracted.
         again = store.find_result(db, doc_id, raw.sha256, ident.backend, ident.model, ident.prompt_version)
         if again and again != item.existing and not self.force:
             _record(db, self.run_id, doc_id, path, "skipped", "stored meanwhile by another run", again)
             return DocOutcome(str(path), doc_id, "skipped", "stored meanwhile by another run"), None
-        store.save_document(db, doc_id, raw.path, raw.sha256, raw.encoding, raw.text, prep.cleaned)
-        rid = store.save_result(db, result, self.run_id, raw.sha256, ident.backend, ident.model,
-                                ident.prompt_version)
-        status = "degraded" if result.faults else "ok"
-        _record(db, self.run_id, doc_id, path, status, _fault_message(path, result.faults), rid)
-        n_resp = sum(len(m.responsibilities) for m in result.measures)
-        msg = f"{len(result.goals)} goals, {len(result.measures)} measures, {n_resp} responsibilities"
+        if rows is not None and rows[0] == doc_id:  # built by the worker: execute them
+            _, rid, doc_row, table_rows = rows
+            store.write_document_row(db, doc_row)
+            store.write_result_rows(db, rid, table_rows)
+            counts, faults = prep.counts, prep.faults
+        else:
+            result = prep.the_result()
+            assert result is not None
+            store.save_document(db, doc_id, raw.path, raw.sha256, raw.encoding, raw.text, prep.cleaned)
+            rid = store.save_result(db, result, self.run_id, raw.sha256, ident.backend, ident.model,
+                                    ident.prompt_version)
+            counts, faults = _counts(result), result.faults
+        status = "degraded" if faults else "ok"
+        _record(db, self.run_id, doc_id, path, status, _fault_message(path, faults), rid)
+        msg = f"{counts[0]} goals, {counts[1]} measures, {counts[2]} responsibilities"
         if id_note:
             msg += f" ({id_note})"
-        if result.faults:
-            msg = f"{_fault_message(path, result.faults)}; kept the rules' reading: {msg}"
-        return DocOutcome(str(path), doc_id, status, msg, result), rid
+        if faults:
+            msg = f"{_fault_message(path, faults)}; kept the rules' reading: {msg}"
+        result = prep.the_result() if self.keep else None  # parsed only for a caller that keeps results
+        return DocOutcome(str(path), doc_id, status, msg, result, counts), rid
 
 
 def run_one(db, path: Path, backend: Backend, run_id: str, force: bool,  # type: ignore[no-untyped-def]

@@ -252,11 +252,18 @@ def upsert_rows(db: sqlite_utils.Database, table: str, pk: tuple[str, ...], rows
     insert_rows(db, table, rows, pk)
 
 
+def document_row(doc_id: str, path: str, sha256: str, encoding: str, raw: str, clean: str) -> dict[str, Any]:
+    return {"id": doc_id, "path": path, "sha256": sha256, "encoding": encoding, "raw_text": raw,
+            "clean_text": clean, "raw_chars": len(raw), "clean_chars": len(clean), "added_at": now()}
+
+
 def save_document(db: sqlite_utils.Database, doc_id: str, path: str, sha256: str, encoding: str,
                   raw: str, clean: str) -> None:
-    upsert_rows(db, "documents", ("id",), [
-        {"id": doc_id, "path": path, "sha256": sha256, "encoding": encoding, "raw_text": raw,
-         "clean_text": clean, "raw_chars": len(raw), "clean_chars": len(clean), "added_at": now()}])
+    write_document_row(db, document_row(doc_id, path, sha256, encoding, raw, clean))
+
+
+def write_document_row(db: sqlite_utils.Database, row: dict[str, Any]) -> None:
+    upsert_rows(db, "documents", ("id",), [row])
 
 
 def find_result(db: sqlite_utils.Database, doc_id: str, sha256: str, backend: str, model: str,
@@ -277,28 +284,41 @@ def find_result(db: sqlite_utils.Database, doc_id: str, sha256: str, backend: st
 def save_result(db: sqlite_utils.Database, result: DocumentResult, run_id: str, sha256: str,
                 backend: str, model: str, prompt_version: str) -> str:
     """Write one document's result; callers wrap this in a transaction."""
+    rid, rows = result_rows(result, run_id, sha256, backend, model, prompt_version)
+    write_result_rows(db, rid, rows)
+    return rid
+
+
+def result_rows(result: DocumentResult, run_id: str, sha256: str, backend: str, model: str,
+                prompt_version: str) -> tuple[str, dict[str, list[dict[str, Any]]]]:
+    """(result id, table -> rows) for one result: no database needed, so a worker process
+    can build them and the writer only executes them."""
     rid = _id(result.doc_id, run_id)
     keys = {"result_id": rid, "doc_id": result.doc_id, "run_id": run_id}
+    mids = [_id(rid, "m", i) for i in range(len(result.measures))]
+    return rid, {
+        "results": [{"id": rid, "doc_id": result.doc_id, "run_id": run_id, "backend": backend,
+                     "model": model, "prompt_version": prompt_version, "sha256": sha256,
+                     "created_at": now(), "dropped": result.dropped,
+                     "notes": json.dumps(result.notes, ensure_ascii=False),
+                     "faults": json.dumps(result.faults, ensure_ascii=False)}],
+        "plans": [{**keys, **_row(result.plan)}],
+        "goals": [{"id": _id(rid, "g", i), **keys, "seq": i, **_row(g)} for i, g in enumerate(result.goals)],
+        "measures": [{"id": mid, **keys, "seq": i, **_row(m, {"responsibilities"})}
+                     for i, (mid, m) in enumerate(zip(mids, result.measures))],
+        "responsibilities": [{"id": _id(mid, j), "measure_id": mid, **keys, "seq": j, **_row(r)}
+                             for mid, m in zip(mids, result.measures) for j, r in enumerate(m.responsibilities)],
+    }
+
+
+def write_result_rows(db: sqlite_utils.Database, rid: str, rows: dict[str, list[dict[str, Any]]]) -> None:
+    """Write the rows `result_rows` built; callers wrap this in a transaction."""
     # A retried document in the same run replaces its earlier partial result.
     for table in ("responsibilities", "goals", "measures", "plans"):
         db.conn.execute(f"delete from [{table}] where result_id = ?", [rid])
-    upsert_rows(db, "results", ("id",), [
-        {"id": rid, "doc_id": result.doc_id, "run_id": run_id, "backend": backend,
-         "model": model, "prompt_version": prompt_version, "sha256": sha256,
-         "created_at": now(), "dropped": result.dropped,
-         "notes": json.dumps(result.notes, ensure_ascii=False),
-         "faults": json.dumps(result.faults, ensure_ascii=False)}])
-    insert_rows(db, "plans", [{**keys, **_row(result.plan)}])
-    insert_rows(db, "goals", [
-        {"id": _id(rid, "g", i), **keys, "seq": i, **_row(g)} for i, g in enumerate(result.goals)])
-    mids = [_id(rid, "m", i) for i in range(len(result.measures))]
-    insert_rows(db, "measures", [
-        {"id": mid, **keys, "seq": i, **_row(m, {"responsibilities"})}
-        for i, (mid, m) in enumerate(zip(mids, result.measures))])
-    insert_rows(db, "responsibilities", [
-        {"id": _id(mid, j), "measure_id": mid, **keys, "seq": j, **_row(r)}
-        for mid, m in zip(mids, result.measures) for j, r in enumerate(m.responsibilities)])
-    return rid
+    upsert_rows(db, "results", ("id",), rows["results"])
+    for table in ("plans", "goals", "measures", "responsibilities"):
+        insert_rows(db, table, rows[table])
 
 
 def load_result(db: sqlite_utils.Database, result_id: str) -> DocumentResult:
