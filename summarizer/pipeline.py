@@ -73,6 +73,27 @@ class DocOutcome:
     counts: tuple[int, int, int] | None = None  # goals, measures, responsibilities stored
 
 
+class _ShippedOutcome(DocOutcome):
+    """An outcome whose result came from a worker as JSON: parsed only if someone reads it
+    (the CLI never does), so the single writer does not pay for it."""
+
+    _json: str | None = None
+
+    @property  # type: ignore[override]
+    def result(self) -> DocumentResult | None:
+        value = self.__dict__.get("_result")
+        if value is None and self._json is not None:
+            value = self.__dict__["_result"] = DocumentResult.model_validate_json(self._json)
+            self._json = None
+        return value
+
+    @result.setter
+    def result(self, value: DocumentResult | None) -> None:
+        self.__dict__["_result"] = value
+        if value is None:
+            self._json = None
+
+
 @dataclass
 class RunSummary:
     """A run's outcome. `outcomes` holds every document's outcome unless the run was
@@ -545,8 +566,11 @@ class _Writer:
             msg += f" ({id_note})"
         if faults:
             msg = f"{_fault_message(path, faults)}; kept the rules' reading: {msg}"
-        result = prep.the_result() if self.keep else None  # parsed only for a caller that keeps results
-        return DocOutcome(str(path), doc_id, status, msg, result, counts), rid
+        if prep.result is None and prep.result_json is not None:
+            shipped = _ShippedOutcome(str(path), doc_id, status, msg, None, counts)
+            shipped._json = prep.result_json
+            return shipped, rid
+        return DocOutcome(str(path), doc_id, status, msg, prep.result, counts), rid
 
 
 def run_one(db, path: Path, backend: Backend, run_id: str, force: bool,  # type: ignore[no-untyped-def]

@@ -669,7 +669,7 @@ def write_report(out_dir: Path, res: dict[str, Any]) -> Path:
             if rs:
                 series.append((f"jobs {j}", [r["size"] for r in rs], [r["wall_s"] for r in rs], style))
         first = [r for r in rows if r.get("jobs", 1) == rows[0].get("jobs", 1)]
-        series.append(("linear from the smallest (jobs %s)" % rows[0].get("jobs", 1), [r["size"] for r in first],
+        series.append((f"linear from the smallest (jobs {rows[0].get('jobs', 1)})", [r["size"] for r in first],
                        [first[0]["wall_s"] * r["size"] / first[0]["size"] for r in first], "k--"))
         _plot(out_dir / "time_vs_docs.png", "rules backend: wall time vs documents", "documents", "seconds",
               series, logx=True)
@@ -704,7 +704,8 @@ def write_report(out_dir: Path, res: dict[str, Any]) -> Path:
                 rs = [r for r in st["rows"] if r["scope"] == scope and r["mode"] == mode]
                 if rs:
                     series.append((f"{scope}, {mode}", [r["jobs"] for r in rs], [r["wall_s"] for r in rs],
-                                   {"docs": style, "chunks": style.replace("-", ":"), "cli": style.replace("-", "-.")}[mode]))
+                                   {"docs": style, "chunks": style.replace("-", ":"),
+                                    "cli": style.replace("-", "-.")}[mode]))
             rs = [r for r in st["rows"] if r["scope"] == scope and r["mode"] == "docs"]
             if rs:
                 series.append((f"{scope}, ideal", [r["jobs"] for r in rs], [r["ideal_s"] for r in rs], "k--"

@@ -60,7 +60,8 @@ def _merge_one(db, shard: Path) -> dict[str, int]:  # type: ignore[no-untyped-de
     with guard.translated(shard):
         conn.execute("attach database ? as shard", [str(shard)])
         try:
-            theirs = {r[0]: r[1] for r in conn.execute("select name, sql from shard.sqlite_master where type = 'table'")}
+            theirs = {r[0]: r[1] for r in conn.execute(
+                "select name, sql from shard.sqlite_master where type = 'table'")}
             counts: dict[str, int] = {}
             with store.write_lock(db):
                 for table in TABLES:
