@@ -518,10 +518,16 @@ class _Writer:
         try:
             outcome, rid = self._store(item, prep)
         except Exception as exc:
-            db.conn.execute("ROLLBACK TO doc")
-            db.conn.execute("RELEASE doc")
+            if db.conn.in_transaction:  # SQLite may have rolled the whole transaction back (a full disk)
+                try:
+                    db.conn.execute("ROLLBACK TO doc")
+                    db.conn.execute("RELEASE doc")
+                except sqlite3.Error:
+                    pass
             if guard.is_fatal(exc):  # the database itself (full disk, damaged, read-only)
                 raise StoreError(guard.describe(exc, guard.file_of(db))) from exc
+            if not db.conn.in_transaction:
+                raise  # the batch's transaction is gone: nothing in it can be kept
             if os.environ.get("SUMMARIZER_RAISE_ERRORS"):
                 raise
             msg = f"{path}: internal error ({type(exc).__name__}: {exc})"

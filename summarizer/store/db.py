@@ -128,6 +128,14 @@ def m003_run_error(db: sqlite_utils.Database) -> None:
     db.table("runs").add_column("error", str)
 
 
+@migration
+def m004_responsibilities_by_result(db: sqlite_utils.Database) -> None:
+    """Replacing a result deletes its responsibilities by result id, and the unit tables
+    select them by result id: without this index each write scanned every stored
+    responsibility (quadratic in the database: 44 ms/doc at 10,000 documents)."""
+    db.table("responsibilities").create_index(["result_id"], if_not_exists=True)
+
+
 def open_db(path: str | Path, create: bool = True) -> sqlite_utils.Database:
     """Open (and create or upgrade) a results database; one-line StoreError if it cannot be ours.
 
