@@ -1,36 +1,65 @@
-"""A batch run: load -> clean -> outline -> backend -> store, one document at a time.
+"""A batch run: load -> clean -> outline -> backend -> store, documents in input order.
 
 Each document is independent: a bad file or a failed extraction is recorded with
-its reason and the batch goes on; each finished document is committed on its own,
-so an interrupted run keeps everything finished before it. A document the model
-could not fully answer is stored `degraded` (rules' reading, with the reason) and
-counts as a problem: the exit code says so and the next run retries it.
+its reason and the batch goes on. A document the model could not fully answer is
+stored `degraded` (rules' reading, with the reason) and counts as a problem: the
+exit code says so and the next run retries it.
+
+Three stages, so that every core works and the database is no bottleneck:
+
+1. CPU (`_cpu_stage`): read, clean, outline, and for a backend that is pure CPU
+   (`cpu_only`, the rules) the extraction itself. With `jobs` > 1 this runs in
+   worker processes (the standard library's ProcessPoolExecutor, fork start), at
+   most min(jobs, cores) of them; with jobs == 1 in this process.
+2. model (`backend.extract`), for backends that call a model: in this process's
+   thread pool (the calls are I/O), so the backend's request budget, cache,
+   circuit breaker and cancel work as they always did.
+3. store: one writer (this thread) takes the finished documents in input order and
+   writes several per transaction (`BATCH_DOCS`, committed at least every
+   `BATCH_SECONDS` and whenever the next document is not ready yet), each in its
+   own savepoint, so a document is stored whole or not at all. Outcomes are
+   reported (`on_doc`) after their transaction commits: a reported document is kept.
+
+Submissions are bounded (`_in_flight`), so memory follows a few documents, not the
+batch. A document unchanged since a stored complete result (same bytes, same backend
+identity) is skipped before any work is done on it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import multiprocessing
 import os
+import signal
 import sqlite3
+import time
+import traceback
 import uuid
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from summarizer.backends import Backend, PreparedDoc
+from summarizer.backends.rules import RulesBackend
 from summarizer.brief.abstract import add_summaries
 from summarizer.errors import ConfigError, StoreError, SummarizerError
 from summarizer.extract.structure import parse_outline
+from summarizer.ingest import load
 from summarizer.ingest.clean import clean_text
-from summarizer.ingest.load import find_documents, read_document
+from summarizer.ingest.load import RawDocument, find_documents, read_document
 from summarizer.models import DocumentResult
 from summarizer.store import db as store
 from summarizer.store import guard, identity, runstatus
 
-# Documents in flight at once. SQLite takes one writer at a time: more threads only
-# queue on its lock (and past busy_timeout fail with "database is locked").
+# Model requests (documents in the model stage) at once. The database takes one writer:
+# documents are stored by this process's single writer whatever the number of jobs.
 MAX_DOC_JOBS = 16
+BATCH_DOCS = 64  # documents per write transaction, at most
+BATCH_SECONDS = 0.25  # a transaction with finished documents waits no longer than this
 
 
 @dataclass
@@ -42,17 +71,49 @@ class DocOutcome:
     status: str  # ok | degraded | skipped | failed
     message: str = ""
     result: DocumentResult | None = None
+    counts: tuple[int, int, int] | None = None  # goals, measures, responsibilities stored
+
+
+class _ShippedOutcome(DocOutcome):
+    """An outcome whose result came from a worker as JSON: parsed only if someone reads it
+    (the CLI never does), so the single writer does not pay for it."""
+
+    _json: str | None = None
+
+    @property  # type: ignore[override]
+    def result(self) -> DocumentResult | None:
+        value = self.__dict__.get("_result")
+        if value is None and self._json is not None:
+            value = self.__dict__["_result"] = DocumentResult.model_validate_json(self._json)
+            self._json = None
+        return value
+
+    @result.setter
+    def result(self, value: DocumentResult | None) -> None:
+        self.__dict__["_result"] = value
+        if value is None:
+            self._json = None
 
 
 @dataclass
 class RunSummary:
+    """A run's outcome. `outcomes` holds every document's outcome unless the run was
+    asked not to keep them (`keep_results=False`, the CLI): `counts` and `totals` always hold."""
+
     run_id: str
     outcomes: list[DocOutcome] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     totals: dict[str, int] = field(default_factory=lambda: {"goals": 0, "measures": 0, "responsibilities": 0})
+    counts: dict[str, int] = field(default_factory=dict)
 
     def count(self, status: str) -> int:
+        if self.counts:
+            return self.counts.get(status, 0)
         return sum(o.status == status for o in self.outcomes)
+
+    @property
+    def documents(self) -> int:
+        return sum(self.counts.values()) if self.counts else len(self.outcomes)
 
     @property
     def ok(self) -> bool:
@@ -65,6 +126,180 @@ def prepare(doc_id: str, raw: str) -> tuple[str, PreparedDoc]:
     return cleaned, PreparedDoc(doc_id=doc_id, text=cleaned, outline=parse_outline(cleaned))
 
 
+def parse_shard(spec: str) -> tuple[int, int]:
+    """`i/n` (1 <= i <= n) -> (i, n); ValueError with the reason otherwise."""
+    try:
+        i, n = (int(x) for x in spec.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard {spec!r}: give i/n, e.g. 1/4") from None
+    if not 1 <= i <= n:
+        raise ValueError(f"--shard {spec!r}: i must be between 1 and n")
+    return i, n
+
+
+def in_shard(path: Path, shard: tuple[int, int] | None) -> bool:
+    """Is this file in shard i of n? Decided by a hash of its base document id (the
+    file stem), so the split is stable across machines and runs, and files that could
+    compete for one id (a/index.html, b/index.html) land in the same shard and get the
+    ids an unsharded run gives them."""
+    if shard is None:
+        return True
+    import hashlib
+
+    i, n = shard
+    h = int.from_bytes(hashlib.sha256(path.stem.encode("utf-8")).digest()[:8], "big")
+    return h % n == i - 1
+
+
+# ---- stage 1: CPU work, in a worker process (or inline) ---------------------------------
+
+
+@dataclass
+class _Prepared:
+    """What the CPU stage hands back (pickled from a worker process)."""
+
+    raw: RawDocument | None = None
+    cleaned: str = ""
+    doc: PreparedDoc | None = None  # for the model stage (None once extracted)
+    result: DocumentResult | None = None  # set when the CPU stage extracted (cpu_only backends)
+    error: str | None = None  # the document failed: one line
+    config_error: str | None = None  # a setup problem: stops the run
+    seconds: float = 0.0
+    # Built in a worker process (cpu_only backends), so the writer only executes them:
+    # (doc id, result id, document row, table -> rows), and the result as JSON in place
+    # of the model objects (cheaper to send; parsed only when the caller keeps results).
+    rows: tuple[str, str, dict[str, Any], dict[str, list[dict[str, Any]]]] | None = None
+    result_json: str | None = None
+    counts: tuple[int, int, int] = (0, 0, 0)
+    faults: list[str] = field(default_factory=list)
+    dropped: int = 0
+
+    def the_result(self) -> DocumentResult | None:
+        if self.result is None and self.result_json is not None:
+            self.result = DocumentResult.model_validate_json(self.result_json)
+        return self.result
+
+
+_WORKER_BACKEND: Any = None  # the cpu_only backend a worker process extracts with
+_WORKER_RULES = False  # a worker reads the rules ahead of a `rules_first` model backend
+_WORKER_RUN: str | None = None  # the run id: a worker builds the rows the writer executes
+
+
+def _init_worker(backend: Any, rules_first: bool = False, run_id: str | None = None) -> None:
+    """A worker leaves Ctrl-C and SIGTERM to the parent, which stops the pool."""
+    global _WORKER_BACKEND, _WORKER_RULES, _WORKER_RUN
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _WORKER_BACKEND, _WORKER_RULES, _WORKER_RUN = backend, rules_first, run_id
+
+
+def _ship(out: _Prepared, doc_id: str, backend: Any, run_id: str) -> None:
+    """In a worker: turn the result into the rows to write and a JSON copy (see _Prepared)."""
+    result, raw = out.result, out.raw
+    assert result is not None and raw is not None
+    ident = backend.identity
+    rid, rows = store.result_rows(result, run_id, raw.sha256, ident.backend, ident.model, ident.prompt_version)
+    doc_row = store.document_row(doc_id, raw.path, raw.sha256, raw.encoding, raw.text, out.cleaned)
+    out.rows = (doc_id, rid, doc_row, rows)
+    out.result_json = result.model_dump_json()
+    out.counts = _counts(result)
+    out.faults, out.dropped = list(result.faults), result.dropped
+    out.result = None
+
+
+def _counts(result: DocumentResult) -> tuple[int, int, int]:
+    return len(result.goals), len(result.measures), sum(len(m.responsibilities) for m in result.measures)
+
+
+def _cpu_stage(path: Path, doc_id: str, backend: Any = None, rules_first: bool | None = None) -> _Prepared:
+    """Read, clean, outline (and extract, given a cpu_only backend; or read the rules ahead
+    of a `rules_first` model backend, in a worker): no database here."""
+    t0 = time.perf_counter()
+    backend = backend if backend is not None else _WORKER_BACKEND
+    rules_first = _WORKER_RULES if rules_first is None else rules_first
+    out = _Prepared()
+    try:
+        raw = read_document(path)
+        cleaned, doc = prepare(doc_id, raw.text)
+        if not cleaned.strip():
+            raise SummarizerError(f"{path}: no document text left after cleaning (only page noise)")
+        out.raw, out.cleaned = raw, cleaned
+        if backend is not None:
+            # The abstract and measure lines: the template here (a cpu_only backend asks no model).
+            out.result = add_summaries(backend.extract(doc), cleaned, getattr(backend, "ask_abstract", None))
+            if _WORKER_RUN is not None and backend is _WORKER_BACKEND:
+                _ship(out, doc_id, backend, _WORKER_RUN)
+        elif rules_first:
+            out.doc = dataclasses.replace(doc, rules=RulesBackend().extract(doc))
+        else:
+            out.doc = doc
+    except ConfigError as exc:
+        out.config_error = str(exc)
+    except SummarizerError as exc:
+        out.error = str(exc)
+    except Exception as exc:
+        if os.environ.get("SUMMARIZER_RAISE_ERRORS"):
+            out.config_error = f"{path}: internal error\n{traceback.format_exc()}"
+        else:
+            out.error = f"{path}: internal error ({type(exc).__name__}: {exc})"
+    out.seconds = time.perf_counter() - t0
+    return out
+
+
+def _model_stage(backend: Backend, prep: _Prepared) -> _Prepared:
+    """The backend's extraction on a prepared document (model calls: I/O, in a thread)."""
+    if prep.doc is None or prep.error or prep.config_error:
+        return prep
+    t0 = time.perf_counter()
+    path = prep.raw.path if prep.raw else "?"
+    try:
+        # The abstract and measure lines: the model's (fact-checked) where the backend has one, else the template.
+        prep.result = add_summaries(backend.extract(prep.doc), prep.cleaned, getattr(backend, "ask_abstract", None))
+    except ConfigError:
+        raise
+    except SummarizerError as exc:
+        prep.error = str(exc)
+    except Exception as exc:
+        if os.environ.get("SUMMARIZER_RAISE_ERRORS"):
+            raise
+        prep.error = f"{path}: internal error ({type(exc).__name__}: {exc})"
+    prep.doc = None
+    prep.seconds += time.perf_counter() - t0
+    return prep
+
+
+@dataclass
+class _Item:
+    """One input file on its way through the stages, in input order."""
+
+    path: Path
+    doc_id: str
+    note: str = ""
+    sha256: str | None = None
+    existing: str | None = None  # a stored complete result for these bytes and this backend
+    skip: str | None = None  # recorded as skipped with this message, no work
+    future: Future[_Prepared] | None = None
+    prepared: _Prepared | None = None
+
+    def ready(self) -> bool:
+        return self.future is None or self.future.done()
+
+    def get(self) -> _Prepared | None:
+        if self.future is not None:
+            try:
+                self.prepared = self.future.result()
+            except BrokenProcessPool as exc:  # a worker was killed (out of memory, kill -9)
+                self.prepared = _Prepared(error=f"{self.path}: the worker process died while this document was "
+                                                f"in flight ({exc}); run again with --retry-failed")
+            self.future = None
+        return self.prepared
+
+
+def _in_flight(jobs: int, procs: int) -> int:
+    """Items submitted ahead of the writer: enough to keep every worker and model slot busy."""
+    return max(4, 4 * procs + 2 * jobs)
+
+
 def run_batch(
     paths: list[Path],
     db_path: str | Path,
@@ -75,77 +310,98 @@ def run_batch(
     jobs: int = 1,
     keep_results: bool = True,
     refresh: bool = True,
+    shard: tuple[int, int] | None = None,
 ) -> RunSummary:
-    """Run every file; `jobs` > 1 runs that many documents at once (threads).
+    """Run every file (of `shard` i/n, if given) into the database at `db_path`.
 
-    With jobs > 1 each document still gets its own write transaction (on its own
-    connection, opened in the worker thread), outcomes and `on_doc` calls stay in
-    input order and come from the calling thread, and the backend must be
-    thread-safe (rules and the LLM backends are).
+    `jobs` > 1: the CPU work runs in min(jobs, cores) worker processes and, for a
+    backend that calls a model, up to `jobs` documents are in the model stage at once
+    (threads: the backend must be thread-safe, as rules and the LLM backends are).
+    Outcomes and `on_doc` calls come in input order from the calling thread, after
+    the document's transaction committed.
 
-    keep_results=False drops each result once `on_doc` has seen it (the counts stay
-    in `summary.totals`), so memory follows the largest document, not the batch.
+    keep_results=False keeps neither results nor outcomes in the summary (the counts
+    stay in `summary.counts` and `summary.totals`), so memory follows the documents
+    in flight, not the batch.
 
     refresh=False leaves the derived tables (canonical units, browse views) to the
     caller: a service running many one-document batches refreshes them when idle
-    (`refresh_views`), since each refresh reads every stored result.
+    (`refresh_views`), since a refresh reads every result it is given.
     """
     db = store.open_db(db_path)
     ident = backend.identity
     files, ignored = find_documents(paths)
+    if shard is not None:
+        files = [p for p in files if in_shard(p, shard)]
     run_id = f"{store.now().replace(':', '').replace('-', '')[:15]}-{uuid.uuid4().hex[:6]}"
-    summary = RunSummary(run_id=run_id, ignored=[str(p) for p in ignored])
+    summary = RunSummary(run_id=run_id, ignored=[str(p) for p in ignored],
+                         counts=dict.fromkeys(("ok", "degraded", "skipped", "failed"), 0))
     db.table("runs").insert(
         {"id": run_id, "backend": ident.backend, "model": ident.model,
          "prompt_version": ident.prompt_version, "started_at": store.now(), "status": "running",
          "documents": len(files), "options": options, **runstatus.owner()}
     )
     ids = identity.DocIds(db)
-    totals = summary.totals
     status = "interrupted"
-    jobs = min(max(1, jobs), MAX_DOC_JOBS)
+    jobs = max(1, jobs)
+    cpu_only = bool(getattr(backend, "cpu_only", False))
+    procs = min(jobs, os.cpu_count() or 1) if jobs > 1 else 0
+    threads = min(jobs, MAX_DOC_JOBS) if jobs > 1 and not cpu_only else 0
     failure: str | None = None  # why the whole run failed (the database, not a document)
-    pool = ThreadPoolExecutor(max_workers=jobs) if jobs > 1 else None
+    writer = _Writer(db, backend, run_id, force, summary, on_doc, keep_results)
+    ppool = tpool = None
+    if procs:
+        load._register_formats()  # imported once here, not in every worker
+        ppool = ProcessPoolExecutor(procs, mp_context=_mp_context(), initializer=_init_worker,
+                                    initargs=(backend if cpu_only else None,
+                                              bool(getattr(backend, "rules_first", False)), run_id))
+        ppool.submit(int).result()  # workers fork now, before this process starts threads
+    if threads:
+        tpool = ThreadPoolExecutor(max_workers=threads)
     heartbeat = runstatus.Heartbeat(db_path, run_id).__enter__()
 
-    def emit(outcome: DocOutcome) -> None:
-        if outcome.result is not None:
-            totals["goals"] += len(outcome.result.goals)
-            totals["measures"] += len(outcome.result.measures)
-            totals["responsibilities"] += sum(len(m.responsibilities) for m in outcome.result.measures)
-        summary.outcomes.append(outcome)
-        if on_doc:
-            on_doc(outcome)
-        if not keep_results:
-            outcome.result = None
-
-    def one_in_thread(path: Path, doc_id: str, note: str) -> DocOutcome:
-        own = store.open_db(db_path)  # sqlite connections stay in the thread that opened them
+    def submit(item: _Item) -> None:
+        nonlocal ppool
+        if ppool is None:  # inline: the work happens when the writer reaches the item
+            return
         try:
-            return _one(own, path, backend, run_id, force, doc_id, note)
-        finally:
-            own.close()
+            pfut = ppool.submit(_cpu_stage, item.path, item.doc_id)
+        except BrokenProcessPool:  # a worker died: the rest of the run goes on in this process
+            ppool.shutdown(wait=False, cancel_futures=True)
+            ppool = None
+            return
+        if tpool is not None:
+            item.future = tpool.submit(lambda: _model_stage(backend, pfut.result()))
+        else:
+            item.future = pfut
+
+    def compute(item: _Item) -> None:
+        if item.skip is None and item.future is None and item.prepared is None:
+            prep = _cpu_stage(item.path, item.doc_id, backend if cpu_only else None, rules_first=False)
+            item.prepared = prep if cpu_only else _model_stage(backend, prep)
 
     try:
-        planned: deque[DocOutcome | Future[DocOutcome]] = deque()
+        queue: deque[_Item] = deque()
+        limit = _in_flight(jobs, procs)
         for path in files:
-            got = ids.assign(path, identity.file_sha256(path))
+            sha = identity.file_sha256(path)
+            got = ids.assign(path, sha)
+            item = _Item(path, got.doc_id, got.note, sha)
             if got.duplicate_of is not None:
-                msg = f"same file as {got.duplicate_of} (id {got.doc_id}) in this run"
-                _record(db, run_id, got.doc_id, path, "skipped", msg, None)
-                outcome = DocOutcome(str(path), got.doc_id, "skipped", msg)
-                if pool is None:
-                    emit(outcome)
-                else:
-                    planned.append(outcome)
-                continue
-            if pool is None:
-                emit(_one(db, path, backend, run_id, force, got.doc_id, got.note))
-            else:
-                planned.append(pool.submit(one_in_thread, path, got.doc_id, got.note))
-        while planned:  # popped, so a finished future's result is not held to the end of the batch
-            item = planned.popleft()
-            emit(item.result() if isinstance(item, Future) else item)
+                item.skip = f"same file as {got.duplicate_of} (id {got.doc_id}) in this run"
+            elif sha is not None:
+                item.existing = store.find_result(db, got.doc_id, sha, ident.backend, ident.model,
+                                                  ident.prompt_version)
+                if item.existing and not force:
+                    item.skip = "unchanged; use --force"
+            if item.skip is None:
+                submit(item)
+            queue.append(item)
+            while len(queue) >= limit:
+                _drain_one(queue, writer, compute)
+        while queue:
+            _drain_one(queue, writer, compute)
+        writer.flush()
         status = "ok" if summary.ok else ("degraded" if summary.count("failed") == 0 else "failed")
     except ConfigError:
         status = "failed"
@@ -158,11 +414,12 @@ def run_batch(
             cancel = getattr(backend, "cancel", None)
             if cancel is not None:
                 cancel()
-        if pool is not None:  # documents under way stop or commit, the rest never start
-            pool.shutdown(wait=True, cancel_futures=True)
+        for pool in (ppool, tpool):  # documents under way finish or stop, the rest never start
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
         heartbeat.__exit__(None, None, None)
         if refresh:
-            failure = _refresh_views_or_reason(db, db_path, failure)
+            failure = _refresh_views_or_reason(db, db_path, failure, writer.changed)
         status = "failed" if failure else status
         s = backend.stats
         db.table("runs").update(run_id, {
@@ -176,7 +433,192 @@ def run_batch(
     return summary
 
 
-def _refresh_views_or_reason(db, db_path: str | Path, failure: str | None) -> str | None:  # type: ignore[no-untyped-def]
+def _mp_context() -> Any:
+    """fork where there is one: workers start at once and inherit the loaded modules."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else methods[0])
+
+
+def _drain_one(queue: deque[_Item], writer: _Writer, compute: Callable[[_Item], None]) -> None:
+    """Hand the oldest item to the writer; commit first if it would have to wait for it."""
+    item = queue[0]
+    if not item.ready():
+        writer.flush()
+    compute(item)
+    item.get()
+    queue.popleft()
+    writer.add(item)
+
+
+# ---- stage 3: one writer, several documents per transaction -------------------------------
+
+
+class _Writer:
+    """Writes finished documents in input order, several per transaction."""
+
+    def __init__(self, db: Any, backend: Backend, run_id: str, force: bool, summary: RunSummary,
+                 on_doc: Callable[[DocOutcome], None] | None, keep: bool) -> None:
+        self.db, self.backend, self.run_id, self.force = db, backend, run_id, force
+        self.summary, self.on_doc, self.keep = summary, on_doc, keep
+        self.ident = backend.identity
+        self.cpu_only = bool(getattr(backend, "cpu_only", False))
+        self.buffer: list[_Item] = []
+        self.started = 0.0
+        self.changed: set[str] = set()  # result ids written by this run (derived tables follow them)
+
+    def add(self, item: _Item) -> None:
+        if not self.buffer:
+            self.started = time.perf_counter()
+        self.buffer.append(item)
+        slow = item.prepared is not None and item.prepared.seconds >= BATCH_SECONDS
+        if slow or len(self.buffer) >= BATCH_DOCS or time.perf_counter() - self.started >= BATCH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        items, outcomes, rids = self.buffer, [], []
+        with store.write_lock(self.db):
+            for item in items:
+                outcome, rid = self._write(item)
+                outcomes.append(outcome)
+                if rid:
+                    rids.append(rid)
+        self.buffer = []
+        self.changed.update(rids)
+        for o in outcomes:
+            self._emit(o)
+
+    def _emit(self, outcome: DocOutcome) -> None:
+        s = self.summary
+        counts = outcome.counts or (_counts(outcome.result) if outcome.result is not None else None)
+        if counts is not None:
+            s.totals["goals"] += counts[0]
+            s.totals["measures"] += counts[1]
+            s.totals["responsibilities"] += counts[2]
+        s.counts[outcome.status] = s.counts.get(outcome.status, 0) + 1
+        if self.keep:
+            s.outcomes.append(outcome)
+        if self.on_doc:
+            self.on_doc(outcome)
+        if not self.keep:
+            outcome.result = None
+
+    def _write(self, item: _Item) -> tuple[DocOutcome, str | None]:
+        """One document inside the batch's transaction, in its own savepoint."""
+        db, path = self.db, item.path
+        if item.skip is not None:
+            _record(db, self.run_id, item.doc_id, path, "skipped", item.skip, item.existing)
+            msg = "unchanged since last run" if item.existing and item.skip.startswith("unchanged") else item.skip
+            return DocOutcome(str(path), item.doc_id, "skipped", msg), None
+        prep = item.prepared
+        assert prep is not None
+        if prep.config_error:
+            raise ConfigError(prep.config_error)  # a setup problem fails every document alike
+        if prep.error or (prep.result is None and prep.rows is None) or prep.raw is None:
+            msg = prep.error or f"{path}: internal error (no result)"
+            _record(db, self.run_id, item.doc_id, path, "failed", msg, None)
+            return DocOutcome(str(path), item.doc_id, "failed", msg), None
+        if prep.rows is not None:
+            self.backend.stats.dropped += prep.dropped  # counted in the worker's copy of the backend
+        elif self.cpu_only:
+            self.backend.stats.dropped += prep.result.dropped if prep.result else 0
+        db.conn.execute("SAVEPOINT doc")
+        try:
+            outcome, rid = self._store(item, prep)
+        except Exception as exc:
+            if db.conn.in_transaction:  # SQLite may have rolled the whole transaction back (a full disk)
+                try:
+                    db.conn.execute("ROLLBACK TO doc")
+                    db.conn.execute("RELEASE doc")
+                except sqlite3.Error:
+                    pass
+            if guard.is_fatal(exc):  # the database itself (full disk, damaged, read-only)
+                raise StoreError(guard.describe(exc, guard.file_of(db))) from exc
+            if not db.conn.in_transaction:
+                raise  # the batch's transaction is gone: nothing in it can be kept
+            if os.environ.get("SUMMARIZER_RAISE_ERRORS"):
+                raise
+            msg = f"{path}: internal error ({type(exc).__name__}: {exc})"
+            _record(db, self.run_id, item.doc_id, path, "failed", msg, None)
+            return DocOutcome(str(path), item.doc_id, "failed", msg), None
+        db.conn.execute("RELEASE doc")
+        return outcome, rid
+
+    def _store(self, item: _Item, prep: _Prepared) -> tuple[DocOutcome, str | None]:
+        db, ident, raw, path = self.db, self.ident, prep.raw, item.path
+        assert raw is not None
+        doc_id, id_note = item.doc_id, item.note
+        rows = prep.rows
+        if not identity.still_mine(db, doc_id, path, raw.sha256):
+            # Another run stored a different document under this id meanwhile: never replace it.
+            got = identity.DocIds(db).assign(path, raw.sha256)
+            doc_id, id_note = got.doc_id, got.note
+            result = prep.the_result()
+            assert result is not None
+            prep.result, rows = result.model_copy(update={"doc_id": doc_id}), None
+        # Another run may have stored this very result while we extracted.
+        again = store.find_result(db, doc_id, raw.sha256, ident.backend, ident.model, ident.prompt_version)
+        if again and again != item.existing and not self.force:
+            _record(db, self.run_id, doc_id, path, "skipped", "stored meanwhile by another run", again)
+            return DocOutcome(str(path), doc_id, "skipped", "stored meanwhile by another run"), None
+        if rows is not None and rows[0] == doc_id:  # built by the worker: execute them
+            _, rid, doc_row, table_rows = rows
+            store.write_document_row(db, doc_row)
+            store.write_result_rows(db, rid, table_rows)
+            counts, faults = prep.counts, prep.faults
+        else:
+            result = prep.the_result()
+            assert result is not None
+            store.save_document(db, doc_id, raw.path, raw.sha256, raw.encoding, raw.text, prep.cleaned)
+            rid = store.save_result(db, result, self.run_id, raw.sha256, ident.backend, ident.model,
+                                    ident.prompt_version)
+            counts, faults = _counts(result), result.faults
+        status = "degraded" if faults else "ok"
+        _record(db, self.run_id, doc_id, path, status, _fault_message(path, faults), rid)
+        msg = f"{counts[0]} goals, {counts[1]} measures, {counts[2]} responsibilities"
+        if id_note:
+            msg += f" ({id_note})"
+        if faults:
+            msg = f"{_fault_message(path, faults)}; kept the rules' reading: {msg}"
+        if prep.result is None and prep.result_json is not None:
+            shipped = _ShippedOutcome(str(path), doc_id, status, msg, None, counts)
+            shipped._json = prep.result_json
+            return shipped, rid
+        return DocOutcome(str(path), doc_id, status, msg, prep.result, counts), rid
+
+
+def run_one(db, path: Path, backend: Backend, run_id: str, force: bool,  # type: ignore[no-untyped-def]
+            doc_id: str | None = None, id_note: str = "") -> DocOutcome:
+    """One document through every stage in this thread, stored in its own transaction.
+
+    For callers that handle documents one at a time (a service request): the same
+    reading, skip check and write as `run_batch`, without pools. The caller owns the
+    run row (`run_id`) and refreshes the derived tables when it sees fit.
+    """
+    ident = backend.identity
+    doc_id = doc_id or path.stem
+    sha = identity.file_sha256(path)
+    item = _Item(path, doc_id, id_note, sha)
+    if sha is not None:
+        item.existing = store.find_result(db, doc_id, sha, ident.backend, ident.model, ident.prompt_version)
+        if item.existing and not force:
+            item.skip = "unchanged; use --force"
+    if item.skip is None:
+        cpu_only = bool(getattr(backend, "cpu_only", False))
+        prep = _cpu_stage(path, doc_id, backend if cpu_only else None, rules_first=False)
+        item.prepared = prep if cpu_only else _model_stage(backend, prep)
+    summary = RunSummary(run_id=run_id)
+    writer = _Writer(db, backend, run_id, force, summary, None, True)
+    writer.buffer.append(item)
+    writer.flush()
+    return summary.outcomes[0]
+
+
+
+
+def _refresh_views_or_reason(db, db_path: str | Path, failure: str | None,  # type: ignore[no-untyped-def]
+                             changed: set[str] | None = None) -> str | None:
     """Refresh the derived tables unless the database already failed; a failure here is the reason.
 
     On a full disk the run's own row must still be marked failed with why: that small
@@ -185,75 +627,20 @@ def _refresh_views_or_reason(db, db_path: str | Path, failure: str | None) -> st
     if failure:
         return failure
     try:
-        refresh_views(db)
+        refresh_views(db, changed)
     except sqlite3.Error as exc:
         return guard.describe(exc, db_path)
     return None
 
 
-def _one(db, path: Path, backend: Backend, run_id: str, force: bool,  # type: ignore[no-untyped-def]
-         doc_id: str | None = None, id_note: str = "") -> DocOutcome:
-    ident = backend.identity
-    doc_id = doc_id or path.stem
-    try:
-        raw = read_document(path)
-        cleaned, doc = prepare(doc_id, raw.text)
-        if not cleaned.strip():
-            raise SummarizerError(f"{path}: no document text left after cleaning (only page noise)")
-        existing = store.find_result(db, doc_id, raw.sha256, ident.backend, ident.model,
-                                     ident.prompt_version)
-        if existing and not force:
-            _record(db, run_id, doc_id, path, "skipped", "unchanged; use --force", existing)
-            return DocOutcome(str(path), doc_id, "skipped", "unchanged since last run")
-        result = backend.extract(doc)
-        # The abstract and measure lines: the model's (fact-checked) where the backend has one, else the template.
-        result = add_summaries(result, cleaned, getattr(backend, "ask_abstract", None))
-        with store.write_lock(db):
-            if not identity.still_mine(db, doc_id, path, raw.sha256):
-                # Another run stored a different document under this id meanwhile: never replace it.
-                got = identity.DocIds(db).assign(path, raw.sha256)
-                doc_id, id_note = got.doc_id, got.note
-                result = result.model_copy(update={"doc_id": doc_id})
-            # Another run may have stored this very result while we extracted.
-            again = store.find_result(db, doc_id, raw.sha256, ident.backend, ident.model,
-                                      ident.prompt_version)
-            if again and again != existing and not force:
-                _record(db, run_id, doc_id, path, "skipped", "stored meanwhile by another run", again)
-                return DocOutcome(str(path), doc_id, "skipped", "stored meanwhile by another run")
-            store.save_document(db, doc_id, raw.path, raw.sha256, raw.encoding, raw.text, cleaned)
-            rid = store.save_result(db, result, run_id, raw.sha256, ident.backend, ident.model,
-                                    ident.prompt_version)
-            status = "degraded" if result.faults else "ok"
-            _record(db, run_id, doc_id, path, status, _fault_message(path, result.faults), rid)
-        n_resp = sum(len(m.responsibilities) for m in result.measures)
-        msg = f"{len(result.goals)} goals, {len(result.measures)} measures, {n_resp} responsibilities"
-        if id_note:
-            msg += f" ({id_note})"
-        if result.faults:
-            msg = f"{_fault_message(path, result.faults)}; kept the rules' reading: {msg}"
-        return DocOutcome(str(path), doc_id, status, msg, result)
-    except ConfigError:
-        raise  # a setup problem (model file, server start) fails every document alike: stop the run
-    except SummarizerError as exc:
-        _record(db, run_id, doc_id, path, "failed", str(exc), None)
-        return DocOutcome(str(path), doc_id, "failed", str(exc))
-    except Exception as exc:
-        if guard.is_fatal(exc):  # the database itself (full disk, damaged, read-only): no later document fits
-            raise StoreError(guard.describe(exc, guard.file_of(db))) from exc
-        if os.environ.get("SUMMARIZER_RAISE_ERRORS"):
-            raise
-        msg = f"{path}: internal error ({type(exc).__name__}: {exc})"
-        _record(db, run_id, doc_id, path, "failed", msg, None)
-        return DocOutcome(str(path), doc_id, "failed", msg)
-
-
-def refresh_views(db) -> None:  # type: ignore[no-untyped-def]
-    """Canonical units and browse views follow every run (cheap, idempotent)."""
+def refresh_views(db, changed: set[str] | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Canonical units and browse views follow every run: only the results a run wrote
+    are resolved (`refresh_units(db, changed)`), not the whole database; None: all."""
     from summarizer.interfaces.browse import ensure_views
     from summarizer.store.units import refresh_units
 
     with store.write_lock(db):  # derived tables: read and rewritten under one write lock
-        refresh_units(db)
+        refresh_units(db, changed)
         ensure_views(db)
 
 
@@ -273,8 +660,6 @@ def failed_paths(db_path: str | Path) -> list[Path]:
 
 def _record(db, run_id: str, doc_id: str, path: Path, status: str, error: str,  # type: ignore[no-untyped-def]
             result_id: str | None) -> None:
-    db.table("doc_runs").upsert(
+    store.upsert_rows(db, "doc_runs", ("run_id", "path"), [
         {"run_id": run_id, "doc_id": doc_id, "path": str(path), "status": status,
-         "error": error, "result_id": result_id, "finished_at": store.now()},
-        pk=("run_id", "path"),
-    )
+         "error": error, "result_id": result_id, "finished_at": store.now()}])

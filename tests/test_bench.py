@@ -18,17 +18,18 @@ def test_bench_rules_and_stub_smoke(tmp_path: Path) -> None:
                    scopes=("targets",), log=lambda s: None)
     text = md.read_text(encoding="utf-8")
     assert md == out / "bench.md"
-    assert "| documents | wall s | docs/s |" in text
+    assert "| documents | jobs | wall s | docs/s |" in text
     assert "| scope | mode | jobs | calls |" in text
     assert "nproc" in text and "Python" in text
     for png in ("time_vs_docs.png", "time_vs_jobs.png"):
         data = (out / png).read_bytes()
         assert data.startswith(b"\x89PNG") and len(data) < 200_000
     res = json.loads((out / "bench.json").read_text(encoding="utf-8"))
-    assert [r["size"] for r in res["rules"]] == [2, 4]
+    assert [(r["size"], r["jobs"]) for r in res["rules"]] == [(2, 1), (2, 2), (4, 1), (4, 2)]
     assert all(r["ok"] == r["size"] for r in res["rules"])
+    assert all(r["worker_peak_rss_mb"] > 0 for r in res["rules"] if r["jobs"] == 2)  # workers ran
     rows = res["llm_stub"]["rows"]
-    assert {(r["scope"], r["mode"], r["jobs"]) for r in rows} == {("targets", m, j) for m in ("chunks", "docs") for j in (1, 2)}
+    assert {(r["scope"], r["mode"], r["jobs"]) for r in rows} == {("targets", m, j) for m in ("chunks", "docs", "cli") for j in (1, 2)}
     for r in rows:
         assert r["calls"] > 0 and r["failed"] == 0
         assert r["rerun_calls"] == 0 and r["rerun_cache_hits"] == r["calls"]  # the llm_calls cache

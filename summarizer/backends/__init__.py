@@ -22,6 +22,10 @@ class PreparedDoc:
     doc_id: str
     text: str
     outline: Outline
+    # The rules' reading, when the pipeline computed it already (in a worker process,
+    # for a backend with `rules_first`): model backends start from it instead of
+    # reading the rules again in the process that waits for the model.
+    rules: DocumentResult | None = None
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,10 @@ def estimate_tokens(s: str) -> int:
 
 
 def rules_result(doc: PreparedDoc) -> DocumentResult:
-    """The rules' reading: the backbone the model's answers are merged into."""
+    """The rules' reading: the backbone the model's answers are merged into (a copy of the
+    one the pipeline computed beforehand, if it did)."""
+    if doc.rules is not None:
+        return doc.rules.model_copy(deep=True)
     return RulesBackend().extract(doc)
 
 

@@ -492,6 +492,7 @@ class LLMBackend:
     rule doubt (backends/assist.py); "targets" lets it decide the goals of every target span."""
 
     kind = "openai"
+    rules_first = True  # every scope starts from the rules' reading: the pipeline may compute it beforehand
 
     def __init__(self, **settings: object) -> None:
         self.settings = LLMSettings.from_kwargs(**settings)
@@ -627,7 +628,7 @@ class LLMBackend:
                 if (g.start, g.end, g.value) not in seen:
                     seen.add((g.start, g.end, g.value))
                     goals.append(g)
-        rule_goals, _rule_dropped = rules_goals(text, doc.outline)
+        rule_goals = list(doc.rules.goals) if doc.rules is not None else rules_goals(text, doc.outline)[0]
         if self.settings.scope == "goals":
             # The model read only the clauses the rules left: it adds goals, the rules keep theirs.
             scopes = year_scopes(text)
@@ -655,9 +656,10 @@ class LLMBackend:
             self.stats.dropped += dropped
         return DocumentResult(
             doc_id=doc.doc_id,
-            plan=extract_plan(text),
+            plan=doc.rules.plan.model_copy(deep=True) if doc.rules is not None else extract_plan(text),
             goals=goals,
-            measures=rules_measures(doc.outline),
+            measures=([m.model_copy(deep=True) for m in doc.rules.measures] if doc.rules is not None
+                      else rules_measures(doc.outline)),
             dropped=dropped,
             notes=notes,
             faults=summarize_faults([a.fault for a in answers], len(chunks)),

@@ -104,6 +104,8 @@ def rules_goals(text: str, outline: Outline | None = None) -> tuple[list[Grounde
 class RulesBackend:
     """Everything by rule: outline, duties, goals, metadata."""
 
+    cpu_only = True  # no model calls: the pipeline extracts in its worker processes
+
     def __init__(self, **_: object) -> None:
         self.identity = Identity("rules")
         self.stats = CallStats()

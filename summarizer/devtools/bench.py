@@ -3,13 +3,17 @@
 Parts (any subset):
 
 - ``rules``: the sample corpus replicated to N documents (distinct ids), clean +
-  outline + rules + store through `run_batch` into a fresh db, each size in its
-  own subprocess (wall time, docs/s, MB of raw text/s, peak RSS).
+  outline + rules + store through `run_batch` into a fresh db, each size and each
+  `--jobs` level (default 1 and 2) in its own subprocess (wall time, docs/s, MB of raw
+  text/s, ms/doc, peak RSS of the main process and of the largest worker process,
+  speed-up of each jobs level over jobs 1 on the same documents).
 - ``llm-stub``: the openai backend against a threaded OpenAI-compatible stub that
   answers every request after a fixed latency; wall time vs the ideal
   (calls x latency / jobs) for chunk-level (`LLMSettings.jobs`) and document-level
-  (`run_batch(jobs=)`) concurrency, calls and prompt tokens per document, and a
-  second identical run that must make 0 calls (the `llm_calls` cache).
+  (`run_batch(jobs=)`) concurrency, and both at once as `summarizer run --jobs N`
+  gives them (mode `cli`), calls and prompt tokens per document, and a second
+  identical run that must make 0 calls (the `llm_calls` cache). A warm-up run first
+  (not reported) pays the client's one-off start (lazy imports, connection).
 - ``local``: the embedded model on the sample docs once (subprocess): time,
   tokens, tokens/s, peak RSS, and eval F1 next to the rules backend.
 - ``peer``: LangExtract pointed at the same local model through its
@@ -135,26 +139,53 @@ def _rules_worker(args: dict[str, Any]) -> dict[str, Any]:
 
     docs = Path(args["docs"])
     raw_bytes = sum(p.stat().st_size for p in docs.iterdir())
+    backend = get_backend("rules")  # imports (about 1 s, the openai client's) stay out of the time
     rss0 = _maxrss_mb()
+    load0 = os.getloadavg()[0]
+    me0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
-    summary = run_batch([docs], args["db"], get_backend("rules"), jobs=int(args.get("jobs", 1)))
+    summary = run_batch([docs], args["db"], backend, jobs=int(args.get("jobs", 1)), keep_results=False)
     wall = time.perf_counter() - t0
-    return {"docs": len(summary.outcomes), "ok": summary.count("ok"), "wall_s": wall, "bytes": raw_bytes,
-            "rss_before_mb": rss0, "peak_rss_mb": _maxrss_mb()}
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"docs": summary.documents, "ok": summary.count("ok"), "wall_s": wall, "bytes": raw_bytes,
+            "rss_before_mb": rss0, "peak_rss_mb": _maxrss_mb(),
+            "worker_peak_rss_mb": round(kids.ru_maxrss / 1024, 1) if int(args.get("jobs", 1)) > 1 else None,
+            # CPU seconds: what the run cost whatever else shared the cores.
+            "cpu_main_s": (me.ru_utime + me.ru_stime) - (me0.ru_utime + me0.ru_stime),
+            "cpu_workers_s": kids.ru_utime + kids.ru_stime,
+            "loadavg": [round(load0, 2), round(os.getloadavg()[0], 2)]}
 
 
-def bench_rules(sizes: Iterable[int], work: Path, docs_dir: Path, log: Callable[[str], None]) -> list[dict]:
+def bench_rules(sizes: Iterable[int], work: Path, docs_dir: Path, log: Callable[[str], None],
+                jobs: Iterable[int] = (1, 2)) -> list[dict]:
     rows = []
     for n in sizes:
         d = work / f"rules_{n}"
         replicate(docs_dir, n, d / "docs")
-        r = _worker("rules", {"docs": str(d / "docs"), "db": str(d / "results.db")})
-        r["size"] = n
-        r["docs_per_s"] = r["docs"] / r["wall_s"]
-        r["mb_per_s"] = r["bytes"] / 1e6 / r["wall_s"]
-        r["ms_per_doc"] = 1000 * r["wall_s"] / n
-        rows.append(r)
-        log(f"rules {n:>5} docs: {r['wall_s']:.2f}s, {r['docs_per_s']:.1f} docs/s, peak {r['peak_rss_mb']} MB")
+        base = None
+        for j in jobs:
+            db = d / f"results_{j}.db"
+            r = _worker("rules", {"docs": str(d / "docs"), "db": str(db), "jobs": j})
+            for f in d.glob(f"results_{j}.db*"):
+                f.unlink()  # 10,000 documents make a 1 GB database: one at a time
+            r["size"], r["jobs"] = n, j
+            r["docs_per_s"] = r["docs"] / r["wall_s"]
+            r["mb_per_s"] = r["bytes"] / 1e6 / r["wall_s"]
+            r["ms_per_doc"] = 1000 * r["wall_s"] / n
+            base = base or r["wall_s"]
+            r["speedup"] = base / r["wall_s"]
+            r["cpu_ms_per_doc"] = 1000 * (r["cpu_main_s"] + r["cpu_workers_s"]) / n
+            # On idle cores the run takes as long as its busiest process: the main one, or the
+            # workers' CPU spread over the cores they have (an estimate, not a measurement).
+            cores = min(j, os.cpu_count() or 1) if j > 1 else 1
+            r["idle_estimate_s"] = max(r["cpu_main_s"], r["cpu_workers_s"] / cores) if j > 1 else r["cpu_main_s"]
+            r["idle_mb_per_s"] = r["bytes"] / 1e6 / r["idle_estimate_s"] if r["idle_estimate_s"] else None
+            rows.append(r)
+            log(f"rules {n:>5} docs jobs {j}: {r['wall_s']:.2f}s, {r['mb_per_s']:.2f} MB/s, "
+                f"{r['ms_per_doc']:.1f} ms/doc, x{r['speedup']:.2f}, peak {r['peak_rss_mb']} MB "
+                f"(workers {r['worker_peak_rss_mb']} MB), CPU main {r['cpu_main_s']:.1f}s workers "
+                f"{r['cpu_workers_s']:.1f}s, load {r['loadavg']}")
+        shutil.rmtree(d / "docs")
     return rows
 
 
@@ -196,7 +227,38 @@ class LatencyStub(ChatStub):
         return {"g": []}
 
 
-def _stub_run(stub: LatencyStub, docs: list[Path], db: Path, scope: str, chunk_jobs: int, doc_jobs: int,
+class StubProcess:
+    """The latency stub in a process of its own, as a real server would be: its request
+    handling does not take the benchmark's CPU time or interpreter lock."""
+
+    def __init__(self, latency: float) -> None:
+        self.latency = latency
+        self.base_url = ""
+
+    def __enter__(self) -> StubProcess:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_serve_stub, args=(self.latency, child), daemon=True)
+        self._proc.start()
+        self.base_url = self._conn.recv()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._conn.send("stop")
+        self._proc.join(10)
+        if self._proc.is_alive():
+            self._proc.terminate()
+
+
+def _serve_stub(latency: float, conn: Any) -> None:
+    with LatencyStub(latency) as stub:
+        conn.send(stub.base_url)
+        conn.recv()  # until the benchmark says stop
+
+
+def _stub_run(stub: Any, docs: list[Path], db: Path, scope: str, chunk_jobs: int, doc_jobs: int,
               per_doc: bool = False) -> dict[str, Any]:
     from summarizer.backends import get_backend
     from summarizer.pipeline import run_batch
@@ -252,19 +314,23 @@ def bench_stub(jobs: Iterable[int], latency: float, work: Path, docs_dir: Path,
             with p.open("a", encoding="utf-8") as f:
                 f.write(f"\n审批时限“最多{i + 1}天”，完成{i + 1}项改造。\n")
     rows, per_doc = [], {}
-    with LatencyStub(latency) as stub:
+    with StubProcess(latency) as stub:
+        _stub_run(stub, docs[:2], work / "stub_warmup.db", "targets", chunk_jobs=2, doc_jobs=2)  # not reported
         for scope in scopes:
-            for mode in ("chunks", "docs"):
+            for mode in ("chunks", "docs", "cli"):
                 for j in jobs:
                     db = work / f"stub_{scope}_{mode}_{j}.db"
-                    first = _stub_run(stub, docs, db, scope, chunk_jobs=j if mode == "chunks" else 1,
-                                      doc_jobs=j if mode == "docs" else 1, per_doc=(j == 1 and mode == "chunks"))
-                    again = _stub_run(stub, docs, db, scope, chunk_jobs=j if mode == "chunks" else 1,
-                                      doc_jobs=j if mode == "docs" else 1)
+                    cj = j if mode in ("chunks", "cli") else 1
+                    dj = j if mode in ("docs", "cli") else 1
+                    first = _stub_run(stub, docs, db, scope, chunk_jobs=cj, doc_jobs=dj,
+                                      per_doc=(j == 1 and mode == "chunks"))
+                    again = _stub_run(stub, docs, db, scope, chunk_jobs=cj, doc_jobs=dj)
                     ideal = first["calls"] * latency / j
                     row = {"scope": scope, "mode": mode, "jobs": j,
                            **{k: v for k, v in first.items() if k != "per_doc"},
                            "ideal_s": ideal, "ratio": first["wall_s"] / ideal if ideal else None,
+                           "of_ideal": ideal / first["wall_s"] if first["wall_s"] else None,
+                           "loadavg": round(os.getloadavg()[0], 2),
                            "rerun_calls": again["calls"], "rerun_cache_hits": again["cache_hits"],
                            "rerun_wall_s": again["wall_s"]}
                     rows.append(row)
@@ -699,30 +765,54 @@ def write_report(out_dir: Path, res: dict[str, Any]) -> Path:
           ""]
     if "rules" in res:
         rows = res["rules"]
-        md += ["## rules: clean + outline + rules + store (run_batch, fresh db, one subprocess per size)", "",
-               _table(["documents", "wall s", "docs/s", "MB raw text/s", "ms/doc (time/size)", "peak RSS MB",
-                       "RSS before run MB"],
-                      [[r["size"], r["wall_s"], r["docs_per_s"], r["mb_per_s"], r["ms_per_doc"], r["peak_rss_mb"],
-                        r["rss_before_mb"]] for r in rows]), "",
+        md += ["## rules: clean + outline + rules + store (run_batch, fresh db, one subprocess per size and jobs)", "",
+               _table(["documents", "jobs", "wall s", "docs/s", "MB raw text/s", "ms/doc (time/size)",
+                       "speed-up vs jobs 1", "peak RSS MB (main)", "peak RSS MB (largest worker)",
+                       "CPU s main", "CPU s workers", "CPU ms/doc", "MB/s on idle cores (estimate)",
+                       "load avg start/end"],
+                      [[r["size"], r.get("jobs", 1), r["wall_s"], r["docs_per_s"], r["mb_per_s"], r["ms_per_doc"],
+                        r.get("speedup"), r["peak_rss_mb"], r.get("worker_peak_rss_mb"), r.get("cpu_main_s"),
+                        r.get("cpu_workers_s"), r.get("cpu_ms_per_doc"), r.get("idle_mb_per_s"),
+                        "/".join(str(x) for x in r.get("loadavg", []))] for r in rows]), "",
+               "The measured columns are wall, docs/s, MB/s, ms/doc and speed-up. The CPU columns say what the "
+               "run cost whatever else shared the cores; the last estimate is raw MB / the busiest process's "
+               "CPU time (the main process, or the workers' CPU time over min(jobs, cores)), i.e. the rate "
+               "the same work would reach with the cores to itself. It is an estimate, not a measurement.", "",
                "The sample corpus (5 documents) copied under distinct ids; MB = raw UTF-8 bytes of the files. "
-               "Linear growth shows as a flat ms/doc column.", "",
+               "Linear growth shows as a flat ms/doc column. jobs 1 runs everything in one process; jobs N "
+               "reads, cleans and runs the rules in min(N, cores) worker processes while the main process "
+               "writes (one writer, several documents per transaction). The time excludes importing the "
+               "program; the load average (1 min, at start and end of each run) shows how much else ran "
+               "on the machine's cores meanwhile.", "",
                "![time vs documents](time_vs_docs.png)", ""]
+        series = []
+        for j, style in ((1, "o-"), (2, "s-"), (4, "^-"), (8, "v-")):
+            rs = [r for r in rows if r.get("jobs", 1) == j]
+            if rs:
+                series.append((f"jobs {j}", [r["size"] for r in rs], [r["wall_s"] for r in rs], style))
+        first = [r for r in rows if r.get("jobs", 1) == rows[0].get("jobs", 1)]
+        series.append((f"linear from the smallest (jobs {rows[0].get('jobs', 1)})", [r["size"] for r in first],
+                       [first[0]["wall_s"] * r["size"] / first[0]["size"] for r in first], "k--"))
         _plot(out_dir / "time_vs_docs.png", "rules backend: wall time vs documents", "documents", "seconds",
-              [("measured", [r["size"] for r in rows], [r["wall_s"] for r in rows], "o-"),
-               ("linear from the smallest", [r["size"] for r in rows],
-                [rows[0]["wall_s"] * r["size"] / rows[0]["size"] for r in rows], "k--")], logx=True)
+              series, logx=True)
     if "llm_stub" in res:
         st = res["llm_stub"]
         md += [f"## openai backend against a stub with {st['latency']} s latency per request "
                f"({st['docs']} sample docs)",
                "",
                "mode `chunks` = `LLMSettings.jobs` (chunks of one document at once, documents one after another); "
-               "mode `docs` = `run_batch(jobs=)` (documents at once, chunks of each one after another). "
-               "ideal = calls x latency / jobs. The re-run is an identical run (`--force`) on the same db.", "",
-               _table(["scope", "mode", "jobs", "calls", "wall s", "ideal s", "wall/ideal", "prompt tokens",
-                       "re-run calls", "re-run cache hits", "re-run wall s", "failed"],
-                      [[r["scope"], r["mode"], r["jobs"], r["calls"], r["wall_s"], r["ideal_s"], r["ratio"],
-                        r["prompt_tokens"], r["rerun_calls"], r["rerun_cache_hits"], r["rerun_wall_s"], r["failed"]]
+               "mode `docs` = `run_batch(jobs=)` (documents at once, chunks of each one after another); "
+               "mode `cli` = both, as `summarizer run --jobs N` sets them (N requests in flight in all). "
+               "ideal = calls x latency / jobs; ideal/wall is the fraction of it reached (1 = perfect). "
+               "The re-run is an identical run (`--force`) on the same db. The stub runs in a process of its "
+               "own (as a real server would be elsewhere); the load average is the machine's at the end of "
+               "each row (other work shared the 2 cores).", "",
+               _table(["scope", "mode", "jobs", "calls", "wall s", "ideal s", "ideal/wall", "prompt tokens",
+                       "re-run calls", "re-run cache hits", "re-run wall s", "failed", "load avg"],
+                      [[r["scope"], r["mode"], r["jobs"], r["calls"], r["wall_s"], r["ideal_s"],
+                        r.get("of_ideal") or (1 / r["ratio"] if r.get("ratio") else None),
+                        r["prompt_tokens"], r["rerun_calls"], r["rerun_cache_hits"], r["rerun_wall_s"], r["failed"],
+                        r.get("loadavg")]
                        for r in st["rows"]]), ""]
         for scope, docs in st["per_doc"].items():
             md += [f"Per document, scope `{scope}` (jobs 1; prompt tokens = characters sent, the stub's count):", "",
@@ -732,11 +822,12 @@ def write_report(out_dir: Path, res: dict[str, Any]) -> Path:
         md += ["![time vs jobs](time_vs_jobs.png)", ""]
         series = []
         for scope, style in (("targets", "o-"), ("residual", "s-")):
-            for mode in ("chunks", "docs"):
+            for mode in ("chunks", "docs", "cli"):
                 rs = [r for r in st["rows"] if r["scope"] == scope and r["mode"] == mode]
                 if rs:
                     series.append((f"{scope}, {mode}", [r["jobs"] for r in rs], [r["wall_s"] for r in rs],
-                                   style if mode == "docs" else style.replace("-", ":")))
+                                   {"docs": style, "chunks": style.replace("-", ":"),
+                                    "cli": style.replace("-", "-.")}[mode]))
             rs = [r for r in st["rows"] if r["scope"] == scope and r["mode"] == "docs"]
             if rs:
                 series.append((f"{scope}, ideal", [r["jobs"] for r in rs], [r["ideal_s"] for r in rs], "k--"
@@ -820,11 +911,12 @@ def write_report(out_dir: Path, res: dict[str, Any]) -> Path:
 # ---- entry ------------------------------------------------------------------------------------
 
 
-def run_bench(out_dir: Path, parts: set[str], sizes: Iterable[int] = (10, 100, 1000),
+def run_bench(out_dir: Path, parts: set[str], sizes: Iterable[int] = (1000, 10000),
               jobs: Iterable[int] = (1, 2, 4, 8), latency: float = 0.2, docs_dir: Path = DOCS,
               gold_dir: Path = GOLD, peer_cap_s: float = 360.0, scopes: Iterable[str] = ("targets", "residual"),
               stub_docs: int = 0, scale_sizes: Iterable[int] = (500, 5000), linear_mb: float = 10.0,
               clients: Iterable[int] = (1, 4, 16), serve_docs: int = 200,
+              rules_jobs: Iterable[int] = (1, 2),
               log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)) -> Path:
     unknown = set(parts) - set(PARTS)
     if unknown:
@@ -836,7 +928,7 @@ def run_bench(out_dir: Path, parts: set[str], sizes: Iterable[int] = (10, 100, 1
     with tempfile.TemporaryDirectory(prefix="summarizer-bench-") as tmp:
         work = Path(tmp)
         if "rules" in parts:
-            res["rules"] = bench_rules(sizes, work, docs_dir, log)
+            res["rules"] = bench_rules(sizes, work, docs_dir, log, rules_jobs)
         if "llm-stub" in parts:
             res["llm_stub"] = bench_stub(list(jobs), latency, work, docs_dir, log, tuple(scopes), stub_docs)
         if parts & {"local", "peer"}:
@@ -878,7 +970,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m summarizer.devtools.bench", description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("results/bench"))
     ap.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated: {','.join(PARTS)}")
-    ap.add_argument("--sizes", default="10,100,1000")
+    ap.add_argument("--sizes", default="1000,10000")
     ap.add_argument("--jobs", default="1,2,4,8")
     ap.add_argument("--latency", type=float, default=0.2)
     ap.add_argument("--peer-cap", type=float, default=360.0, help="seconds for the whole peer part")

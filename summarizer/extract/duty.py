@@ -184,6 +184,7 @@ def parse_duty_clause(text: str, start: int, end: int, first_is_lead: bool = Fal
 
 
 _NOTE_OPEN = "（("
+_NOTE_OPEN_RE = re.compile("[" + re.escape(_NOTE_OPEN) + "]")
 _NOTE_CLOSE = {"（": "）", "(": ")"}
 
 
@@ -196,17 +197,18 @@ def find_notes(text: str, start: int, end: int) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     i = start
     while i < end:
-        if text[i] in _NOTE_OPEN:
-            j = _close(text, i, end)
-            if j is None:
-                i += 1
-                continue
-            inner = text[i + 1 : j]
-            if _LABEL_RE.search(inner) or _VERB_RE.search(inner.rstrip("。；;，, ")):
-                spans.append((i + 1, j))
-            i = j + 1
-        else:
+        o = _NOTE_OPEN_RE.search(text, i, end)  # the next opening bracket (a jump, not a loop)
+        if o is None:
+            break
+        i = o.start()
+        j = _close(text, i, end)
+        if j is None:
             i += 1
+            continue
+        inner = text[i + 1 : j]
+        if _LABEL_RE.search(inner) or _VERB_RE.search(inner.rstrip("。；;，, ")):
+            spans.append((i + 1, j))
+        i = j + 1
     # A bare labeled line (`责任单位：市经信局`) at the end of an item counts too.
     for m in re.finditer(r"(?m)^\s*(?:" + "|".join(w for w, _ in _LABELS) + "|" + _OPEN_LABEL + r")\s*[:：].*$",
                          text[start:end]):
@@ -308,7 +310,7 @@ def prose_duties(text: str, start: int, end: int, skip: list[tuple[int, int]] | 
             if len(unit) >= 2 and not _SELF_RE.match(unit):
                 found.append((us, Duty(unit, role, us, ue)))
 
-    for m in _WITH_RE.finditer(text, start, end):
+    for m in (_WITH_RE.finditer(text, start, end) if text.find("会同", start, end) >= 0 else ()):
         if m.group("a"):
             add(m.start("a"), m.end("a"), Role.lead)
         add(m.start("b"), m.end("b"), Role.support)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from summarizer.extract.numbers import CN_NUMERAL, DOUBLING_RE, cn_to_number
@@ -301,10 +302,41 @@ _SPLIT_RE = re.compile(
 _SPLIT_VALUE_RE = re.compile(rf"(?P<v>{_NUM})\s*(?P<u>{_UNIT_RE})?")
 
 
+_SPLIT_SEPS = "，,。；;：:\n"
+
+
+def _split_matches(text: str, start: int, end: int) -> Iterator[re.Match[str]]:
+    """The matches `_SPLIT_RE.finditer(text, start, end)` gives, found faster.
+
+    A match starts 2..60 characters before a 分别/均 with no clause break between, so
+    only those starts are tried (anchored, in ascending order, each at most once),
+    instead of running the lazy subject at every position of the document (a tenth
+    of the rules' time went there)."""
+    keys = sorted(m.start() for m in _SPLIT_KEY_RE.finditer(text, start, end))
+    pos, tried = start, start - 1  # next free position; highest start tried so far
+    for p in keys:
+        if p - 2 < pos:
+            continue
+        lo = max(pos, p - 60, tried + 1)
+        cut = max(text.rfind(c, lo, p) for c in _SPLIT_SEPS)
+        if cut >= 0:
+            lo = max(lo, cut + 1)
+        for s in range(lo, p - 1):
+            m = _SPLIT_RE.match(text, s, end)
+            if m:
+                yield m
+                pos = m.end()
+                break
+        tried = max(tried, p - 2)
+
+
+_SPLIT_KEY_RE = re.compile("分别|均")
+
+
 def _split_targets(text: str, start: int, end: int, scopes: list[tuple[int, int, int]]) -> list[GoalCandidate]:
     """The targets of `分别`/`均` sentences (see _SPLIT_RE)."""
     out: list[GoalCandidate] = []
-    for m in _SPLIT_RE.finditer(text, start, end):
+    for m in _split_matches(text, start, end):
         values = list(_SPLIT_VALUE_RE.finditer(m.group("vals")))
         units = [v.group("u") for v in values if v.group("u")]
         unit = units[-1] if units else None

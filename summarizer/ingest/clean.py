@@ -61,7 +61,9 @@ _PINYIN_BODY = f"[a-zü{_TONED}]{{1,7}}"
 # A pinyin annotation glued to a CJK char: 業(yè), 發(fā). Toneless syllables only for
 # the common neutral-tone particles, so real bracketed words like (ai) survive.
 _NEUTRAL = {"de", "le", "men", "zi", "me", "ge", "ne", "ma", "ba", "zhe", "li", "tou", "shang"}
-_PINYIN_RE = re.compile(rf"(?<=[\u3400-\u9fff])[(（]({_PINYIN_BODY})[)）]")
+# The bracket first, the CJK char before it checked behind: the engine then scans for
+# brackets instead of trying the lookbehind at every character.
+_PINYIN_RE = re.compile(rf"[(（](?<=[\u3400-\u9fff].)({_PINYIN_BODY})[)）]")
 
 
 
@@ -99,7 +101,9 @@ class _Line:
 
 
 _INVISIBLE_RE = re.compile(r"[\u200b\ufeff\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_ODD_SPACES = str.maketrans({c: " " for c in "\t\u3000\u00a0\u2002\u2003\u2009\x0c"})
+# One for one, so the offsets stay; a regex (not str.translate, which looks up every
+# character of a CJK line in a dict) because most lines have none.
+_ODD_SPACES_RE = re.compile("[\t\u3000\u00a0\u2002\u2003\u2009\x0c]")
 # Extra spaces: all but the first of a run, and any at either end of the line.
 _EXTRA_SPACE_RE = re.compile(r"(?<= ) +|^ +| +$")
 _DOUBLED_COMMA_RE = re.compile(r"[,，](?=[,，、。；;：:！？!?])")
@@ -107,11 +111,14 @@ _DOUBLED_COMMA_RE = re.compile(r"[,，](?=[,，、。；;：:！？!?])")
 
 def _normalize_spaces(line: _Line) -> None:
     line.delete_matches(_INVISIBLE_RE)
-    line.text = line.text.translate(_ODD_SPACES)
-    line.delete_matches(_EXTRA_SPACE_RE)
+    line.text = _ODD_SPACES_RE.sub(" ", line.text)
+    if " " in line.text:
+        line.delete_matches(_EXTRA_SPACE_RE)
 
 
 def _drop_pinyin(line: _Line) -> None:
+    if "(" not in line.text and "（" not in line.text:
+        return  # no bracket, no annotation
     # Repeat: dropping `(yè)` from `業(yè)(yè)` glues the next annotation to the char.
     while True:
         spans = [m.span() for m in _PINYIN_RE.finditer(line.text) if _is_pinyin(m.group(1))]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,9 +62,12 @@ def decode_bytes(data: bytes, path: object = "<bytes>") -> tuple[str, str]:
     raise InputError(path, "undecodable text: not UTF-8, UTF-16/32 with BOM, or GB18030/GBK")
 
 
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0e-\x1f]")  # below 32, except \t \n \f \r
+
+
 def _looks_binary(text: str) -> bool:
     sample = text[:4096]
-    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\r\n\t\f")
+    controls = len(_CONTROL_RE.findall(sample))
     return controls > max(8, len(sample) // 20)
 
 

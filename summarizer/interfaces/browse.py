@@ -88,9 +88,14 @@ where r.rowid in {_LATEST}""",
 def ensure_views(db: sqlite_utils.Database) -> None:
     """(Re)create the browsing views; needs the unit tables, which it creates if missing."""
     units.ensure_tables(db)
+    have = {r[0]: r[1] for r in db.conn.execute("select name, sql from sqlite_master where type = 'view'")}
+    stale = {name: sql.strip() for name, sql in VIEWS.items()
+             if have.get(name) != f'CREATE VIEW "{name}" AS {sql.strip()}'}
+    if not stale:
+        return  # every view already reads as defined here: nothing to write
     with store.write_lock(db):  # IMMEDIATE: another run may be writing this database
-        for name, sql in VIEWS.items():
-            db.create_view(name, sql.strip(), replace=True)
+        for name, sql in stale.items():
+            db.create_view(name, sql, replace=True)
 
 
 def prepare(db_path: str | Path) -> sqlite_utils.Database:

@@ -66,7 +66,11 @@ def run(
     api_key_env: Annotated[str | None, typer.Option(help="Environment variable holding the API key")] = None,
     mode: Annotated[str | None, typer.Option(help="instructor mode: json_schema | json | tools")] = None,
     model_path: Annotated[Path | None, typer.Option(help="GGUF file for the local backend")] = None,
-    jobs: Annotated[int | None, typer.Option(help="Concurrent model requests")] = None,
+    jobs: Annotated[int | None, typer.Option(
+        help="Worker processes for reading and the rules (up to the cores) and concurrent model requests")] = None,
+    shard: Annotated[str | None, typer.Option(
+        help="Run only shard i of n (i/n, 1 <= i <= n): a stable subset by document id; "
+             "fold the shard databases together with `summarizer merge`")] = None,
     timeout: Annotated[float | None, typer.Option(
         help="Seconds per model request, whole (connect, first byte, body)")] = None,
     max_attempts: Annotated[int | None, typer.Option(help="Attempts per model request")] = None,
@@ -94,6 +98,12 @@ def run(
             return
     if not paths:
         raise SummarizerError("give files or folders to run, or --retry-failed")
+    from summarizer.pipeline import in_shard, parse_shard
+
+    try:
+        part = parse_shard(shard) if shard else None
+    except ValueError as exc:
+        raise SummarizerError(str(exc)) from None
 
     engine = get_backend(
         backend, db_path=str(db), base_url=base_url, model=model, api_key_env=api_key_env, mode=mode,
@@ -113,7 +123,7 @@ def run(
     live = console.is_terminal or bool(os.environ.get("SUMMARIZER_PROGRESS"))
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=console, transient=True, disable=not live)
-    task = progress.add_task("extracting", total=len(find_documents(paths)[0]))
+    task = progress.add_task("extracting", total=sum(in_shard(p, part) for p in find_documents(paths)[0]))
 
     def show(o: DocOutcome) -> None:
         label, colour = marks[o.status]
@@ -135,7 +145,8 @@ def run(
     _show_warnings()
     try:
         with sigterm_as_interrupt(), progress:
-            summary = run_batch(paths, db, engine, force=force, on_doc=show, jobs=jobs or 1, keep_results=False)
+            summary = run_batch(paths, db, engine, force=force, on_doc=show, jobs=jobs or 1, keep_results=False,
+                                shard=part)
     except KeyboardInterrupt:
         _report_interrupt(db)
         raise typer.Exit(130) from None
@@ -147,7 +158,7 @@ def run(
         typer.echo(f"note {p}: not a supported document type, skipped")
     t = summary.totals
     typer.echo(
-        f"run {summary.run_id}: {len(summary.outcomes)} documents, {summary.count('ok')} ok, "
+        f"run {summary.run_id}: {summary.documents} documents, {summary.count('ok')} ok, "
         f"{summary.count('degraded')} degraded, {summary.count('skipped')} unchanged, "
         f"{summary.count('failed')} failed; "
         f"{t['goals']} goals, {t['measures']} measures, {t['responsibilities']} responsibilities -> {terminal_text(db)}"
@@ -366,6 +377,19 @@ def ablate(
 
 @app.command()
 @one_line_errors
+def merge(
+    out: Annotated[Path, typer.Argument(help="The database to fold the shards into (created if missing)")],
+    shards: Annotated[list[Path], typer.Argument(help="Shard databases (from `run --shard i/n`)")],
+) -> None:
+    """Fold shard databases into one; merging the same shard again changes nothing."""
+    from summarizer.store.merge import merge_databases
+
+    for line in merge_databases(out, shards):
+        typer.echo(line)
+
+
+@app.command()
+@one_line_errors
 def units(db: DbOpt = Path("results.db")) -> None:
     """One name per responsible unit: canonical, level, kind, mentions, documents, raw spellings."""
     from summarizer.store import db as store
@@ -395,7 +419,8 @@ def bench(
     out: Annotated[Path, typer.Option(help="Folder for bench.md, bench.json and the plots")] = Path("results/bench"),
     parts: Annotated[str, typer.Option(help="Comma list of rules, llm-stub, local, peer, scale, linear, serve")] = (
         "rules,llm-stub,local,scale,linear,serve"),
-    sizes: Annotated[str, typer.Option(help="Corpus sizes for the rules part")] = "10,100,1000",
+    sizes: Annotated[str, typer.Option(help="Corpus sizes for the rules part")] = "1000,10000",
+    rules_jobs: Annotated[str, typer.Option(help="--jobs levels for the rules part")] = "1,2",
     jobs: Annotated[str, typer.Option(help="Concurrency levels for the stub part")] = "1,2,4,8",
     latency: Annotated[float, typer.Option(help="Simulated seconds per stub request")] = 0.2,
     peer_cap: Annotated[float, typer.Option(help="Seconds allowed for the LangExtract peer")] = 360.0,
@@ -409,7 +434,8 @@ def bench(
     path = run_bench(out, {p.strip() for p in parts.split(",") if p.strip()},
                      tuple(int(x) for x in sizes.split(",")), tuple(int(x) for x in jobs.split(",")),
                      latency, peer_cap_s=peer_cap, stub_docs=stub_docs,
-                     clients=tuple(int(x) for x in clients.split(",")), serve_docs=serve_docs)
+                     clients=tuple(int(x) for x in clients.split(",")), serve_docs=serve_docs,
+                     rules_jobs=tuple(int(x) for x in rules_jobs.split(",")))
     typer.echo(f"wrote {path}")
 
 

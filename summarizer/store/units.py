@@ -200,8 +200,11 @@ MENTIONS_COLUMNS = {"responsibility_id": str, "canonical": str, "level": str, "k
                     "result_id": str, "doc_id": str, "latest": int}
 
 
-def ensure_tables(db: sqlite_utils.Database) -> None:
-    """Create `units` and `unit_mentions`, or bring older versions to this shape."""
+def ensure_tables(db: sqlite_utils.Database) -> bool:
+    """Create `units` and `unit_mentions`, or bring older versions to this shape.
+
+    Returns True when a table was created or reshaped (its rows must be rebuilt)."""
+    made = False
     for name, cols, pk in (("units", UNITS_COLUMNS, "canonical"),
                            ("unit_mentions", MENTIONS_COLUMNS, "responsibility_id")):
         table = db.table(name)
@@ -209,8 +212,11 @@ def ensure_tables(db: sqlite_utils.Database) -> None:
             k: {str: "TEXT", int: "INTEGER"}[v] for k, v in cols.items()
         } or table.pks != [pk]:
             table.create(cols, pk=pk, transform=True)
+            made = True
     db.table("unit_mentions").create_index(["canonical"], if_not_exists=True)
     db.table("unit_mentions").create_index(["result_id"], if_not_exists=True)
+    db.table("unit_mentions").create_index(["doc_id"], if_not_exists=True)
+    return made
 
 
 def _latest_result_ids(db: sqlite_utils.Database) -> set[str]:
@@ -218,56 +224,134 @@ def _latest_result_ids(db: sqlite_utils.Database) -> set[str]:
         "select id from results where rowid in (select max(rowid) from results group by doc_id)")}
 
 
-def refresh_units(db: sqlite_utils.Database) -> dict[str, int]:
-    """Rebuild `unit_mentions` and `units` from the stored responsibilities.
+def refresh_units(db: sqlite_utils.Database, changed: Iterable[str] | None = None) -> dict[str, int]:
+    """Bring `unit_mentions` and `units` up to date with the stored responsibilities.
 
-    Idempotent and cheap (one pass over responsibilities, one transaction); meant to
-    run at the end of every batch. Streamed: mentions are computed one result at a
-    time and inserted in batches, so memory follows the units table, not the
-    database (a full list of mentions took 200 MB at 5,000 documents).
-    Returns {"units": n, "mentions": n}.
+    `changed` (result ids a run wrote): only those results are resolved, the
+    documents they belong to get their `latest` flags set again, and only the units
+    those documents mention (before or after) are re-tallied: a run's cost follows
+    the documents it wrote, not the database. The rows are the ones a full rebuild
+    writes (the tally reads mentions in the same order). Without `changed`, or when
+    the tables do not match the responsibilities outside `changed` (a database from an
+    older version, a merge), everything is rebuilt from scratch.
+    Idempotent; one transaction. Returns {"units": n, "mentions": n}.
     """
-    ensure_tables(db)
+    rebuilt = ensure_tables(db)
+    with store.write_lock(db):  # IMMEDIATE: another run may be writing this database
+        if changed is not None and not rebuilt and _incremental(db, set(changed)):
+            return {"units": db.table("units").count, "mentions": db.table("unit_mentions").count}
+        return _rebuild(db)
+
+
+def _mentions_of(db: sqlite_utils.Database, where: str, params: list[Any],
+                 latest: set[str]) -> Iterator[dict[str, Any]]:
+    """Resolved mentions of the responsibilities `where` selects, one result at a time."""
+    rids = [r[0] for r in db.conn.execute(f"select distinct result_id from responsibilities where {where}", params)]
+    issuers = {}
+    for i in range(0, len(rids), 500):
+        part = rids[i:i + 500]
+        issuers.update({r[0]: json.loads(r[1] or "[]") for r in db.conn.execute(
+            f"select result_id, issuers from plans where result_id in ({', '.join('?' * len(part))})", part)})
+    cur = db.conn.execute("select id, measure_id, result_id, doc_id, unit, role from responsibilities "
+                          f"where {where} order by result_id, measure_id, seq", params)
+    cols = [d[0] for d in cur.description]
+    for rid, group in groupby((dict(zip(cols, row)) for row in cur), key=itemgetter("result_id")):
+        rows = list(group)  # one result's responsibilities: bounded by a document
+        doc_issuers = issuers.get(rid, [])
+        level = document_level(doc_issuers, (r["unit"] for r in rows))
+        places = issuer_places(doc_issuers)
+        for r in rows:
+            u = resolve(r["unit"], level, places)
+            yield {"responsibility_id": r["id"], "canonical": u.canonical, "level": u.level,
+                   "kind": u.kind, "raw": r["unit"], "note": u.note, "level_source": u.level_source,
+                   "role": r["role"], "measure_id": r["measure_id"], "result_id": rid,
+                   "doc_id": r["doc_id"], "latest": int(rid in latest)}
+
+
+def _unit_rows(units: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {"canonical": name, "level": u["levels"].most_common(1)[0][0], "kind": u["kind"],
+         "mentions": sum(u["aliases"].values()), "documents": _json(sorted(u["docs"])),
+         "aliases": _json([a for a, _ in sorted(u["aliases"].items(), key=lambda x: (-x[1], x[0]))]),
+         "notes": _json(sorted(u["notes"])), "roles": _json(dict(sorted(u["roles"].items())))}
+        for name, u in sorted(units.items())
+    ]
+
+
+def _insert(db: sqlite_utils.Database, table: str, rows: Iterable[dict[str, Any]]) -> None:
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= 1000:
+            store.insert_rows(db, table, batch)
+            batch = []
+    store.insert_rows(db, table, batch)
+
+
+def _rebuild(db: sqlite_utils.Database) -> dict[str, int]:
+    """Every mention and unit from scratch. Streamed: mentions are computed one result at a
+    time and inserted in batches, so memory follows the units table, not the database."""
     latest = _latest_result_ids(db)
-    issuers = {r["result_id"]: json.loads(r["issuers"] or "[]")
-               for r in db.query("select result_id, issuers from plans")}
     units: dict[str, dict[str, Any]] = {}
     count = 0
 
     def mentions() -> Iterator[dict[str, Any]]:
         nonlocal count
-        cur = db.conn.execute("select id, measure_id, result_id, doc_id, unit, role from responsibilities "
-                              "order by result_id, measure_id, seq")
-        cols = [d[0] for d in cur.description]
-        for rid, group in groupby((dict(zip(cols, row)) for row in cur), key=itemgetter("result_id")):
-            rows = list(group)  # one result's responsibilities: bounded by a document
-            doc_issuers = issuers.get(rid, [])
-            level = document_level(doc_issuers, (r["unit"] for r in rows))
-            places = issuer_places(doc_issuers)
-            for r in rows:
-                u = resolve(r["unit"], level, places)
-                m = {"responsibility_id": r["id"], "canonical": u.canonical, "level": u.level,
-                     "kind": u.kind, "raw": r["unit"], "note": u.note, "level_source": u.level_source,
-                     "role": r["role"], "measure_id": r["measure_id"], "result_id": rid,
-                     "doc_id": r["doc_id"], "latest": int(rid in latest)}
-                count += 1
-                if m["latest"]:
-                    _tally(units, m)
-                yield m
+        for m in _mentions_of(db, "1 = 1", [], latest):
+            count += 1
+            if m["latest"]:
+                _tally(units, m)
+            yield m
 
-    with store.write_lock(db):  # IMMEDIATE: another run may be writing this database
-        db.execute("delete from unit_mentions")
-        db.execute("delete from units")
-        db.table("unit_mentions").insert_all(mentions(), batch_size=1000)
-        unit_rows = [
-            {"canonical": name, "level": u["levels"].most_common(1)[0][0], "kind": u["kind"],
-             "mentions": sum(u["aliases"].values()), "documents": _json(sorted(u["docs"])),
-             "aliases": _json([a for a, _ in sorted(u["aliases"].items(), key=lambda x: (-x[1], x[0]))]),
-             "notes": _json(sorted(u["notes"])), "roles": _json(dict(sorted(u["roles"].items())))}
-            for name, u in sorted(units.items())
-        ]
-        db.table("units").insert_all(unit_rows, batch_size=1000)
+    db.execute("delete from unit_mentions")
+    db.execute("delete from units")
+    _insert(db, "unit_mentions", mentions())
+    unit_rows = _unit_rows(units)
+    _insert(db, "units", unit_rows)
     return {"units": len(unit_rows), "mentions": count}
+
+
+def _incremental(db: sqlite_utils.Database, changed: set[str]) -> bool:
+    """Update the derived tables for the `changed` results; False if they need a rebuild."""
+    conn = db.conn
+    conn.execute("create temp table if not exists _changed_results (id text primary key)")
+    conn.execute("delete from _changed_results")
+    conn.executemany("insert or ignore into _changed_results values (?)", [(r,) for r in changed])
+    outside = "result_id not in (select id from _changed_results)"
+    if (conn.execute(f"select count(*) from unit_mentions where {outside}").fetchone()[0]
+            != conn.execute(f"select count(*) from responsibilities where {outside}").fetchone()[0]):
+        return False  # the tables lag behind the responsibilities: rebuild
+    conn.execute("create temp table if not exists _changed_docs (id text primary key)")
+    conn.execute("delete from _changed_docs")
+    conn.execute("insert or ignore into _changed_docs select doc_id from results "
+                 "where id in (select id from _changed_results)")
+    in_docs = "doc_id in (select id from _changed_docs)"
+    latest = {r[0] for r in conn.execute(
+        f"select id from results where rowid in (select max(rowid) from results where {in_docs} group by doc_id)")}
+    affected = {r[0] for r in conn.execute(f"select distinct canonical from unit_mentions where {in_docs}")}
+    conn.execute("delete from unit_mentions where result_id in (select id from _changed_results)")
+    fresh = list(_mentions_of(db, "result_id in (select id from _changed_results)", [], latest))
+    affected.update(m["canonical"] for m in fresh)
+    _insert(db, "unit_mentions", fresh)
+    conn.executemany(f"update unit_mentions set latest = ? where result_id = ? and {in_docs}",
+                     [(int(rid in latest), rid) for (rid,) in conn.execute(
+                         f"select distinct result_id from unit_mentions where {in_docs}").fetchall()])
+    # Re-tally the affected units from their latest mentions, in the order a rebuild reads them.
+    conn.execute("create temp table if not exists _affected_units (canonical text primary key)")
+    conn.execute("delete from _affected_units")
+    conn.executemany("insert or ignore into _affected_units values (?)", [(c,) for c in affected])
+    units: dict[str, dict[str, Any]] = {}
+    cur = conn.execute(
+        "select m.canonical, m.level, m.kind, m.raw, m.note, m.role, m.doc_id from unit_mentions m "
+        "join responsibilities r on r.id = m.responsibility_id "
+        "where m.latest = 1 and m.canonical in (select canonical from _affected_units) "
+        "order by r.result_id, r.measure_id, r.seq")
+    cols = [d[0] for d in cur.description]
+    for row in cur:
+        _tally(units, dict(zip(cols, row)))
+    conn.execute("delete from units where canonical in (select canonical from _affected_units)")
+    _insert(db, "units", _unit_rows(units))
+    return True
 
 
 def _tally(units: dict[str, dict[str, Any]], m: dict[str, Any]) -> None:

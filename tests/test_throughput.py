@@ -1,0 +1,191 @@
+"""Throughput machinery keeps results exact: worker processes, the batching writer,
+incremental units, shards and merge, and the faster rule readers."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from conftest import DOCS
+from typer.testing import CliRunner
+
+from summarizer.backends import get_backend
+from summarizer.extract.goals import _SPLIT_RE, _split_matches
+from summarizer.interfaces.cli import app
+from summarizer.pipeline import in_shard, parse_shard, run_batch
+from summarizer.store import db as store
+from summarizer.store.units import refresh_units
+
+
+def _corpus(tmp_path: Path, copies: int = 3) -> Path:
+    """Distinct documents (a line differs), plus two files competing for one id."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for src in sorted(DOCS.glob("*.txt")):
+        text = src.read_text("utf-8")
+        for i in range(copies):
+            (folder / f"{src.stem}_{i}.txt").write_text(f"{text}\n（第{i}份）\n", "utf-8")
+    for sub in ("a", "b"):  # both `index`: the second gets `index-<hash>`
+        (folder / sub).mkdir()
+        (folder / sub / "index.txt").write_text(
+            f"一、重点任务\n1.推进{sub}项改造。到2025年完成改造企业{len(sub) + 3}家。（责任单位：市经信局）\n", "utf-8")
+    return folder
+
+
+def _content(db_path: Path) -> dict[str, Any]:
+    """Everything stored that does not depend on run ids or clocks."""
+    conn = store.open_db(db_path, create=False)
+    docs = {}
+    for doc_id, rid in store.latest_results(conn).items():
+        docs[doc_id] = store.load_result(conn, rid).model_dump(mode="json")
+    documents = sorted(tuple(r[k] for k in ("id", "path", "sha256", "encoding", "raw_text", "clean_text"))
+                       for r in conn.query("select * from documents"))
+    doc_runs = sorted((r["doc_id"], r["path"], r["status"], r["error"]) for r in conn.query("select * from doc_runs"))
+    units = [dict(r) for r in conn.query("select * from units order by canonical")]
+    mentions = sorted(tuple(r[k] for k in ("canonical", "level", "kind", "raw", "note", "level_source", "role",
+                                           "doc_id", "latest"))
+                      for r in conn.query("select * from unit_mentions"))
+    fts = conn.execute("select count(*) from goals_fts where goals_fts match '企业'").fetchone()[0]
+    conn.close()
+    return {"docs": docs, "documents": documents, "doc_runs": doc_runs, "units": units, "mentions": mentions,
+            "fts": fts}
+
+
+def _dump(db_path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, for 'nothing changed'."""
+    conn = sqlite3.connect(db_path)
+    tables = [r[0] for r in conn.execute("select name from sqlite_master where type = 'table' "
+                                         "and name not like 'sqlite_%'")]
+    out = {t: sorted(conn.execute(f"select * from [{t}]").fetchall(), key=repr) for t in tables}
+    conn.close()
+    return out
+
+
+def test_two_shards_merged_give_the_rows_of_one_run_and_a_second_merge_changes_nothing(tmp_path: Path) -> None:
+    folder = _corpus(tmp_path)
+    whole = tmp_path / "whole.db"
+    assert run_batch([folder], whole, get_backend("rules")).ok
+    files = sorted(p for p in folder.rglob("*.txt"))
+    parts = [[p for p in files if in_shard(p, (i, 2))] for i in (1, 2)]
+    assert all(parts) and sum(map(len, parts)) == len(files)  # a real split, every file once
+    shard_dbs = []
+    for i in (1, 2):
+        db = tmp_path / f"shard{i}.db"
+        res = CliRunner().invoke(app, ["run", str(folder), "--db", str(db), "--backend", "rules",
+                                       "--shard", f"{i}/2", "--jobs", "2"])
+        assert res.exit_code == 0, res.output
+        assert f"{len(parts[i - 1])} documents" in res.output
+        shard_dbs.append(db)
+    merged = tmp_path / "merged.db"
+    res = CliRunner().invoke(app, ["merge", str(merged), *map(str, shard_dbs)])
+    assert res.exit_code == 0, res.output
+    assert _content(merged) == _content(whole)
+    before = _dump(merged)
+    res = CliRunner().invoke(app, ["merge", str(merged), *map(str, shard_dbs)])
+    assert res.exit_code == 0 and res.output.count("0 rows added (already merged)") == 2, res.output
+    assert _dump(merged) == before
+
+
+def test_shard_spec_is_checked() -> None:
+    assert parse_shard("2/3") == (2, 3)
+    for bad in ("0/2", "3/2", "x", "1/2/3"):
+        res = CliRunner().invoke(app, ["run", str(DOCS), "--db", "/nonexistent/x.db", "--shard", bad,
+                                       "--backend", "rules"])
+        assert res.exit_code == 2 and "--shard" in res.output
+
+
+def test_worker_processes_store_what_one_process_stores_in_input_order(tmp_path: Path) -> None:
+    folder = _corpus(tmp_path, copies=2)
+    one, two = tmp_path / "one.db", tmp_path / "two.db"
+    s1 = run_batch([folder], one, get_backend("rules"), jobs=1)
+    s2 = run_batch([folder], two, get_backend("rules"), jobs=2)
+    assert [o.path for o in s2.outcomes] == [o.path for o in s1.outcomes]
+    assert [o.message for o in s2.outcomes] == [o.message for o in s1.outcomes]
+    assert _content(two) == _content(one)
+    again = run_batch([folder], two, get_backend("rules"), jobs=2)  # unchanged: skipped before any work
+    assert again.count("skipped") == len(s1.outcomes) and again.documents == len(s1.outcomes)
+
+
+def test_incremental_units_equal_a_full_rebuild(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from summarizer.store import units
+
+    took: list[bool] = []
+    real = units._incremental
+    monkeypatch.setattr(units, "_incremental", lambda db, changed: took.append(real(db, changed)) or took[-1])
+    folder = _corpus(tmp_path, copies=2)
+    db = tmp_path / "r.db"
+    files = sorted(folder.rglob("*.txt"))
+    run_batch(files[: len(files) // 2], db, get_backend("rules"))
+    run_batch(files[len(files) // 3:], db, get_backend("rules"))  # new documents beside stored ones
+    edited = files[0]
+    edited.write_text(edited.read_text("utf-8").replace("牵头", "负责"), "utf-8")  # units change roles
+    run_batch([edited, files[-1]], db, get_backend("rules"), force=True)  # newer results supersede
+    assert took == [True, True]  # the first run built the tables; the next two only added to them
+    conn = store.open_db(db)
+    incremental = (_dump(db)["units"], sorted(conn.execute(
+        "select responsibility_id, canonical, level, kind, raw, note, level_source, role, latest "
+        "from unit_mentions").fetchall()))
+    refresh_units(conn)  # from scratch
+    rebuilt = (_dump(db)["units"], sorted(conn.execute(
+        "select responsibility_id, canonical, level, kind, raw, note, level_source, role, latest "
+        "from unit_mentions").fetchall()))
+    assert incremental == rebuilt
+    assert sum(m[-1] for m in rebuilt[1]) < len(rebuilt[1])  # superseded mentions are there, not latest
+
+
+def test_split_targets_reader_matches_the_plain_regex_scan() -> None:
+    """`_split_matches` only skips starts that cannot match: same matches as finditer."""
+    rnd = random.Random(7)
+    pieces = ["分别", "均", "达到", "为", "，", "。", "、", "和", "5", "12.5", "%", "亿元", "家", "以上", "指标",
+              "收入", "\n", "a", " ", "市", "县", "人均"]
+    texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
+    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randrange(1, 160))) for _ in range(1500)]
+    found = 0
+    for t in texts:
+        a = rnd.randrange(0, len(t))
+        for lo, hi in ((0, len(t)), (a, rnd.randrange(a, len(t) + 1))):
+            want = [(m.span(), m.groups()) for m in _SPLIT_RE.finditer(t, lo, hi)]
+            assert [(m.span(), m.groups()) for m in _split_matches(t, lo, hi)] == want, (t, lo, hi)
+            found += len(want)
+    assert found > 100
+
+
+def test_a_worker_process_that_dies_fails_its_document_and_the_run_goes_on(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from summarizer.ingest import load
+
+    parent = os.getpid()
+
+    def dies_in_a_worker(path: Path) -> tuple[str, str]:
+        if os.getpid() != parent:
+            os._exit(3)  # a worker killed mid-document (out of memory, kill -9)
+        return "一、重点任务\n1.推进改造。（责任单位：市经信局）\n", "utf-8"
+
+    load._register_formats()
+    monkeypatch.setitem(load.READERS, ".die", dies_in_a_worker)
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for i, name in enumerate(["a.txt", "b.die", "c.txt", "d.txt"]):
+        (folder / name).write_text(f"一、重点任务\n{i + 1}.推进改造{i}。（责任单位：市经信局）\n", "utf-8")
+    db = tmp_path / "r.db"
+    summary = run_batch([folder], db, get_backend("rules"), jobs=2)
+    assert [Path(o.path).name for o in summary.outcomes] == ["a.txt", "b.die", "c.txt", "d.txt"]
+    died = summary.outcomes[1]
+    assert died.status == "failed" and "worker process died" in died.message and "b.die" in died.message
+    again = run_batch([folder], db, get_backend("rules"), jobs=1)  # the next run retries what failed
+    assert [o.status for o in again.outcomes][1] == "ok"
+
+
+def test_run_one_stores_a_document_then_skips_it_unchanged(tmp_path: Path) -> None:
+    from summarizer.pipeline import run_one
+
+    db = store.open_db(tmp_path / "r.db")
+    db.table("runs").insert({"id": "r1", "backend": "rules"})
+    doc = sorted(DOCS.glob("*.txt"))[1]
+    first = run_one(db, doc, get_backend("rules"), "r1", False)
+    assert first.status == "ok" and first.result is not None and first.result.measures
+    assert run_one(db, doc, get_backend("rules"), "r1", False).status == "skipped"
+    assert db.table("results").count == 1 and db.table("doc_runs").count == 1  # same (run, path): one row
