@@ -132,7 +132,7 @@ def template_abstract(text: str, result: DocumentResult) -> str:
     docno = find_docno(text)
 
     def build(n_goals: int, n_units: int, detail: bool, title_max: int) -> str:
-        title = p.title or "本文件"
+        title = p.title or "本文件（未载标题）"  # the rules found no title: say so rather than name nothing
         title = f"《{title[:title_max]}{'…' if len(title) > title_max else ''}》" if p.title else title
         who = f"由{'、'.join(p.issuers[:2])}" if p.issuers else ""
         when = f"于{_date(result)}" if detail and _date(result) else ""
