@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
+from browser import CHROMEDRIVER, CHROMIUM, headless_chrome
 from typer.testing import CliRunner
 
 from summarizer.backends import get_backend
@@ -159,24 +158,16 @@ def test_datasette_document_rows_link_to_the_brief(rules_db: Path, tmp_path: Pat
 
 # ---- real headless Chromium -------------------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = "/usr/bin/chromedriver" if os.path.exists("/usr/bin/chromedriver") else shutil.which("chromedriver")
 
 
 @pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="chromium and chromium-driver are not installed")
 def test_browser_opens_the_index_sorts_it_and_follows_a_quote(rules_db: Path, tmp_path: Path) -> None:
-    webdriver = pytest.importorskip("selenium.webdriver")
+    pytest.importorskip("selenium.webdriver")
     from selenium.webdriver.common.by import By
 
     out = tmp_path / "briefs"
     export_results(rules_db, "briefs", out)
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-dev-shm-usage", "--window-size=1300,1000", f"--user-data-dir={tmp_path / 'profile'}"):
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=CHROMEDRIVER), options=opts)
+    driver = headless_chrome(tmp_path / "profile", "1300,1000")
     try:
         driver.get((out / "index.html").as_uri())
         heads = driver.find_elements(By.CSS_SELECTOR, "#briefs th")

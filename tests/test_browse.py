@@ -8,8 +8,6 @@ stored so the eval canned query exists.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import socket
 import sqlite3
 import subprocess
@@ -21,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser import CHROMEDRIVER, CHROMIUM, headless_chrome
 
 from summarizer.errors import ConfigError, InputError
 from summarizer.interfaces import browse
@@ -220,24 +219,16 @@ def test_canned_queries(served: str) -> None:
 
 # ---- real headless Chromium -------------------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = "/usr/bin/chromedriver" if os.path.exists("/usr/bin/chromedriver") else shutil.which("chromedriver")
 
 
 @pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="chromium and chromium-driver are not installed")
 def test_browser_facet_and_canned_query(served: str, tmp_path: Path) -> None:
-    webdriver = pytest.importorskip("selenium.webdriver")
+    pytest.importorskip("selenium.webdriver")
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-dev-shm-usage", "--window-size=1400,1000", f"--user-data-dir={tmp_path / 'profile'}"):
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=CHROMEDRIVER), options=opts)
+    driver = headless_chrome(tmp_path / "profile", "1400,1000")
     wait = WebDriverWait(driver, 15)
     try:
         # The goals table, then its comparator facet.

@@ -5,8 +5,14 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from summarizer.backends import CallStats, Identity, PreparedDoc, register
-from summarizer.extract.duty import (FIRST_IS_LEAD_RE, Duty, find_notes, parse_duty_clause, prose_duties,
-                                     titled_unit_duties)
+from summarizer.extract.duty import (
+    FIRST_IS_LEAD_RE,
+    Duty,
+    find_notes,
+    parse_duty_clause,
+    prose_duties,
+    titled_unit_duties,
+)
 from summarizer.extract.goals import find_goals
 from summarizer.extract.indicators import indicator_goals
 from summarizer.extract.metadata import extract_plan

@@ -232,8 +232,8 @@ def _close(text: str, i: int, end: int) -> int | None:
 # ---- duties stated in running text ------------------------------------------------
 # `由市发改委牵头，市财政局配合`, `市发展改革委会同相关部门制定…`, `各区政府负责落实`:
 # a unit list right before a role verb (or after 会同) inside the measure's own text.
-_UNIT_WORD = (r"(?:[\u4e00-\u9fff（）()]{0,24}?(?:部门|单位|人民政府|政府|机关|机构|办公室|局|委|办|部|厅|院|馆|署|中心|小组|"
-              r"工作组|指挥部|组|委员会|管委会|街道|乡镇|集团|公司|企业|队伍)|各地区|各地|各部门|各有关方面)")
+_UNIT_WORD = (r"(?:[\u4e00-\u9fff（）()]{0,24}?(?:部门|单位|人民政府|政府|机关|机构|办公室|局|委|办|部|厅|院|馆|署|"
+              r"中心|小组|工作组|指挥部|组|委员会|管委会|街道|乡镇|集团|公司|企业|队伍)|各地区|各地|各部门|各有关方面)")
 _UNIT_LIST = rf"{_UNIT_WORD}(?:[、和及与]{_UNIT_WORD})*(?:等(?:有关|相关)?(?:部门|单位)?)?"
 _PROSE_VERBS: tuple[tuple[str, Role], ...] = (
     ("牵头负责", Role.lead), ("牵头", Role.lead),

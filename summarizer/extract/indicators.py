@@ -18,6 +18,7 @@ are empty cells.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -221,7 +222,7 @@ def glued_table_goals(text: str) -> tuple[list[GoalCandidate], list[tuple[int, i
     regions: list[tuple[int, int]] = []
     for head in _GLUED_HEAD_RE.finditer(text):
         years = [int(y) for y in re.findall(r"20\d\d", head.group("cols"))]
-        if len(years) < 2 or any(b <= a for a, b in zip(years, years[1:])):
+        if len(years) < 2 or any(b <= a for a, b in itertools.pairwise(years)):
             continue
         line_end = text.find("\n", head.end())
         line_end = len(text) if line_end < 0 else line_end
@@ -277,9 +278,8 @@ def _split_name(raw: str) -> tuple[str, str | None, str | None]:
     footnote mark. A `（%）` followed by more text is a heading's unit over the rows below
     (`主要污染物排放总量减少（%）化学需氧量`)."""
     flat = raw.strip()
-    last = None
-    for last in _NAME_UNIT_IN_RE.finditer(flat):
-        pass
+    units = list(_NAME_UNIT_IN_RE.finditer(flat))
+    last = units[-1] if units else None
     heading, unit, name = None, None, flat
     if last:
         unit = last.group("unit")
