@@ -809,41 +809,59 @@ class LLMBackend:
                         latency_s=latency, attempts=state["attempts"], status=status, response=response)
         return _Answer(goals, dropped, ok=status != "failed", note=note, fault=fault)
 
-    def _call(self, client: Any, messages: list[dict[str, str]], context: dict[str, Any], hooks: Hooks,
-              state: dict[str, int], chunk: Chunk, text: str) -> tuple[list[GroundedGoal], int, str, str]:
-        """One attempt: (goals, dropped, status, fault); transport errors raise for tenacity."""
-        s = self.settings
+    def guarded_create(self, client: Any, messages: list[dict[str, str]], response_model: Any, *,
+                       max_retries: int, context: dict[str, Any], hooks: Hooks,
+                       max_tokens: int) -> tuple[Any, str | None, Exception | None]:
+        """One structured request within the backend's slots, cancel check and circuit breaker.
+
+        Returns (answer, None, None); or (None, raw text of the last answer, the error) when the
+        server answered but the answer stayed invalid after the re-asks (the caller salvages what
+        it can). Transport and server faults count against the breaker and raise, for tenacity.
+        """
         self.guard.check_cancel()
         try:
             with self._slots:
-                result = client.chat.completions.create(
-                    model=self.model_name, messages=messages, response_model=ChunkGoals,
-                    max_retries=s.reasks, context=context, hooks=hooks,
-                    temperature=s.temperature, max_tokens=state["max_tokens"],
+                answer = client.chat.completions.create(
+                    model=self.model_name, messages=messages, response_model=response_model,
+                    max_retries=max_retries, context=context, hooks=hooks,
+                    temperature=self.settings.temperature, max_tokens=max_tokens,
                 )
         except InstructorRetryException as exc:
             if server_failed(exc) or is_transient(exc):
                 self.breaker.failure(describe(exc, self.endpoint_label))
                 raise
             self.breaker.success()  # the server answered; the answer was no good
-            # Validation still failing after the re-asks: keep the valid items.
-            last = exc.last_completion
-            raw = None
-            if last is not None and getattr(last, "choices", None):
-                msg = last.choices[0].message
-                raw = msg.content
-                if not raw and getattr(msg, "tool_calls", None):
-                    raw = msg.tool_calls[0].function.arguments
-            goals, dropped, parsed = salvage(raw, text, chunk.spans)
-            if parsed:
-                return goals, dropped, "partial", ""
-            return [], 0, "failed", f"unusable model output from {self.endpoint_label} ({describe(exc)})"
+            return None, _last_raw(exc), exc
         except Exception as exc:
             if server_failed(exc) or is_transient(exc):
                 self.breaker.failure(describe(exc, self.endpoint_label))
             raise
         self.breaker.success()
+        return answer, None, None
+
+    def _call(self, client: Any, messages: list[dict[str, str]], context: dict[str, Any], hooks: Hooks,
+              state: dict[str, int], chunk: Chunk, text: str) -> tuple[list[GroundedGoal], int, str, str]:
+        """One attempt: (goals, dropped, status, fault); transport errors raise for tenacity."""
+        result, raw, exc = self.guarded_create(client, messages, ChunkGoals, max_retries=self.settings.reasks,
+                                               context=context, hooks=hooks, max_tokens=state["max_tokens"])
+        if exc is not None:
+            # Validation still failing after the re-asks: keep the valid items.
+            goals, dropped, parsed = salvage(raw, text, chunk.spans)
+            if parsed:
+                return goals, dropped, "partial", ""
+            return [], 0, "failed", f"unusable model output from {self.endpoint_label} ({describe(exc)})"
         return result._grounded, 0, "ok", ""
+
+
+def _last_raw(exc: InstructorRetryException) -> str | None:
+    """The text (or tool-call arguments) of the last answer instructor gave up on."""
+    last = exc.last_completion
+    if last is None or not getattr(last, "choices", None):
+        return None
+    msg = last.choices[0].message
+    if not msg.content and getattr(msg, "tool_calls", None):
+        return msg.tool_calls[0].function.arguments
+    return msg.content
 
 
 @register("openai")

@@ -14,11 +14,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from instructor.core.exceptions import InstructorRetryException
 from instructor.core.hooks import Hooks
 from pydantic import BaseModel, ValidationError
 
-from summarizer.backends.llm import Prompt, describe, is_transient, server_failed
+from summarizer.backends.llm import Prompt, describe
 from summarizer.backends.llm_cache import request_hash
 from summarizer.backends.tasks import Query, Task
 from summarizer.backends.transport import Cancelled
@@ -143,32 +142,11 @@ def run_task(backend: Any, task: Task, query: Query) -> TaskResult:
 def _attempt(backend: Any, client: Any, task: Task, query: Query, messages: list[dict[str, str]], hooks: Hooks,
              state: dict[str, int]) -> tuple[BaseModel | None, str, int, str]:
     """One attempt: (answer, status, dropped, note); transport errors raise for tenacity."""
-    s = backend.settings
-    backend.guard.check_cancel()
-    try:
-        with backend._slots:
-            answer = client.chat.completions.create(
-                model=backend.model_name, messages=messages, response_model=task.Answer,
-                max_retries=min(s.reasks, TASK_REASKS), context=query.context, hooks=hooks,
-                temperature=s.temperature, max_tokens=state["max_tokens"],
-            )
-    except InstructorRetryException as exc:
-        if server_failed(exc) or is_transient(exc):
-            backend.breaker.failure(describe(exc, backend.endpoint_label))
-            raise
-        backend.breaker.success()  # the server answered; the answer was no good
-        last = exc.last_completion
-        raw = None
-        if last is not None and getattr(last, "choices", None):
-            msg = last.choices[0].message
-            raw = msg.content or (msg.tool_calls[0].function.arguments
-                                  if getattr(msg, "tool_calls", None) else None)
+    answer, raw, exc = backend.guarded_create(
+        client, messages, task.Answer, max_retries=min(backend.settings.reasks, TASK_REASKS),
+        context=query.context, hooks=hooks, max_tokens=state["max_tokens"])
+    if exc is not None:
         answer, dropped = _salvage(task, raw, query.context)
         return (answer, "partial" if answer is not None else "failed", dropped or 1,
                 f"{task.name}: invalid model answer dropped ({describe(exc)[:80]})")
-    except Exception as exc:
-        if server_failed(exc) or is_transient(exc):
-            backend.breaker.failure(describe(exc, backend.endpoint_label))
-        raise
-    backend.breaker.success()
     return answer, "ok", 0, ""
