@@ -53,7 +53,7 @@ from summarizer.ingest.clean import clean_text
 from summarizer.ingest.load import RawDocument, find_documents, read_document
 from summarizer.models import DocumentResult
 from summarizer.store import db as store
-from summarizer.store import guard, identity, runstatus
+from summarizer.store import guard, identity, runstatus, search
 
 # Model requests (documents in the model stage) at once. The database takes one writer:
 # documents are stored by this process's single writer whatever the number of jobs.
@@ -465,6 +465,7 @@ class _Writer:
         self.buffer: list[_Item] = []
         self.started = 0.0
         self.changed: set[str] = set()  # result ids written by this run (derived tables follow them)
+        self.unindexed = 0  # results written since the search index last caught up
 
     def add(self, item: _Item) -> None:
         if not self.buffer:
@@ -484,6 +485,10 @@ class _Writer:
                 outcomes.append(outcome)
                 if rid:
                     rids.append(rid)
+            self.unindexed += len(rids)
+            if self.unindexed >= search.INDEX_EVERY:  # a long run's documents become searchable as it goes
+                search.index_pending(self.db)
+                self.unindexed = 0
         self.buffer = []
         self.changed.update(rids)
         for o in outcomes:
@@ -634,12 +639,13 @@ def _refresh_views_or_reason(db, db_path: str | Path, failure: str | None,  # ty
 
 
 def refresh_views(db, changed: set[str] | None = None) -> None:  # type: ignore[no-untyped-def]
-    """Canonical units and browse views follow every run: only the results a run wrote
-    are resolved (`refresh_units(db, changed)`), not the whole database; None: all."""
+    """The search index, canonical units and browse views follow every run: only the results a run wrote
+    are indexed and resolved (`refresh_units(db, changed)`), not the whole database; None: all."""
     from summarizer.interfaces.browse import ensure_views
     from summarizer.store.units import refresh_units
 
     with store.write_lock(db):  # derived tables: read and rewritten under one write lock
+        search.index_pending(db)
         refresh_units(db, changed)
         ensure_views(db)
 

@@ -24,7 +24,7 @@ import sqlite_utils
 from pydantic import BaseModel
 
 from summarizer.models import DocumentResult, GroundedGoal, GroundedMeasure, Plan, Responsibility
-from summarizer.store import guard
+from summarizer.store import guard, search
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = []
 migration = MIGRATIONS.append
@@ -110,8 +110,8 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         for col in cols:
             db.table(table).create_index([col], if_not_exists=True)
     # trigram: CJK has no spaces, so the default tokenizer sees a paragraph as one word.
-    db.table("goals").enable_fts(["indicator", "quote"], create_triggers=True, tokenize="trigram")
-    db.table("measures").enable_fts(["title", "section", "quote"], create_triggers=True, tokenize="trigram")
+    for table, cols in search.COLUMNS.items():
+        db.table(table).enable_fts(list(cols), create_triggers=True, tokenize="trigram")
 
 
 @migration
@@ -150,6 +150,14 @@ def m005_responsibilities_by_result(db: sqlite_utils.Database) -> None:
     select them by result id: without this index each write scanned every stored
     responsibility (quadratic in the database: 44 ms/doc at 10,000 documents)."""
     db.table("responsibilities").create_index(["result_id"], if_not_exists=True)
+
+
+@migration
+def m006_search_index_in_bulk(db: sqlite_utils.Database) -> None:
+    """The FTS index is written in bulk from a queue, not by per-row triggers (see
+    `summarizer.store.search`); the index is complete when the triggers go."""
+    search.drop_triggers(db)
+    db.conn.execute(search.PENDING_SCHEMA)
 
 
 def open_db(path: str | Path, create: bool = True) -> sqlite_utils.Database:
@@ -338,11 +346,14 @@ def result_rows(result: DocumentResult, run_id: str, sha256: str, backend: str, 
 def write_result_rows(db: sqlite_utils.Database, rid: str, rows: dict[str, list[dict[str, Any]]]) -> None:
     """Write the rows `result_rows` built; callers wrap this in a transaction."""
     # A retried document in the same run replaces its earlier partial result.
-    for table in ("responsibilities", "goals", "measures", "plans"):
-        db.conn.execute(f"delete from [{table}] where result_id = ?", [rid])
+    if db.conn.execute("select 1 from results where id = ?", [rid]).fetchone():
+        search.unindex(db, rid)
+        for table in ("responsibilities", "goals", "measures", "plans"):
+            db.conn.execute(f"delete from [{table}] where result_id = ?", [rid])
     upsert_rows(db, "results", ("id",), rows["results"])
     for table in ("plans", "goals", "measures", "responsibilities"):
         insert_rows(db, table, rows[table])
+    search.mark_pending(db, rid)
 
 
 def load_result(db: sqlite_utils.Database, result_id: str) -> DocumentResult:
