@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import operator
 import threading
 import types
 import typing
@@ -276,7 +277,9 @@ def insert_rows(db: sqlite_utils.Database, table: str, rows: list[dict[str, Any]
     if not rows:
         return
     cols = tuple(rows[0])
-    db.conn.executemany(_statement(table, cols, pk), [tuple(r[c] for c in cols) for r in rows])
+    values = operator.itemgetter(*cols)  # a C call per row; one column gives a bare value
+    db.conn.executemany(_statement(table, cols, pk),
+                        map(values, rows) if len(cols) > 1 else ((values(r),) for r in rows))
 
 
 def upsert_rows(db: sqlite_utils.Database, table: str, pk: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
