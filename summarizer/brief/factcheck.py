@@ -86,7 +86,7 @@ class Evidence:
     @classmethod
     def of(cls, text: str, result: DocumentResult | None = None) -> Evidence:
         norm = normalize(text)
-        ev = cls(norm, _docno_form(text))
+        ev = cls(norm, norm.translate(_BRACKETS))  # = _docno_form(text), without normalizing twice
         for m in NUM_RE.finditer(norm):
             ev.numbers.add(float(m.group()))
             if norm[m.end():m.end() + 1] == "%":

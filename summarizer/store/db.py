@@ -236,10 +236,13 @@ def now() -> str:
 
 
 def _row(model: BaseModel, exclude: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
-    out = {}
-    for key, value in model.model_dump(mode="json", exclude=exclude).items():
-        out[key] = json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else value
-    return out
+    return _columns(model.model_dump(mode="json", exclude=exclude))
+
+
+def _columns(dumped: dict[str, Any], exclude: str = "") -> dict[str, Any]:
+    """A model's JSON dump as column values: lists and objects as JSON text."""
+    return {key: json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else value
+            for key, value in dumped.items() if key != exclude}
 
 
 def _id(*parts: object) -> str:
@@ -331,6 +334,7 @@ def result_rows(result: DocumentResult, run_id: str, sha256: str, backend: str, 
     rid = _id(result.doc_id, run_id)
     keys = {"result_id": rid, "doc_id": result.doc_id, "run_id": run_id}
     mids = [_id(rid, "m", i) for i in range(len(result.measures))]
+    dumped = result.model_dump(mode="json", include={"goals", "measures"})  # one call, not one per row
     return rid, {
         "results": [{"id": rid, "doc_id": result.doc_id, "run_id": run_id, "backend": backend,
                      "model": model, "prompt_version": prompt_version, "sha256": sha256,
@@ -338,11 +342,11 @@ def result_rows(result: DocumentResult, run_id: str, sha256: str, backend: str, 
                      "notes": json.dumps(result.notes, ensure_ascii=False),
                      "faults": json.dumps(result.faults, ensure_ascii=False)}],
         "plans": [{**keys, **_row(result.plan)}],
-        "goals": [{"id": _id(rid, "g", i), **keys, "seq": i, **_row(g)} for i, g in enumerate(result.goals)],
-        "measures": [{"id": mid, **keys, "seq": i, **_row(m, {"responsibilities"})}
-                     for i, (mid, m) in enumerate(zip(mids, result.measures))],
-        "responsibilities": [{"id": _id(mid, j), "measure_id": mid, **keys, "seq": j, **_row(r)}
-                             for mid, m in zip(mids, result.measures) for j, r in enumerate(m.responsibilities)],
+        "goals": [{"id": _id(rid, "g", i), **keys, "seq": i, **_columns(g)} for i, g in enumerate(dumped["goals"])],
+        "measures": [{"id": mid, **keys, "seq": i, **_columns(m, "responsibilities")}
+                     for i, (mid, m) in enumerate(zip(mids, dumped["measures"]))],
+        "responsibilities": [{"id": _id(mid, j), "measure_id": mid, **keys, "seq": j, **_columns(r)}
+                             for mid, m in zip(mids, dumped["measures"]) for j, r in enumerate(m["responsibilities"])],
     }
 
 
