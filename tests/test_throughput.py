@@ -4,6 +4,7 @@ incremental units, shards and merge, and the faster rule readers."""
 from __future__ import annotations
 
 import random
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,9 @@ from conftest import DOCS
 from typer.testing import CliRunner
 
 from summarizer.backends import get_backend
+from summarizer.brief import abstract
 from summarizer.extract.goals import _SPLIT_RE, _split_matches
+from summarizer.ingest import noise
 from summarizer.interfaces.cli import app
 from summarizer.pipeline import in_shard, parse_shard, run_batch
 from summarizer.store import db as store
@@ -150,6 +153,46 @@ def test_split_targets_reader_matches_the_plain_regex_scan() -> None:
             assert [(m.span(), m.groups()) for m in _split_matches(t, lo, hi)] == want, (t, lo, hi)
             found += len(want)
     assert found > 100
+
+
+def test_docno_found_from_its_tail_equals_the_plain_search() -> None:
+    """`find_docno` starts its search just before the first bracketed year: same answers
+    as searching the whole head."""
+    def plain(text: str) -> str | None:
+        m = abstract._DOCNO_RE.search(text[:3000])
+        if not m:
+            return None
+        start_of_line = m.start() == 0 or text[m.start() - 1] in "\n \u3000"
+        number = re.sub(r"\s", "", m.group(3))
+        return (m.group(1) if start_of_line else m.group(1)[-4:]) + f"〔{m.group(2)}〕{number}"
+
+    rnd = random.Random(11)
+    cjk, junk = "某市政发办字号第文", ["a", " ", "\n", "\u3000", "。", "7"]
+
+    def near_docno() -> str:  # a CJK run of any length, blanks, brackets, a year, a number: some malformed
+        return ("".join(rnd.choice(cjk) for _ in range(rnd.randrange(0, 11))) + " " * rnd.randrange(0, 3)
+                + rnd.choice("〔[（【(") + rnd.choice(["2021", "1999", "20", "2021 "]) + rnd.choice("〕]）】)")
+                + rnd.choice(["", " "]) + rnd.choice(["", "第"]) + str(rnd.randrange(0, 20000)) + rnd.choice(["号", "", " 号"]))
+
+    texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
+    texts += ["".join(rnd.choice([near_docno, lambda: rnd.choice(junk)])() for _ in range(rnd.randrange(1, 8)))
+              for _ in range(3000)]
+    answers = [plain(t) for t in texts]
+    assert [abstract.find_docno(t) for t in texts] == answers
+    assert sum(a is not None for a in answers) > 100
+
+
+def test_spam_patterns_match_where_a_leading_lookbehind_would() -> None:
+    rnd = random.Random(5)
+    pieces = ["a", "v", "av", "x", " ", "|", "成人", "视频", "博彩", "A", "V", "1"]
+    for word in [w for w in noise.spam_words() if w.isascii()] + ["av", "x"]:
+        moved = re.compile(noise._spam_pattern(word))
+        leading = re.compile(rf"(?<![a-z]){re.escape(word)}(?![a-z])")
+        for _ in range(400):
+            t = "".join(rnd.choice(pieces) for _ in range(rnd.randrange(0, 12)))
+            assert [m.span() for m in moved.finditer(t)] == [m.span() for m in leading.finditer(t)], (word, t)
+    assert noise.is_noise_line("COPYRIGHT © 2024 某市人民政府 版权所有")  # footers in any letter case
+    assert noise.is_noise_line("Copyright 2024")
 
 
 def test_a_worker_process_that_dies_fails_its_document_and_the_run_goes_on(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
