@@ -16,7 +16,7 @@ Three stages, so that every core works and the database is no bottleneck:
    circuit breaker and cancel work as they always did.
 3. store: one writer (this thread) takes the finished documents in input order and
    writes several per transaction (`BATCH_DOCS`, committed at least every
-   `BATCH_SECONDS` and whenever the next document is not ready yet), each in its
+   `BATCH_SECONDS`: a document not ready by then does not hold the others back), each in its
    own savepoint, so a document is stored whole or not at all. Outcomes are
    reported (`on_doc`) after their transaction commits: a reported document is kept.
 
@@ -37,6 +37,7 @@ import traceback
 import uuid
 from collections import deque
 from collections.abc import Callable
+from concurrent import futures
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -440,8 +441,15 @@ def _mp_context() -> Any:
 
 
 def _drain_one(queue: deque[_Item], writer: _Writer, compute: Callable[[_Item], None]) -> None:
-    """Hand the oldest item to the writer; commit first if it would have to wait for it."""
+    """Hand the oldest item to the writer; commit what it holds first if the item is not
+    ready by the batch's deadline (`BATCH_SECONDS` after its first document).
+
+    Waiting out the deadline rather than committing at once: with workers about as fast
+    as the writer, the next document is often a moment away, and a commit per document
+    or two cost the writer more than the rows."""
     item = queue[0]
+    if not item.ready() and writer.buffer and item.future is not None:
+        futures.wait([item.future], timeout=max(0.0, BATCH_SECONDS - (time.perf_counter() - writer.started)))
     if not item.ready():
         writer.flush()
     compute(item)
