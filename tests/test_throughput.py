@@ -182,6 +182,28 @@ def test_docno_found_from_its_tail_equals_the_plain_search() -> None:
     assert sum(a is not None for a in answers) > 100
 
 
+def test_duty_patterns_searched_clause_by_clause_find_what_a_full_scan_finds() -> None:
+    from summarizer.extract import duty
+
+    rnd = random.Random(3)
+    pieces = ["市发改委", "区财政局", "各部门", "等有关部门", "、", "和", "由", "牵头", "负责", "配合", "负总责",
+              "会同", "对", "工作", "是", "责任主体", "承担", "主体责任", "要", "按照", "分工", "，", "。", "；",
+              "：", " ", "\n", "（", "）", "推进"]
+    texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
+    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randrange(1, 60))) for _ in range(1500)]
+    pairs = [(duty._PROSE_RE, duty._ROLE_VERB_RE), *((getattr(duty, f"_{k.upper()}_RE"), rx)
+                                                     for k, rx in duty._DUTY_NEEDLE.items())]
+    found = 0
+    for t in texts:
+        a = rnd.randrange(0, len(t))
+        for lo, hi in ((0, len(t)), (a, rnd.randrange(a, len(t) + 1))):
+            for rx, needle in pairs:
+                want = [m.span() for m in rx.finditer(t, lo, hi)]
+                assert [m.span() for m in duty._clause_matches(rx, needle, t, lo, hi)] == want, (rx.pattern[:40], t)
+                found += len(want)
+    assert found > 300
+
+
 def test_spam_patterns_match_where_a_leading_lookbehind_would() -> None:
     rnd = random.Random(5)
     pieces = ["a", "v", "av", "x", " ", "|", "成人", "视频", "博彩", "A", "V", "1"]
