@@ -204,6 +204,23 @@ def test_duty_patterns_searched_clause_by_clause_find_what_a_full_scan_finds() -
     assert found > 300
 
 
+def test_lines_simplified_in_one_call_equal_lines_simplified_one_by_one() -> None:
+    from summarizer.ingest import clean
+
+    texts = ["嘉興市人民政府關于印發嘉興市先進制造業集群培育工程推進方案", "著力發展數字經濟，意味著變革",
+             "乾隆", "", "  （一）強化組織領導。各縣（市、區）要著眼長遠", "後來", "皇后", "頭髮", "理髮店"]
+    texts += [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))][0].splitlines()[:40]
+    lines = [clean._Line(t, list(range(len(t)))) for t in texts]
+    clean._simplify(lines)
+    for t, line in zip(texts, lines):
+        alone = clean.to_simplified(t)
+        if len(alone) != len(t):
+            alone = "".join(clean.to_simplified(c)[:1] or c for c in t)
+        assert line.text == alone and len(line.offs) == len(line.text)
+    assert lines[0].text == "嘉兴市人民政府关于印发嘉兴市先进制造业集群培育工程推进方案"
+    assert lines[1].text == "着力发展数字经济，意味着变革"
+
+
 def test_spam_patterns_match_where_a_leading_lookbehind_would() -> None:
     rnd = random.Random(5)
     pieces = ["a", "v", "av", "x", " ", "|", "成人", "视频", "博彩", "A", "V", "1"]

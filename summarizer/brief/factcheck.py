@@ -52,9 +52,13 @@ _NOT_UNIT_NEXT = ("局面", "局势", "局限", "局部", "委托", "委屈", "�
 _TWO_CHAR_UNITS = ("市委", "省委", "县委", "区委", "党委", "镇委", "团委", "市府", "省府")
 
 
+_SPACES_RE = re.compile(r"\s+")
+_THOUSANDS_RE = re.compile(r",(?<=\d,)(?=\d{3})")  # = (?<=\d),(?=\d{3}); the literal first scans faster
+
+
 def normalize(text: str) -> str:
     """What facts are compared on: NFKC (full-width digits, ％), brackets unified, no whitespace."""
-    return re.sub(r"(?<=\d),(?=\d{3})", "", re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)))
+    return _THOUSANDS_RE.sub("", _SPACES_RE.sub("", unicodedata.normalize("NFKC", text)))
 
 
 def _docno_form(text: str) -> str:

@@ -446,8 +446,13 @@ _MAGNITUDE_RE = re.compile(
 _MAGNITUDE = {"百": 100, "千": 1000, "万": 10000, "百万": 1_000_000, "千万": 10_000_000}
 
 
+_MAGNITUDE_HINT_RE = re.compile(r"[百千万][家名所座]")  # in every match: skip the scan where it is absent
+
+
 def _magnitude_counts(text: str, start: int, end: int, scopes: list[tuple[int, int, int]]) -> list[GoalCandidate]:
-    out = []
+    out: list[GoalCandidate] = []
+    if not _MAGNITUDE_HINT_RE.search(text, start, end):
+        return out
     for m in _MAGNITUDE_RE.finditer(text, start, end):
         noun_end = _object_after(text, m.end(), end)
         noun = re.sub(r"(?:组成|构成)$", "", text[m.end() : noun_end]).strip("“”")

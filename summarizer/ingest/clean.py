@@ -127,12 +127,20 @@ def _drop_pinyin(line: _Line) -> None:
         line.delete(spans)
 
 
-def _simplify(line: _Line) -> None:
-    converted = to_simplified(line.text)
-    if len(converted) != len(line.text):
-        # Phrase conversion changed the length: char by char keeps the offsets exact.
-        converted = "".join(to_simplified(c)[:1] or c for c in line.text)
-    line.text = converted
+def _simplify(lines: list[_Line]) -> None:
+    """Every line to simplified Chinese in one OpenCC call (a call per line cost more than
+    the conversion): OpenCC's phrases never span a line break, so converting the joined
+    lines converts each line as on its own."""
+    if not lines:
+        return
+    converted = to_simplified("\n".join(line.text for line in lines)).split("\n")
+    if len(converted) != len(lines):  # never expected; line by line is always right
+        converted = [to_simplified(line.text) for line in lines]
+    for line, text in zip(lines, converted):
+        if len(text) != len(line.text):
+            # Phrase conversion changed the length: char by char keeps the offsets exact.
+            text = "".join(to_simplified(c)[:1] or c for c in line.text)
+        line.text = text
 
 
 # Text stored without line breaks (a crawl's CSV field) runs its headings inline:
@@ -210,7 +218,7 @@ _TABLE_RULE_RE = re.compile(r"^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?$")
 
 def clean_text(raw: str) -> CleanText:
     """Clean raw document text. Deterministic and idempotent."""
-    kept: list[_Line] = []
+    lines: list[_Line] = []
     pos = 0
     for raw_line in raw.splitlines(keepends=True):
         body = raw_line.rstrip("\r\n")
@@ -220,7 +228,10 @@ def clean_text(raw: str) -> CleanText:
         if not line.text:
             continue
         _drop_pinyin(line)
-        _simplify(line)
+        lines.append(line)
+    _simplify(lines)
+    kept: list[_Line] = []
+    for line in lines:
         line.delete_matches(_DOUBLED_COMMA_RE)
         _normalize_spaces(line)
         if not line.text or _TABLE_RULE_RE.match(line.text) or is_noise_line(line.text):
