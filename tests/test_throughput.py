@@ -221,6 +221,16 @@ def test_lines_simplified_in_one_call_equal_lines_simplified_one_by_one() -> Non
     assert lines[1].text == "着力发展数字经济，意味着变革"
 
 
+def test_brackets_unified_by_substitution_as_by_the_table() -> None:
+    from summarizer.brief import factcheck
+
+    rnd = random.Random(2)
+    alphabet = "[]［］【】()（）〖〗〔〕a中文"
+    for _ in range(3000):
+        t = "".join(rnd.choice(alphabet) for _ in range(rnd.randrange(0, 15)))
+        assert factcheck._unify_brackets(t) == t.translate(factcheck._BRACKETS)
+
+
 def test_spam_patterns_match_where_a_leading_lookbehind_would() -> None:
     rnd = random.Random(5)
     pieces = ["a", "v", "av", "x", " ", "|", "成人", "视频", "博彩", "A", "V", "1"]

@@ -139,6 +139,8 @@ def _clause_start(text: str, pos: int, lo: int) -> int:
 
 
 _PERIOD_SCOPE_RE = re.compile(r"(?:^|(?<=[。；;\n]))\s*(20\d\d)\s*[—\-–~至]\s*(20\d\d)\s*年\s*[，,]")
+# What every period scope holds, found by a scan that starts from a digit: most texts have none.
+_PERIOD_HINT_RE = re.compile(r"20\d\d\s*[—\-–~至]\s*20\d\d\s*年\s*[，,]")
 
 
 _TOP_HEADING_RE = re.compile(r"^\s*[一二三四五六七八九十]{1,3}、", re.M)
@@ -186,7 +188,7 @@ def year_scopes(text: str) -> list[tuple[int, int, int]]:
         nxt = _TOP_HEADING_RE.search(text, m.end())
         scopes.append((m.start(), nxt.start() if nxt else len(text), int(m.group("year"))))
     # `2024—2027年，每年…`: a period that opens a sentence scopes it to its end year.
-    for m in _PERIOD_SCOPE_RE.finditer(text):
+    for m in (_PERIOD_SCOPE_RE.finditer(text) if _PERIOD_HINT_RE.search(text) else ()):
         stop = re.search(r"[。\n]", text[m.end() :])
         scopes.append((m.start(), m.end() + (stop.start() if stop else len(text) - m.end()), int(m.group(2))))
     scopes.sort()
