@@ -330,6 +330,7 @@ def run_batch(
     (`refresh_views`), since a refresh reads every result it is given.
     """
     db = store.open_db(db_path)
+    store.for_bulk_writes(db)
     ident = backend.identity
     files, ignored = find_documents(paths)
     if shard is not None:
