@@ -221,6 +221,22 @@ def test_lines_simplified_in_one_call_equal_lines_simplified_one_by_one() -> Non
     assert lines[1].text == "着力发展数字经济，意味着变革"
 
 
+def test_year_scopes_found_from_the_year_equal_the_plain_scan() -> None:
+    from summarizer.extract import goals
+
+    rnd = random.Random(9)
+    pieces = ["到", "至", "于", "力争", "确保", "在", "争", "保", "力", "2025", "2026", "20", "年", "年底", "底", "前",
+              " ", "，", "比", "—", "1"]
+    texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
+    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randrange(1, 40))) for _ in range(3000)]
+    found = 0
+    for t in texts:
+        want = [(m.start(), m.end(), int(m.group("year"))) for m in goals._YEAR_SCOPE_RE.finditer(t)]
+        assert list(goals._year_scope_spans(t)) == want, t
+        found += sum(1 for s, _, _ in want if not t[s].isdigit())
+    assert found > 100  # matches that start with a lead word
+
+
 def test_brackets_unified_by_substitution_as_by_the_table() -> None:
     from summarizer.brief import factcheck
 

@@ -32,7 +32,25 @@ TARGET_RE = re.compile(
     rf"(?P<unit>(?:{_UNIT_RE})(?:/(?:{_UNIT_RE}))?)?"
     r"(?P<bound>及以上|以上|及以下|以下|以内|左右)?"
 )
-_YEAR_SCOPE_RE = re.compile(r"(?:到|至|于|力争|确保|在)?(?P<year>20\d\d)\s*年(?:底|末|前|年底)?(?:前)?")
+_YEAR_LEADS = ("到", "至", "于", "力争", "确保", "在")
+_YEAR_SCOPE_RE = re.compile(rf"(?:{'|'.join(_YEAR_LEADS)})?(?P<year>20\d\d)\s*年(?:底|末|前|年底)?(?:前)?")
+_YEAR_CORE_RE = re.compile(r"(?P<year>20\d\d)\s*年(?:底|末|前|年底)?(?:前)?")
+
+
+def _year_scope_spans(text: str) -> Iterator[tuple[int, int, int]]:
+    """(start, end, year) of each `_YEAR_SCOPE_RE` match, in order, found from the year with
+    its lead word looked up behind it: the pattern's optional lead was tried at every
+    character of the document. A lead must end where the year starts and begin after the
+    previous match (no two leads end with the same character, so at most one fits)."""
+    after = 0
+    for m in _YEAR_CORE_RE.finditer(text):
+        start = m.start()
+        for lead in _YEAR_LEADS:
+            if start - len(lead) >= after and text.startswith(lead, start - len(lead)):
+                start -= len(lead)
+                break
+        after = m.end()
+        yield start, m.end(), int(m.group("year"))
 _CHANGE_DEC = ("下降", "减少", "降低", "压减", "削减")
 # Words that open a target clause but are not part of the indicator.
 _LEAD_WORDS = re.compile(
@@ -156,33 +174,32 @@ def year_scopes(text: str) -> list[tuple[int, int, int]]:
     """
     scopes = []
     line_end = last_char = -1
-    for m in _YEAR_SCOPE_RE.finditer(text):
-        year = int(m.group("year"))
-        after = text[m.end() : m.end() + 2]
+    for m_start, m_end, year in _year_scope_spans(text):
+        after = text[m_end : m_end + 2]
         if re.match(r"^[—\-–]", after) or re.match(r"^\d", after):
             continue  # a period like 2023—2027年, not a deadline
-        prefix = text[max(0, m.start() - 1) : m.start()]
+        prefix = text[max(0, m_start - 1) : m_start]
         if prefix and prefix in "—-–":
             continue
-        if prefix in ("比", "较", "同") or re.match(r"(?:底|末)?(?:的)?基础上|(?:底|末)?相比", text[m.end() : m.end() + 6]):
+        if prefix in ("比", "较", "同") or re.match(r"(?:底|末)?(?:的)?基础上|(?:底|末)?相比", text[m_end : m_end + 6]):
             continue  # 比2005年降低20%, 在2010年的基础上: the baseline year, not a deadline
-        if line_end < m.end():  # once per line, not per scope: one long line stays linear
-            line_start = text.rfind("\n", 0, m.end()) + 1
-            line_end = text.find("\n", m.end())
+        if line_end < m_end:  # once per line, not per scope: one long line stays linear
+            line_start = text.rfind("\n", 0, m_end) + 1
+            line_end = text.find("\n", m_end)
             line_end = len(text) if line_end < 0 else line_end
             last_char = line_start + len(text[line_start:line_end].rstrip()) - 1
-        stop = text.find("。", m.end(), line_end)
+        stop = text.find("。", m_end, line_end)
         end = stop if stop >= 0 else line_end
-        if text[line_start:m.start()].strip() == "" and text[m.end() : m.end() + 1] in "，,":
+        if text[line_start:m_start].strip() == "" and text[m_end : m_end + 1] in "，,":
             end = line_end  # `到2020年，…。…。` opening a paragraph holds over the paragraph
-        if m.end() <= last_char and text[last_char] in "：:":
+        if m_end <= last_char and text[last_char] in "：:":
             end = line_end
             nxt = line_end + 1
             while nxt < len(text) and text[nxt : nxt + 2] in ("——", "--"):
                 e = text.find("\n", nxt)
                 end = len(text) if e < 0 else e
                 nxt = end + 1
-        scopes.append((m.start(), end, year))
+        scopes.append((m_start, end, year))
     # `三、2026年重点工作安排`: a top-level heading naming one year scopes its part.
     for m in _YEAR_HEADING_RE.finditer(text):
         nxt = _TOP_HEADING_RE.search(text, m.end())
