@@ -237,6 +237,16 @@ def test_year_scopes_found_from_the_year_equal_the_plain_scan() -> None:
     assert found > 100  # matches that start with a lead word
 
 
+def test_extra_spaces_from_runs_equal_the_lookbehind_pattern() -> None:
+    from summarizer.ingest import clean
+
+    rnd = random.Random(4)
+    pattern = re.compile(r"(?<= ) +|^ +| +$")
+    for _ in range(5000):
+        t = "".join(rnd.choice(" a中") for _ in range(rnd.randrange(0, 12)))
+        assert clean._extra_spaces(t) == [m.span() for m in pattern.finditer(t)], repr(t)
+
+
 def test_brackets_unified_by_substitution_as_by_the_table() -> None:
     from summarizer.brief import factcheck
 

@@ -67,8 +67,11 @@ _PINYIN_RE = re.compile(rf"[(（](?<=[\u3400-\u9fff].)({_PINYIN_BODY})[)）]")
 
 
 
+_TONED_RE = re.compile(f"[{_TONED}]")
+
+
 def _is_pinyin(body: str) -> bool:
-    return any(ch in _TONED for ch in body) or body in _NEUTRAL
+    return body in _NEUTRAL or _TONED_RE.search(body) is not None
 
 
 class _Line:
@@ -105,7 +108,20 @@ _INVISIBLE_RE = re.compile(r"[\u200b\ufeff\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # character of a CJK line in a dict) because most lines have none.
 _ODD_SPACES_RE = re.compile("[\t\u3000\u00a0\u2002\u2003\u2009\x0c]")
 # Extra spaces: all but the first of a run, and any at either end of the line.
-_EXTRA_SPACE_RE = re.compile(r"(?<= ) +|^ +| +$")
+_SPACES_RE = re.compile(" +")
+
+
+def _extra_spaces(text: str) -> list[tuple[int, int]]:
+    """The spans `(?<= ) +|^ +| +$` matches, from the runs of spaces (that pattern tried
+    its lookbehind at every character of the line)."""
+    spans = []
+    for m in _SPACES_RE.finditer(text):
+        a, b = m.span()
+        if a == 0 or b == len(text):
+            spans.append((a, b))
+        elif b - a > 1:
+            spans.append((a + 1, b))
+    return spans
 _DOUBLED_COMMA_RE = re.compile(r"[,，](?=[,，、。；;：:！？!?])")
 
 
@@ -113,7 +129,7 @@ def _normalize_spaces(line: _Line) -> None:
     line.delete_matches(_INVISIBLE_RE)
     line.text = _ODD_SPACES_RE.sub(" ", line.text)
     if " " in line.text:
-        line.delete_matches(_EXTRA_SPACE_RE)
+        line.delete(_extra_spaces(line.text))
 
 
 def _drop_pinyin(line: _Line) -> None:
