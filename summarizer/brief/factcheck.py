@@ -39,6 +39,7 @@ _BRACKETS = str.maketrans({"[": "〔", "]": "〕", "［": "〔", "］": "〕", "
                            "(": "〔", ")": "〕", "（": "〔", "）": "〕", "〖": "〔", "〗": "〕"})
 DOCNO_RE = re.compile(r"([\u4e00-\u9fff]{1,8})〔((?:19|20)\d{2})〕第?(\d{1,4})号")
 NUM_RE = re.compile(r"\d+(?:\.\d+)?")
+_CN_NUMERAL_RE = re.compile(r"[零〇一二两三四五六七八九十百千]+")
 _PCT_CN = re.compile(r"百分之([零〇一二两三四五六七八九十百]+)")
 _YEAR_AFTER = re.compile(r"\s*(?:年|[-—–~～至到]\s*(?:19|20)\d{2}\s*年)")
 _UNIT_END = re.compile(r"人民政府|政府|办公厅|办公室|委员会|管委会|领导小组|工作组|局|委|厅|办|中心|集团|公司|银行")
@@ -102,13 +103,14 @@ class Evidence:
         norm = normalize(text)
         ev = cls(norm, _unify_brackets(norm))  # = _docno_form(text), without normalizing twice
         for m in NUM_RE.finditer(norm):
-            ev.numbers.add(float(m.group()))
+            number = m.group()
+            ev.numbers.add(float(number))
             if norm[m.end():m.end() + 1] == "%":
-                ev.percents.add(float(m.group()))
-            if re.fullmatch(r"(?:19|20)\d{2}", m.group()):
-                ev.years.add(int(m.group()))
-        for m in re.finditer(r"[零〇一二两三四五六七八九十百千]+", norm):
-            n = cn_to_number(m.group())
+                ev.percents.add(float(number))
+            if len(number) == 4 and number[:2] in ("19", "20") and "." not in number:  # (?:19|20)\d{2}
+                ev.years.add(int(number))
+        for numeral in set(_CN_NUMERAL_RE.findall(norm)):  # a document repeats its numerals (一, 二…)
+            n = cn_to_number(numeral)
             if n is not None:
                 ev.numbers.add(float(n))
         for m in _PCT_CN.finditer(norm):
