@@ -209,7 +209,7 @@ def test_lines_simplified_in_one_call_equal_lines_simplified_one_by_one() -> Non
 
     texts = ["嘉興市人民政府關于印發嘉興市先進制造業集群培育工程推進方案", "著力發展數字經濟，意味著變革",
              "乾隆", "", "  （一）強化組織領導。各縣（市、區）要著眼長遠", "後來", "皇后", "頭髮", "理髮店"]
-    texts += [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))][0].splitlines()[:40]
+    texts += sorted(DOCS.glob("*.txt"))[0].read_text("utf-8").splitlines()[:40]
     lines = [clean._Line(t, list(range(len(t)))) for t in texts]
     clean._simplify(lines)
     for t, line in zip(texts, lines):

@@ -269,26 +269,27 @@ def not_a_target(text: str, sent_start: int, m: re.Match[str]) -> bool:
         return True  # 对沿海56个城市及29个湖库实施总量控制: the places a measure covers
     if text[m.start() - 1 : m.start()] in ("（", "(") and text[m.end() : m.end() + 1] in ("）", ")"):
         return True
-    if re.search(r"[（(][^（()）]{0,30}(?:含|包括|共计|分布于|其中)[^（()）]{0,20}$", before):
+    # (The `x in s and` tests below only skip searches that need x to match.)
+    if ("（" in before or "(" in before) and re.search(r"[（(][^（()）]{0,30}(?:含|包括|共计|分布于|其中)[^（()）]{0,20}$", before):
         return True  # （全区圩区分布于14个乡镇，共计64处）, （含三期水闸1座）: a note on what is counted
     stop = _CLAUSE_END_RE.search(text, m.end(), m.end() + 20)
     after = text[m.end() : stop.start() if stop else m.end() + 20]
     clause = re.split(r"[，,]", before)[-1]
-    if re.search(r"由[^，,。；;]{0,12}$", clause) and re.match(r"[，,]?[^，,。；;]{0,8}(?:提高|提升|增加|增长|扩大|下降|降低|减少|降)",
+    if "由" in clause and re.search(r"由[^，,。；;]{0,12}$", clause) and re.match(r"[，,]?[^，,。；;]{0,8}(?:提高|提升|增加|增长|扩大|下降|降低|减少|降)",
                                                            text[m.end() : m.end() + 10]):
         return True  # 由95%提高至99%: the figure after 由 is the baseline
-    if re.search(r"(?:单机|单台|单套|单体)(?:容量)?$", clause) or re.match(r"级(?:及)?以[上下]", after):
+    if ("单" in clause and re.search(r"(?:单机|单台|单套|单体)(?:容量)?$", clause)) or re.match(r"级(?:及)?以[上下]", after):
         return True  # 单机30万千瓦, 10万千瓦级以下: the size class of a plant, not a target
     if re.match(r"[^，,。；;：:]{0,40}?的\s*[，,；;]", text[m.end() : m.end() + 44]):
         return True  # 投资总额达到300万元以上的，给予…: a condition ending in 的，
     if (re.match(r"(?:（含）)?(?:及)?以\s*上\s*至", text[m.end() - len(m.group("bound") or ""): m.end() + 8])
-            or re.search(r"(?:及)?以\s*上\s*至\s*$", before)):
+            or ("至" in before and re.search(r"(?:及)?以\s*上\s*至\s*$", before))):
         return True  # 1000万元及以上至2000万元: one bracket of a tiered rule
     sentence = text[sent_start : m.start()]
-    if (re.search(r"(?:不超过|不低于|不少于|不高于|不大于|不小于)\s*$", before)
+    if ("不" in before and re.search(r"(?:不超过|不低于|不少于|不高于|不大于|不小于)\s*$", before)
             and re.search(r"应|须|原则上|一律", sentence) and not re.search(r"20\d\d\s*年", sentence)):
         return True  # 新建绿地地下空间应…，开发比例不超过50%: a standard each project must meet
-    if re.search(r"(?:按照|按)$", clause):
+    if "按" in clause and re.search(r"(?:按照|按)$", clause):
         return True  # 统一按照60%控制: a rule applied, not a level to reach
     if _INCENTIVE_RE.search(clause) or _INCENTIVE_RE.search(after[:12]):
         return True
