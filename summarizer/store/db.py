@@ -111,8 +111,8 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         for col in cols:
             db.table(table).create_index([col], if_not_exists=True)
     # trigram: CJK has no spaces, so the default tokenizer sees a paragraph as one word.
-    for table, cols in search.COLUMNS.items():
-        db.table(table).enable_fts(list(cols), create_triggers=True, tokenize="trigram")
+    for table, fts_cols in search.COLUMNS.items():
+        db.table(table).enable_fts(list(fts_cols), create_triggers=True, tokenize="trigram")
 
 
 @migration
