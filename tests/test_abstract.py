@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -97,6 +98,17 @@ def test_a_docno_code_is_not_read_as_a_unit() -> None:
 def test_a_decimal_is_not_read_as_a_year() -> None:
     ev = Evidence.of("森林覆盖率达到20.9%，2020年完成。")
     assert 20.9 in ev.percents and ev.years == {2020}
+
+
+def test_the_text_is_scanned_only_for_facts_the_items_do_not_hold(extracted) -> None:
+    text, result = extracted
+    ev = Evidence.of(text, result)
+    assert unsupported(f"共{len(result.measures)}项措施，由市经信局牵头。", ev) == []
+    assert "_scanned" not in ev.__dict__ and "text" not in ev.__dict__  # the items sufficed
+    first = next(int(n) for n in re.findall(r"\d+", text) if float(n) not in ev.item_numbers)
+    assert unsupported(f"共{first}项。", ev) == []  # in the text only: read from it when needed
+    assert "_scanned" in ev.__dict__
+    assert [f.text for f in unsupported("共98765项。", ev)] == ["98765"]
 
 
 def test_formatting_does_not_count_as_a_new_fact(ev) -> None:

@@ -27,10 +27,11 @@ removed, so formatting differences do not count as unsupported.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from summarizer.extract.numbers import cn_to_number
 from summarizer.models import DocumentResult
@@ -87,39 +88,81 @@ class Fact:
         return f"{self.text} ({self.kind})"
 
 
-@dataclass
 class Evidence:
-    """What an abstract may state: the document's text and its extracted items."""
+    """What an abstract may state: the document's text and its extracted items.
 
-    text: str  # normalized cleaned text
-    docno_text: str  # the same with brackets unified
-    numbers: set[float] = field(default_factory=set)
-    percents: set[float] = field(default_factory=set)
-    years: set[int] = field(default_factory=set)
-    units: set[str] = field(default_factory=set)
+    The items' facts are kept as given; the text's are read from it only when a fact is
+    not among the items (`supported` looks there first). A template abstract states
+    extracted items only, and scanning the whole document for every abstract was a
+    tenth of the worker's time per document. `numbers`, `percents` and `years` are
+    the union of both, for readers that want every one.
+    """
+
+    def __init__(self, text: str) -> None:
+        self._source = text
+        self.item_numbers: set[float] = set()
+        self.item_percents: set[float] = set()
+        self.item_years: set[int] = set()
+        self.units: set[str] = set()
 
     @classmethod
     def of(cls, text: str, result: DocumentResult | None = None) -> Evidence:
-        norm = normalize(text)
-        ev = cls(norm, _unify_brackets(norm))  # = _docno_form(text), without normalizing twice
-        for m in NUM_RE.finditer(norm):
-            number = m.group()
-            ev.numbers.add(float(number))
-            if norm[m.end():m.end() + 1] == "%":
-                ev.percents.add(float(number))
-            if len(number) == 4 and number[:2] in ("19", "20") and "." not in number:  # (?:19|20)\d{2}
-                ev.years.add(int(number))
-        for numeral in set(_CN_NUMERAL_RE.findall(norm)):  # a document repeats its numerals (一, 二…)
-            n = cn_to_number(numeral)
-            if n is not None:
-                ev.numbers.add(float(n))
-        for m in _PCT_CN.finditer(norm):
-            n = cn_to_number(m.group(1))
-            if n is not None:
-                ev.percents.add(float(n))
+        ev = cls(text)
         if result is not None:
             ev.add_items(result)
         return ev
+
+    @functools.cached_property
+    def text(self) -> str:
+        """The cleaned text, normalized."""
+        return normalize(self._source)
+
+    @functools.cached_property
+    def docno_text(self) -> str:
+        """The same with brackets unified (= _docno_form of the text)."""
+        return _unify_brackets(self.text)
+
+    @functools.cached_property
+    def _scanned(self) -> tuple[set[float], set[float], set[int]]:
+        """(numbers, percents, years) the text states."""
+        norm, numbers, percents, years = self.text, set(), set(), set()
+        for m in NUM_RE.finditer(norm):
+            number = m.group()
+            numbers.add(float(number))
+            if norm[m.end():m.end() + 1] == "%":
+                percents.add(float(number))
+            if len(number) == 4 and number[:2] in ("19", "20") and "." not in number:  # (?:19|20)\d{2}
+                years.add(int(number))
+        for numeral in set(_CN_NUMERAL_RE.findall(norm)):  # a document repeats its numerals (一, 二…)
+            n = cn_to_number(numeral)
+            if n is not None:
+                numbers.add(float(n))
+        for m in _PCT_CN.finditer(norm):
+            n = cn_to_number(m.group(1))
+            if n is not None:
+                percents.add(float(n))
+        return numbers, percents, years
+
+    @property
+    def numbers(self) -> set[float]:
+        return self.item_numbers | self._scanned[0]
+
+    @property
+    def percents(self) -> set[float]:
+        return self.item_percents | self._scanned[1]
+
+    @property
+    def years(self) -> set[int]:
+        return self.item_years | self._scanned[2]
+
+    def has_number(self, value: float) -> bool:
+        return value in self.item_numbers or value in self._scanned[0]
+
+    def has_percent(self, value: float) -> bool:
+        return value in self.item_percents or value in self._scanned[1]
+
+    def has_year(self, year: int) -> bool:
+        return year in self.item_years or year in self._scanned[2]
 
     def add_items(self, result: DocumentResult) -> None:
         """The extracted items and their counts are evidence too."""
@@ -127,22 +170,22 @@ class Evidence:
         for g in result.goals:
             for v in (g.value, g.value_max):
                 if v is not None:
-                    self.numbers.add(float(v))
+                    self.item_numbers.add(float(v))
                     if g.unit == "%":
-                        self.percents.add(float(v))
+                        self.item_percents.add(float(v))
             if g.year:
-                self.years.add(g.year)
+                self.item_years.add(g.year)
         for y in (p.period_start, p.period_end):
             if y:
-                self.years.add(y)
-                self.numbers.add(float(y))
+                self.item_years.add(y)
+                self.item_numbers.add(float(y))
         if p.issued_date:
-            self.years.add(p.issued_date.year)
-            self.numbers.update(float(x) for x in (p.issued_date.year, p.issued_date.month, p.issued_date.day))
+            self.item_years.add(p.issued_date.year)
+            self.item_numbers.update(float(x) for x in (p.issued_date.year, p.issued_date.month, p.issued_date.day))
         units = {r.unit for m in result.measures for r in m.responsibilities}
         leads = {r.unit for m in result.measures for r in m.responsibilities if r.role.value == "lead"}
         sections = {m.section for m in result.measures if m.section}
-        self.numbers.update(float(n) for n in (len(result.goals), len(result.measures), len(sections),
+        self.item_numbers.update(float(n) for n in (len(result.goals), len(result.measures), len(sections),
                                                len(units), len(leads)))
         self.units.update(normalize(u) for u in units | set(p.issuers))
         if p.title:
@@ -200,11 +243,11 @@ def supported(fact: Fact, ev: Evidence) -> bool:
     if fact.kind == "percent":
         m = _PCT_CN.fullmatch(fact.text)
         value = float(cn_to_number(m.group(1)) or -1) if m else float(fact.text.rstrip("%"))
-        return value in ev.percents
+        return ev.has_percent(value)
     if fact.kind == "year":
-        return int(fact.text) in ev.years
+        return ev.has_year(int(fact.text))
     if fact.kind == "number":
-        return float(fact.text) in ev.numbers
+        return ev.has_number(float(fact.text))
     if fact.kind == "docno":
         m = DOCNO_RE.fullmatch(fact.text)
         if m is None:
@@ -214,13 +257,14 @@ def supported(fact: Fact, ev: Evidence) -> bool:
         numbered = f"〔{m.group(2)}〕第{m.group(3)}号"  # 〔2021〕第12号 in the text reads as 〔2021〕12号
         return (code + core) in ev.docno_text or (code + numbered) in ev.docno_text
     if fact.kind == "title":
-        return fact.text in ev.text or fact.text in ev.units  # the extracted title is among ev.units
+        return fact.text in ev.units or fact.text in ev.text  # the extracted title is among ev.units
     if fact.kind == "unit":
         name = fact.text
         if name in _TWO_CHAR_UNITS and name in ev.text:
             return True
         ends = [name[-k:] for k in range(3, len(name) + 1)]
-        return any(e in ev.text or e in ev.units or any(u.endswith(e) for u in ev.units) for e in ends)
+        return (any(e in ev.units or any(u.endswith(e) for u in ev.units) for e in ends)
+                or any(e in ev.text for e in ends))  # the items first: the text is normalized only if needed
     return False
 
 
