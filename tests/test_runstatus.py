@@ -20,6 +20,12 @@ from summarizer.store import runstatus
 CLI = [sys.executable, "-m", "summarizer.interfaces.cli"]
 
 
+# Enough documents that a run cannot finish between its first commits and the signal,
+# however fast the machine (a batch commits up to 64 documents at once).
+COPIES = 40
+N_DOCS = 5 * COPIES
+
+
 def _corpus(tmp_path: Path, copies: int) -> Path:
     folder = tmp_path / "docs"
     folder.mkdir()
@@ -60,7 +66,7 @@ def _assert_counts_are_committed(db: Path, run: dict) -> None:
 
 
 def test_kill_9_leaves_a_run_that_later_reads_interrupted(tmp_path):
-    folder = _corpus(tmp_path, 12)  # 60 documents
+    folder = _corpus(tmp_path, COPIES)
     db = tmp_path / "r.db"
     proc = _start(folder, db)
     _wait_for_results(db, 3)
@@ -74,7 +80,7 @@ def test_kill_9_leaves_a_run_that_later_reads_interrupted(tmp_path):
 
 
 def test_sigterm_stops_like_ctrl_c_and_says_what_was_kept(tmp_path):
-    folder = _corpus(tmp_path, 12)
+    folder = _corpus(tmp_path, COPIES)
     db = tmp_path / "r.db"
     proc = _start(folder, db, "--jobs", "4")
     _wait_for_results(db, 3)
@@ -85,11 +91,11 @@ def test_sigterm_stops_like_ctrl_c_and_says_what_was_kept(tmp_path):
     assert run["status"] == "interrupted"
     _assert_counts_are_committed(db, run)
     kept = run["succeeded"] + run["failed"] + run["degraded"] + run["skipped"]
-    assert f"interrupted: run {run['id']} kept {kept} of 60 documents" in out
+    assert f"interrupted: run {run['id']} kept {kept} of {N_DOCS} documents" in out
 
 
 def test_ctrl_c_with_jobs_records_exactly_what_was_committed(tmp_path):
-    folder = _corpus(tmp_path, 12)
+    folder = _corpus(tmp_path, COPIES)
     db = tmp_path / "r.db"
     proc = _start(folder, db, "--jobs", "4")
     _wait_for_results(db, 5)
@@ -97,7 +103,7 @@ def test_ctrl_c_with_jobs_records_exactly_what_was_committed(tmp_path):
     out = proc.communicate(timeout=120)[0].decode()
     assert proc.returncode == 130, out
     run = next(store.open_db(db)["runs"].rows)
-    assert run["status"] == "interrupted" and 0 < run["succeeded"] < 60
+    assert run["status"] == "interrupted" and 0 < run["succeeded"] < N_DOCS
     _assert_counts_are_committed(db, run)
 
 
