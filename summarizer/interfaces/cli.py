@@ -201,9 +201,10 @@ def _report_interrupt(db: Path) -> None:
 def runs(db: DbOpt = Path("results.db")) -> None:
     """List runs with status, counts, and each failed or degraded document's reason."""
     from summarizer.store import db as store
+    from summarizer.store.runstatus import as_listed
 
     conn = store.open_db(db, create=False)
-    for r in store.iter_runs(conn):
+    for r in map(lambda run: as_listed(conn, run), store.iter_runs(conn)):
         typer.echo(
             f"{r['id']}  {r['status'] or '?':11} {r['backend']:6} {r['model'] or '-':24} "
             f"docs {r['documents'] or 0}: {r['succeeded'] or 0} ok, {r.get('degraded') or 0} degraded, "

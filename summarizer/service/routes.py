@@ -38,6 +38,7 @@ from summarizer.service.responses import (
 )
 from summarizer.service.settings import MB
 from summarizer.store import db as store
+from summarizer.store.runstatus import as_listed
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": what} for code, what in {
@@ -250,10 +251,11 @@ def list_documents(
 
 @v1.get("/runs", response_model=RunList)
 def list_runs(state: State, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> dict[str, Any]:
-    """Runs, newest first: the service's (options `serve`, one per batch) and the CLI's."""
+    """Runs, newest first: the service's (options `serve`, one per busy period) and the CLI's."""
     conn = state.jobs.conn  # type: ignore[union-attr]
     runs = []
     for r in store.iter_runs(conn):
+        r = as_listed(conn, r)
         runs.append({k: r.get(k) for k in RunInfo.model_fields})
         if len(runs) >= limit:
             break
