@@ -428,6 +428,8 @@ def bench(
     stub_docs: Annotated[int, typer.Option(help="Replicate the corpus to N documents for the stub part")] = 0,
     clients: Annotated[str, typer.Option(help="Concurrent clients for the serve part")] = "1,4,16",
     serve_docs: Annotated[int, typer.Option(help="Distinct documents for the serve part")] = 200,
+    serve_jobs: Annotated[str, typer.Option(help="--jobs levels for the serve part (given to both "
+                                                 "`serve` and `run`)")] = "1",
 ) -> None:
     """Speed, cost and scale: Markdown tables and PNG plots (not a test)."""
     from summarizer.devtools.bench import run_bench
@@ -436,6 +438,7 @@ def bench(
                      tuple(int(x) for x in sizes.split(",")), tuple(int(x) for x in jobs.split(",")),
                      latency, peer_cap_s=peer_cap, stub_docs=stub_docs,
                      clients=tuple(int(x) for x in clients.split(",")), serve_docs=serve_docs,
+                     serve_jobs=tuple(int(x) for x in serve_jobs.split(",")),
                      rules_jobs=tuple(int(x) for x in rules_jobs.split(",")))
     typer.echo(f"wrote {path}")
 

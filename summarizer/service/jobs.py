@@ -69,7 +69,7 @@ where seq in (
     where status = 'queued' and doc_id not in (select doc_id from jobs where status = 'running')
     group by doc_id order by min(seq) limit :limit
 )
-returning seq, id, doc_id, name, path, body, created
+returning seq, id, doc_id, name, path, body, created, attempts
 """
 
 # At start-up a job still `running` belongs to a process that is gone: run it again.
@@ -92,6 +92,7 @@ class Claimed:
     path: str
     body: bytes | None
     created: float
+    attempts: int = 1
 
 
 class JobStore:
@@ -153,14 +154,20 @@ class JobStore:
             return self._one("select * from jobs where id = ?", [key]) or {}, "queued"
 
     def claim(self, limit: int) -> list[Claimed]:
+        # A plain read first: the worker looks after every claim, and an empty queue (the usual
+        # answer once it is drained) then costs no write transaction.
+        if self.conn.conn.execute("select 1 from jobs where status = 'queued' limit 1").fetchone() is None:
+            return []
         rows = self._write(CLAIM, {"now": time.time(), "limit": limit})
         return sorted((Claimed(**r) for r in rows), key=lambda c: c.seq)
 
-    def finish(self, seq: int, status: str, error: str, doc_id: str, run_id: str | None) -> None:
-        """A job's outcome. The bytes are dropped: the document's file keeps them, and posting
-        a failed document again brings them anew."""
+    def finish(self, seq: int, status: str, error: str, doc_id: str, run_id: str | None) -> dict[str, Any]:
+        """A job's outcome; returns the columns it set. The bytes are dropped: the document's
+        file keeps them, and posting a failed document again brings them anew."""
+        done = {"status": status, "error": error or None, "doc_id": doc_id, "run_id": run_id, "finished": time.time()}
         self._write("update jobs set status = ?, error = ?, doc_id = ?, run_id = ?, finished = ?, body = null "
-                    "where seq = ?", [status, error or None, doc_id, run_id, time.time(), seq])
+                    "where seq = ?", [*done.values(), seq])
+        return done
 
     # -- reads ------------------------------------------------------------------------------------
 
@@ -198,23 +205,39 @@ class JobStore:
 
 
 class RecentResults:
-    """The last results the worker produced, as `result_json`, for the requests waiting on them:
-    answering `?wait=` from here spares reading back from the database what was just written."""
+    """The jobs the worker finished last: each one's row as the database now holds it and its
+    result as `result_json`. A request waiting on `?wait=` is answered from here, without
+    reading back from the database what was just written.
+
+    An entry belongs to one attempt, told by the job's `created` (a failed job posted again
+    is queued anew with a new one): `job(id, created)` never answers with an older outcome.
+    """
 
     def __init__(self, size: int = 256) -> None:
-        self._items: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._items: OrderedDict[str, tuple[dict[str, Any], dict[str, Any] | None]] = OrderedDict()
         self._lock = threading.Lock()
         self.size = size
 
-    def put(self, job_id: str, result: dict[str, Any]) -> None:
+    def put(self, job_id: str, row: dict[str, Any], result: dict[str, Any] | None) -> None:
         with self._lock:
-            self._items[job_id] = result
+            self._items[job_id] = (row, result)
+            self._items.move_to_end(job_id)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
-    def get(self, job_id: str) -> dict[str, Any] | None:
+    def job(self, job_id: str, created: float | None) -> dict[str, Any] | None:
+        """The finished row of this attempt of the job, if it is here."""
         with self._lock:
-            return self._items.get(job_id)
+            got = self._items.get(job_id)
+        return got[0] if got is not None and got[0].get("created") == created else None
+
+    def get(self, job_id: str, created: float | None = None) -> dict[str, Any] | None:
+        """This attempt's result (None: not here, or the job has no result)."""
+        with self._lock:
+            got = self._items.get(job_id)
+        if got is None or (created is not None and got[0].get("created") != created):
+            return None
+        return got[1]
 
 
 @dataclass
@@ -296,6 +319,7 @@ class Worker:
             except Exception as exc:  # the first document reports it with its own words
                 log.warning("model not ready: %s", exc)
         idle_since = time.monotonic()
+        cut_short = False
         try:
             while not self._stop.is_set():
                 self._wake.clear()  # before the claim: a job queued after it wakes the wait below
@@ -317,11 +341,12 @@ class Worker:
                     self._process(claimed)
                 finally:
                     with self._busy:
-                        self._running = []
+                        cut_short, self._running = bool(self._running), []
                 idle_since = time.monotonic()
         finally:
-            # Stopping: what this session committed is final; whatever did not finish is requeued by `stop`.
-            self._close_session(completed=not self._running)
+            # Stopping: what this session committed is final; whatever did not finish is requeued by
+            # `stop`, and the run says `interrupted` if a claim was cut short.
+            self._close_session(completed=not cut_short)
 
     def _open_session(self) -> RunSession:
         from summarizer.pipeline import RunSession
@@ -352,13 +377,18 @@ class Worker:
         if status == "failed" and self._stop.is_set():
             return  # cut off by the shutdown, not the document's fault: `stop` requeues it
         error = o.message.replace(c.path, c.name) if status in ("failed", "degraded") else ""
-        if o.result is not None:
-            self.results.put(c.id, result_json(o.result))
-        self.store.finish(c.seq, status, error, o.doc_id, session.run_id)
+        self._finish(c, status, error, o.doc_id, session.run_id, result_json(o.result) if o.result else None)
         now = time.perf_counter()
         spent, claim.last = now - claim.last, now
         self.seconds_per_doc = 0.8 * self.seconds_per_doc + 0.2 * spent
         claim.outcomes.append((status, max(0.0, claim.started - c.created), spent))
+
+    def _finish(self, c: Claimed, status: str, error: str, doc_id: str, run_id: str | None,
+                result: dict[str, Any] | None) -> None:
+        """Record a job's outcome, keep it for the requests waiting on it, and wake them."""
+        done = self.store.finish(c.seq, status, error, doc_id, run_id)
+        self.results.put(c.id, {"id": c.id, "seq": c.seq, "name": c.name, "created": c.created,
+                                "attempts": c.attempts, **done}, result)
         with self._busy:
             if c.seq in self._running:
                 self._running.remove(c.seq)
@@ -399,10 +429,8 @@ class Worker:
                 with self._busy:
                     left = [c for c in claimed if c.seq in self._running]
                 for c in left:
-                    self.store.finish(c.seq, "failed", msg, c.doc_id, run_id)
+                    self._finish(c, "failed", msg, c.doc_id, run_id, None)
                     claim.outcomes.append(("failed", max(0.0, claim.started - c.created), 0.0))
-                    for fn in self.on_finished:
-                        fn(c.id)
         except BaseException:  # Cancelled: the server is stopping; `stop` requeues what did not finish
             if not self._stop.is_set():
                 raise
