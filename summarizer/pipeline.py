@@ -353,12 +353,14 @@ class RunSession:
     the results this session wrote.
 
     documents=None: the run's `documents` column grows with what is fed (a service
-    does not know its batch in advance).
+    does not know its batch in advance). `in_transaction(db, outcome)` runs inside the
+    transaction that stores each document (`on_doc` runs after it commits).
     """
 
     def __init__(self, db_path: str | Path, backend: Backend, force: bool = False,
                  on_doc: Callable[[DocOutcome], None] | None = None, options: str = "", jobs: int = 1,
-                 keep_results: bool = True, documents: int | None = None) -> None:
+                 keep_results: bool = True, documents: int | None = None,
+                 in_transaction: Callable[[Any, DocOutcome], None] | None = None) -> None:
         self.db_path, self.backend, self.force = db_path, backend, force
         self.db = db = store.open_db(db_path)
         self.ident = ident = backend.identity
@@ -380,6 +382,7 @@ class RunSession:
         self.procs = procs = min(jobs, os.cpu_count() or 1) if jobs > 1 else 0
         threads = min(jobs, MAX_DOC_JOBS) if jobs > 1 and not cpu_only else 0
         self.writer = _Writer(db, backend, run_id, force, self.summary, on_doc, keep_results)
+        self.writer.in_transaction = in_transaction
         self.ppool: ProcessPoolExecutor | None = None
         self.tpool: ThreadPoolExecutor | None = None
         try:
@@ -539,6 +542,9 @@ class _Writer:
         self.buffer: list[_Item] = []
         self.started = 0.0
         self.changed: set[str] = set()  # result ids written by this run (derived tables follow them)
+        # Called with (db, outcome) inside the transaction that stores the document, so what the
+        # caller records about it (the service's job row) commits with it or not at all.
+        self.in_transaction: Callable[[Any, DocOutcome], None] | None = None
 
     def add(self, item: _Item) -> None:
         if not self.buffer:
@@ -555,6 +561,8 @@ class _Writer:
         with store.write_lock(self.db):
             for item in items:
                 outcome, rid = self._write(item)
+                if self.in_transaction is not None:
+                    self.in_transaction(self.db, outcome)
                 outcomes.append(outcome)
                 if rid:
                     rids.append(rid)

@@ -72,6 +72,9 @@ where seq in (
 returning seq, id, doc_id, name, path, body, created, attempts
 """
 
+# A job's outcome (status, error, doc_id, run_id, finished; seq). The bytes are dropped once finished.
+FINISH = "update jobs set status = ?, error = ?, doc_id = ?, run_id = ?, finished = ?, body = null where seq = ?"
+
 # At start-up a job still `running` belongs to a process that is gone: run it again.
 ON_START = f"""
 update jobs set
@@ -165,8 +168,7 @@ class JobStore:
         """A job's outcome; returns the columns it set. The bytes are dropped: the document's
         file keeps them, and posting a failed document again brings them anew."""
         done = {"status": status, "error": error or None, "doc_id": doc_id, "run_id": run_id, "finished": time.time()}
-        self._write("update jobs set status = ?, error = ?, doc_id = ?, run_id = ?, finished = ?, body = null "
-                    "where seq = ?", [*done.values(), seq])
+        self._write(FINISH, [*done.values(), seq])
         return done
 
     # -- reads ------------------------------------------------------------------------------------
@@ -354,7 +356,7 @@ class Worker:
         if self.session is None:
             self.backend.stats = CallStats()  # each run's row counts its own model calls
             self.session = RunSession(self.db_path, self.backend, on_doc=self._on_doc, options="serve",
-                                      jobs=self.jobs, keep_results=False)
+                                      jobs=self.jobs, keep_results=False, in_transaction=self._record)
             self._fed = set()
         return self.session
 
@@ -368,8 +370,9 @@ class Worker:
         except Exception as exc:
             log.warning("could not close run %s: %s", session.run_id, exc)
 
-    def _on_doc(self, o: DocOutcome) -> None:
-        """An outcome, reported by the pipeline after its transaction committed."""
+    def _record(self, db: Any, o: DocOutcome) -> None:
+        """The job's outcome, written in the transaction that stores the document: a job reads
+        `ok` exactly when its result is committed (a kill between the two cannot split them)."""
         claim, session = self._claim, self.session
         assert claim is not None and session is not None
         c = claim.by_path[o.path]
@@ -377,16 +380,28 @@ class Worker:
         if status == "failed" and self._stop.is_set():
             return  # cut off by the shutdown, not the document's fault: `stop` requeues it
         error = o.message.replace(c.path, c.name) if status in ("failed", "degraded") else ""
-        self._finish(c, status, error, o.doc_id, session.run_id, result_json(o.result) if o.result else None)
+        done = {"status": status, "error": error or None, "doc_id": o.doc_id, "run_id": session.run_id,
+                "finished": time.time()}
+        db.conn.execute(FINISH, [*done.values(), c.seq])
+        claim.done[c.seq] = done
+
+    def _on_doc(self, o: DocOutcome) -> None:
+        """An outcome, reported by the pipeline after its transaction committed: answer the
+        requests waiting on the job."""
+        claim = self._claim
+        assert claim is not None
+        c = claim.by_path[o.path]
+        done = claim.done.pop(c.seq, None)
+        if done is None:
+            return  # not recorded (cut off by the shutdown): `stop` requeues it
+        self._finished(c, done, result_json(o.result) if o.result else None)
         now = time.perf_counter()
         spent, claim.last = now - claim.last, now
         self.seconds_per_doc = 0.8 * self.seconds_per_doc + 0.2 * spent
-        claim.outcomes.append((status, max(0.0, claim.started - c.created), spent))
+        claim.outcomes.append((done["status"], max(0.0, claim.started - c.created), spent))
 
-    def _finish(self, c: Claimed, status: str, error: str, doc_id: str, run_id: str | None,
-                result: dict[str, Any] | None) -> None:
-        """Record a job's outcome, keep it for the requests waiting on it, and wake them."""
-        done = self.store.finish(c.seq, status, error, doc_id, run_id)
+    def _finished(self, c: Claimed, done: dict[str, Any], result: dict[str, Any] | None) -> None:
+        """Keep a finished job (as now committed) for the requests waiting on it, and wake them."""
         self.results.put(c.id, {"id": c.id, "seq": c.seq, "name": c.name, "created": c.created,
                                 "attempts": c.attempts, **done}, result)
         with self._busy:
@@ -429,7 +444,7 @@ class Worker:
                 with self._busy:
                     left = [c for c in claimed if c.seq in self._running]
                 for c in left:
-                    self._finish(c, "failed", msg, c.doc_id, run_id, None)
+                    self._finished(c, self.store.finish(c.seq, "failed", msg, c.doc_id, run_id), None)
                     claim.outcomes.append(("failed", max(0.0, claim.started - c.created), 0.0))
         except BaseException:  # Cancelled: the server is stopping; `stop` requeues what did not finish
             if not self._stop.is_set():
@@ -466,3 +481,4 @@ class _Claim:
     started: float  # time.time() at the claim
     last: float  # perf_counter at the last outcome
     outcomes: list[tuple[str, float, float]] = field(default_factory=list)
+    done: dict[int, dict[str, Any]] = field(default_factory=dict)  # seq -> the row `_record` wrote
