@@ -471,9 +471,12 @@ class RunSession:
         if self.failure:
             raise StoreError(self.failure)
 
-    def close(self, refresh: bool = True) -> None:
+    def close(self, refresh: bool = True, cancel: bool = True) -> None:
         """Stop the pools (documents under way finish or stop), write the run's final row and,
-        with `refresh`, the derived tables for what this session wrote. Idempotent."""
+        with `refresh`, the derived tables for what this session wrote. Idempotent.
+
+        A session closed before it completed cancels the backend's calls in flight (Ctrl-C);
+        cancel=False leaves the backend usable, for a caller that goes on with a new session."""
         if self.closed:
             return
         self.closed = True
@@ -484,10 +487,10 @@ class RunSession:
             status = "ok" if summary.ok else ("degraded" if summary.count("failed") == 0 else "failed")
         else:
             status = "interrupted"
-        if status == "interrupted":  # Ctrl-C or SIGTERM: calls in flight are abandoned
-            cancel = getattr(self.backend, "cancel", None)
-            if cancel is not None:
-                cancel()
+        if status == "interrupted" and cancel:  # Ctrl-C or SIGTERM: calls in flight are abandoned
+            stop = getattr(self.backend, "cancel", None)
+            if stop is not None:
+                stop()
         self._shutdown_pools()
         self.heartbeat.__exit__(None, None, None)
         failure = self.failure or None

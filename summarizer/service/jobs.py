@@ -280,6 +280,7 @@ class Worker:
         self.session: RunSession | None = None
         self._claim: _Claim | None = None  # the claim being processed (read by `_on_doc`)
         self._fed: set[str] = set()  # files fed to the open session
+        self._carry: set[str] = set()  # result ids a failed session wrote: the next one refreshes them
         self.seconds_per_doc = 0.05  # moving average, for Retry-After
         self.results = RecentResults()
         self.thread = threading.Thread(target=self._loop, name="summarizer-worker", daemon=True)
@@ -357,18 +358,27 @@ class Worker:
             self.backend.stats = CallStats()  # each run's row counts its own model calls
             self.session = RunSession(self.db_path, self.backend, on_doc=self._on_doc, options="serve",
                                       jobs=self.jobs, keep_results=False, in_transaction=self._record)
+            self.session.writer.changed |= self._carry  # a failed run's results, not refreshed yet
+            self._carry = set()
             self._fed = set()
         return self.session
 
-    def _close_session(self, completed: bool) -> None:
+    def _close_session(self, completed: bool, failure: str | None = None) -> None:
+        """End the open run. A run that failed (the database, not a document) says why; its
+        results' derived tables are refreshed by the next run, and the backend is not
+        cancelled, since the next claim uses it again."""
         session, self.session = self.session, None
         if session is None:
             return
         session.completed = completed
+        if failure:
+            session.failure = session.failure or failure
         try:
-            session.close(refresh=True)
+            session.close(refresh=True, cancel=failure is None)
         except Exception as exc:
             log.warning("could not close run %s: %s", session.run_id, exc)
+        if session.failure:
+            self._carry |= session.writer.changed
 
     def _record(self, db: Any, o: DocOutcome) -> None:
         """The job's outcome, written in the transaction that stores the document: a job reads
@@ -439,7 +449,7 @@ class Worker:
             msg = str(exc) or type(exc).__name__
             log.warning("run failed: %s", msg)
             run_id = self.session.run_id if self.session is not None else None
-            self._close_session(completed=False)  # the next claim opens a fresh run
+            self._close_session(completed=False, failure=msg)  # the next claim opens a fresh run
             if not self._stop.is_set():
                 with self._busy:
                     left = [c for c in claimed if c.seq in self._running]
