@@ -355,12 +355,14 @@ class RunSession:
     documents=None: the run's `documents` column grows with what is fed (a service
     does not know its batch in advance). `in_transaction(db, outcome)` runs inside the
     transaction that stores each document (`on_doc` runs after it commits).
+    commit_each: every document is committed and reported as soon as it is written,
+    not with the next few (for callers someone is waiting on, document by document).
     """
 
     def __init__(self, db_path: str | Path, backend: Backend, force: bool = False,
                  on_doc: Callable[[DocOutcome], None] | None = None, options: str = "", jobs: int = 1,
                  keep_results: bool = True, documents: int | None = None,
-                 in_transaction: Callable[[Any, DocOutcome], None] | None = None) -> None:
+                 in_transaction: Callable[[Any, DocOutcome], None] | None = None, commit_each: bool = False) -> None:
         self.db_path, self.backend, self.force = db_path, backend, force
         self.db = db = store.open_db(db_path)
         self.ident = ident = backend.identity
@@ -383,6 +385,7 @@ class RunSession:
         threads = min(jobs, MAX_DOC_JOBS) if jobs > 1 and not cpu_only else 0
         self.writer = _Writer(db, backend, run_id, force, self.summary, on_doc, keep_results)
         self.writer.in_transaction = in_transaction
+        self.writer.each = commit_each
         self.ppool: ProcessPoolExecutor | None = None
         self.tpool: ThreadPoolExecutor | None = None
         try:
@@ -548,13 +551,15 @@ class _Writer:
         # Called with (db, outcome) inside the transaction that stores the document, so what the
         # caller records about it (the service's job row) commits with it or not at all.
         self.in_transaction: Callable[[Any, DocOutcome], None] | None = None
+        self.each = False  # commit and report every document as soon as it is written
 
     def add(self, item: _Item) -> None:
         if not self.buffer:
             self.started = time.perf_counter()
         self.buffer.append(item)
         slow = item.prepared is not None and item.prepared.seconds >= BATCH_SECONDS
-        if slow or len(self.buffer) >= BATCH_DOCS or time.perf_counter() - self.started >= BATCH_SECONDS:
+        if (slow or self.each or len(self.buffer) >= BATCH_DOCS
+                or time.perf_counter() - self.started >= BATCH_SECONDS):
             self.flush()
 
     def flush(self) -> None:

@@ -215,3 +215,34 @@ def test_a_session_fed_twice_is_one_run_with_both_counts(tmp_path: Path) -> None
     assert seen == ["ok", "failed"]
     assert rows(db, "select count(*), status, documents, succeeded, failed from runs") == [(1, "failed", 2, 1, 1)]
     assert rows(db, "select count(*) from doc_runs where run_id = ?", session.run_id) == [(2,)]
+
+
+@pytest.mark.parametrize("each", [True, False])
+def test_commit_each_reports_a_document_before_the_next_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 each: bool) -> None:
+    """The service's session commits and answers each document as soon as it is stored (its
+    client can post the next meanwhile); a batch run writes several per transaction."""
+    from summarizer import pipeline
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name in ("a", "b", "c"):
+        (docs / f"{name}.txt").write_text(f"一、加强{name}组织领导。\n", encoding="utf-8")
+    events: list[str] = []
+    real = pipeline._cpu_stage
+
+    def spy(path: Path, *a: object, **k: object) -> object:
+        events.append(f"read {path.stem}")
+        return real(path, *a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "_cpu_stage", spy)
+    session = RunSession(tmp_path / "r.db", get_backend("rules"), on_doc=lambda o: events.append(f"done {o.doc_id}"),
+                         commit_each=each)
+    with session.closing():
+        session.process(sorted(docs.iterdir()))
+        session.completed = True
+    if each:
+        assert events == ["read a", "done a", "read b", "done b", "read c", "done c"]
+    else:
+        assert events == ["read a", "read b", "read c", "done a", "done b", "done c"]
+    assert rows(tmp_path / "r.db", "select count(*) from results") == [(3,)]

@@ -271,6 +271,10 @@ class Worker:
         self.jobs = jobs
         self.batch = max(batch, jobs)
         self.idle_refresh = idle_refresh
+        # Each document is committed and answered as soon as it is stored: its client can post
+        # the next one while the rest of the claim is processed, so the queue does not run dry
+        # between claims (batched commits made the clients move in lock-step with the claims).
+        self.commit_each = True
         self.on_finished: list[Callable[[str], None]] = []  # called with a job id (from this thread)
         self.on_batch: list[Callable[[BatchReport], None]] = []
         self._wake = threading.Event()
@@ -357,7 +361,8 @@ class Worker:
         if self.session is None:
             self.backend.stats = CallStats()  # each run's row counts its own model calls
             self.session = RunSession(self.db_path, self.backend, on_doc=self._on_doc, options="serve",
-                                      jobs=self.jobs, keep_results=False, in_transaction=self._record)
+                                      jobs=self.jobs, keep_results=False, in_transaction=self._record,
+                                      commit_each=self.commit_each)
             self.session.writer.changed |= self._carry  # a failed run's results, not refreshed yet
             self._carry = set()
             self._fed = set()
