@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -97,3 +98,27 @@ def test_bench_serve_smoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert rows[0]["p50_ms"] <= rows[0]["p95_ms"] and rows[0]["docs_per_s"] > 0
     assert rows[0]["ratio"] == rows[0]["docs_per_s"] / rows[0]["cli_docs_per_s"]
     assert (out / "serve_docs_per_s.png").read_bytes().startswith(b"\x89PNG")
+    assert rows[0]["cli_cpu_ms"] > 0 and rows[0]["serve_cpu_ms"] is None  # no server process here to read
+
+
+def test_proc_cpu_counts_a_process_and_its_children() -> None:
+    import os
+    import subprocess
+    import sys
+
+    from summarizer.devtools.bench import proc_cpu_s
+
+    child = subprocess.Popen([sys.executable, "-c", "import time\nt = time.process_time()\n"
+                              "while time.process_time() - t < 0.3: pass\ntime.sleep(30)"])
+    try:
+        mine = proc_cpu_s(os.getpid())
+        assert mine is not None and mine > 0
+        for _ in range(300):  # the child burns 0.3 s of CPU, then sleeps: counted while it lives
+            total = proc_cpu_s(os.getpid())
+            if total is not None and total - mine >= 0.2:
+                break
+            time.sleep(0.02)
+        assert total is not None and total - mine >= 0.2
+    finally:
+        child.kill()
+        child.wait()
