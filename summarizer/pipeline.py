@@ -16,7 +16,7 @@ Three stages, so that every core works and the database is no bottleneck:
    circuit breaker and cancel work as they always did.
 3. store: one writer (this thread) takes the finished documents in input order and
    writes several per transaction (`BATCH_DOCS`, committed at least every
-   `BATCH_SECONDS` and whenever the next document is not ready yet), each in its
+   `BATCH_SECONDS`: a document not ready by then does not hold the others back), each in its
    own savepoint, so a document is stored whole or not at all. Outcomes are
    reported (`on_doc`) after their transaction commits: a reported document is kept.
 
@@ -38,6 +38,7 @@ import traceback
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent import futures
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -54,7 +55,7 @@ from summarizer.ingest.clean import clean_text
 from summarizer.ingest.load import RawDocument, find_documents, read_document
 from summarizer.models import DocumentResult
 from summarizer.store import db as store
-from summarizer.store import guard, identity, runstatus
+from summarizer.store import guard, identity, runstatus, search
 
 # Model requests (documents in the model stage) at once. The database takes one writer:
 # documents are stored by this process's single writer whatever the number of jobs.
@@ -365,6 +366,7 @@ class RunSession:
                  in_transaction: Callable[[Any, DocOutcome], None] | None = None, commit_each: bool = False) -> None:
         self.db_path, self.backend, self.force = db_path, backend, force
         self.db = db = store.open_db(db_path)
+        store.for_bulk_writes(db)
         self.ident = ident = backend.identity
         self.run_id = run_id = f"{store.now().replace(':', '').replace('-', '')[:15]}-{uuid.uuid4().hex[:6]}"
         self.summary = RunSummary(run_id=run_id, counts=dict.fromkeys(("ok", "degraded", "skipped", "failed"), 0))
@@ -523,8 +525,15 @@ def _mp_context() -> Any:
 
 
 def _drain_one(queue: deque[_Item], writer: _Writer, compute: Callable[[_Item], None]) -> None:
-    """Hand the oldest item to the writer; commit first if it would have to wait for it."""
+    """Hand the oldest item to the writer; commit what it holds first if the item is not
+    ready by the batch's deadline (`BATCH_SECONDS` after its first document).
+
+    Waiting out the deadline rather than committing at once: with workers about as fast
+    as the writer, the next document is often a moment away, and a commit per document
+    or two cost the writer more than the rows."""
     item = queue[0]
+    if not item.ready() and writer.buffer and item.future is not None:
+        futures.wait([item.future], timeout=max(0.0, BATCH_SECONDS - (time.perf_counter() - writer.started)))
     if not item.ready():
         writer.flush()
     compute(item)
@@ -548,6 +557,7 @@ class _Writer:
         self.buffer: list[_Item] = []
         self.started = 0.0
         self.changed: set[str] = set()  # result ids written by this run (derived tables follow them)
+        self.unindexed = 0  # results written since the search index last caught up
         # Called with (db, outcome) inside the transaction that stores the document, so what the
         # caller records about it (the service's job row) commits with it or not at all.
         self.in_transaction: Callable[[Any, DocOutcome], None] | None = None
@@ -574,6 +584,10 @@ class _Writer:
                 outcomes.append(outcome)
                 if rid:
                     rids.append(rid)
+            self.unindexed += len(rids)
+            if self.unindexed >= search.INDEX_EVERY:  # a long run's documents become searchable as it goes
+                search.index_pending(self.db)
+                self.unindexed = 0
         self.buffer = []
         self.changed.update(rids)
         for o in outcomes:
@@ -724,12 +738,13 @@ def _refresh_views_or_reason(db, db_path: str | Path, failure: str | None,  # ty
 
 
 def refresh_views(db, changed: set[str] | None = None) -> None:  # type: ignore[no-untyped-def]
-    """Canonical units and browse views follow every run: only the results a run wrote
-    are resolved (`refresh_units(db, changed)`), not the whole database; None: all."""
+    """The search index, canonical units and browse views follow every run: only the results a run wrote
+    are indexed and resolved (`refresh_units(db, changed)`), not the whole database; None: all."""
     from summarizer.interfaces.browse import ensure_views
     from summarizer.store.units import refresh_units
 
     with store.write_lock(db):  # derived tables: read and rewritten under one write lock
+        search.index_pending(db)
         refresh_units(db, changed)
         ensure_views(db)
 

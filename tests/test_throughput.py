@@ -4,6 +4,7 @@ incremental units, shards and merge, and the faster rule readers."""
 from __future__ import annotations
 
 import random
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,9 @@ from conftest import DOCS
 from typer.testing import CliRunner
 
 from summarizer.backends import get_backend
+from summarizer.brief import abstract
 from summarizer.extract.goals import _SPLIT_RE, _split_matches
+from summarizer.ingest import noise
 from summarizer.interfaces.cli import app
 from summarizer.pipeline import in_shard, parse_shard, run_batch
 from summarizer.store import db as store
@@ -150,6 +153,121 @@ def test_split_targets_reader_matches_the_plain_regex_scan() -> None:
             assert [(m.span(), m.groups()) for m in _split_matches(t, lo, hi)] == want, (t, lo, hi)
             found += len(want)
     assert found > 100
+
+
+def test_docno_found_from_its_tail_equals_the_plain_search() -> None:
+    """`find_docno` starts its search just before the first bracketed year: same answers
+    as searching the whole head."""
+    def plain(text: str) -> str | None:
+        m = abstract._DOCNO_RE.search(text[:3000])
+        if not m:
+            return None
+        start_of_line = m.start() == 0 or text[m.start() - 1] in "\n \u3000"
+        number = re.sub(r"\s", "", m.group(3))
+        return (m.group(1) if start_of_line else m.group(1)[-4:]) + f"〔{m.group(2)}〕{number}"
+
+    rnd = random.Random(11)
+    cjk, junk = "某市政发办字号第文", ["a", " ", "\n", "\u3000", "。", "7"]
+
+    def near_docno() -> str:  # a CJK run of any length, blanks, brackets, a year, a number: some malformed
+        return ("".join(rnd.choice(cjk) for _ in range(rnd.randrange(0, 11))) + " " * rnd.randrange(0, 3)
+                + rnd.choice("〔[（【(") + rnd.choice(["2021", "1999", "20", "2021 "]) + rnd.choice("〕]）】)")
+                + rnd.choice(["", " "]) + rnd.choice(["", "第"]) + str(rnd.randrange(0, 20000)) + rnd.choice(["号", "", " 号"]))
+
+    texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
+    texts += ["".join(rnd.choice([near_docno, lambda: rnd.choice(junk)])() for _ in range(rnd.randrange(1, 8)))
+              for _ in range(3000)]
+    answers = [plain(t) for t in texts]
+    assert [abstract.find_docno(t) for t in texts] == answers
+    assert sum(a is not None for a in answers) > 100
+
+
+def test_duty_patterns_searched_clause_by_clause_find_what_a_full_scan_finds() -> None:
+    from summarizer.extract import duty
+
+    rnd = random.Random(3)
+    pieces = ["市发改委", "区财政局", "各部门", "等有关部门", "、", "和", "由", "牵头", "负责", "配合", "负总责",
+              "会同", "对", "工作", "是", "责任主体", "承担", "主体责任", "要", "按照", "分工", "，", "。", "；",
+              "：", " ", "\n", "（", "）", "推进"]
+    texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
+    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randrange(1, 60))) for _ in range(1500)]
+    pairs = [(duty._PROSE_RE, duty._ROLE_VERB_RE), *((getattr(duty, f"_{k.upper()}_RE"), rx)
+                                                     for k, rx in duty._DUTY_NEEDLE.items())]
+    found = 0
+    for t in texts:
+        a = rnd.randrange(0, len(t))
+        for lo, hi in ((0, len(t)), (a, rnd.randrange(a, len(t) + 1))):
+            for rx, needle in pairs:
+                want = [m.span() for m in rx.finditer(t, lo, hi)]
+                assert [m.span() for m in duty._clause_matches(rx, needle, t, lo, hi)] == want, (rx.pattern[:40], t)
+                found += len(want)
+    assert found > 300
+
+
+def test_lines_simplified_in_one_call_equal_lines_simplified_one_by_one() -> None:
+    from summarizer.ingest import clean
+
+    texts = ["嘉興市人民政府關于印發嘉興市先進制造業集群培育工程推進方案", "著力發展數字經濟，意味著變革",
+             "乾隆", "", "  （一）強化組織領導。各縣（市、區）要著眼長遠", "後來", "皇后", "頭髮", "理髮店"]
+    texts += sorted(DOCS.glob("*.txt"))[0].read_text("utf-8").splitlines()[:40]
+    lines = [clean._Line(t, list(range(len(t)))) for t in texts]
+    clean._simplify(lines)
+    for t, line in zip(texts, lines):
+        alone = clean.to_simplified(t)
+        if len(alone) != len(t):
+            alone = "".join(clean.to_simplified(c)[:1] or c for c in t)
+        assert line.text == alone and len(line.offs) == len(line.text)
+    assert lines[0].text == "嘉兴市人民政府关于印发嘉兴市先进制造业集群培育工程推进方案"
+    assert lines[1].text == "着力发展数字经济，意味着变革"
+
+
+def test_year_scopes_found_from_the_year_equal_the_plain_scan() -> None:
+    from summarizer.extract import goals
+
+    rnd = random.Random(9)
+    pieces = ["到", "至", "于", "力争", "确保", "在", "争", "保", "力", "2025", "2026", "20", "年", "年底", "底", "前",
+              " ", "，", "比", "—", "1"]
+    texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
+    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randrange(1, 40))) for _ in range(3000)]
+    found = 0
+    for t in texts:
+        want = [(m.start(), m.end(), int(m.group("year"))) for m in goals._YEAR_SCOPE_RE.finditer(t)]
+        assert list(goals._year_scope_spans(t)) == want, t
+        found += sum(1 for s, _, _ in want if not t[s].isdigit())
+    assert found > 100  # matches that start with a lead word
+
+
+def test_extra_spaces_from_runs_equal_the_lookbehind_pattern() -> None:
+    from summarizer.ingest import clean
+
+    rnd = random.Random(4)
+    pattern = re.compile(r"(?<= ) +|^ +| +$")
+    for _ in range(5000):
+        t = "".join(rnd.choice(" a中") for _ in range(rnd.randrange(0, 12)))
+        assert clean._extra_spaces(t) == [m.span() for m in pattern.finditer(t)], repr(t)
+
+
+def test_brackets_unified_by_substitution_as_by_the_table() -> None:
+    from summarizer.brief import factcheck
+
+    rnd = random.Random(2)
+    alphabet = "[]［］【】()（）〖〗〔〕a中文"
+    for _ in range(3000):
+        t = "".join(rnd.choice(alphabet) for _ in range(rnd.randrange(0, 15)))
+        assert factcheck._unify_brackets(t) == t.translate(factcheck._BRACKETS)
+
+
+def test_spam_patterns_match_where_a_leading_lookbehind_would() -> None:
+    rnd = random.Random(5)
+    pieces = ["a", "v", "av", "x", " ", "|", "成人", "视频", "博彩", "A", "V", "1"]
+    for word in [w for w in noise.spam_words() if w.isascii()] + ["av", "x"]:
+        moved = re.compile(noise._spam_pattern(word))
+        leading = re.compile(rf"(?<![a-z]){re.escape(word)}(?![a-z])")
+        for _ in range(400):
+            t = "".join(rnd.choice(pieces) for _ in range(rnd.randrange(0, 12)))
+            assert [m.span() for m in moved.finditer(t)] == [m.span() for m in leading.finditer(t)], (word, t)
+    assert noise.is_noise_line("COPYRIGHT © 2024 某市人民政府 版权所有")  # footers in any letter case
+    assert noise.is_noise_line("Copyright 2024")
 
 
 def test_a_worker_process_that_dies_fails_its_document_and_the_run_goes_on(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -45,9 +45,21 @@ class ModelAbstract:
 AskAbstract = Callable[[str, DocumentResult], ModelAbstract | None]
 
 
+# The bracketed year and number alone: found first, so _DOCNO_RE (whose leading CJK run
+# would be tried at every character of the head) starts just before it.
+_DOCNO_TAIL_RE = re.compile(r"[〔\[［【(（]\s*(?:19|20)\d{2}\s*[〕\]］】)）]\s*第?\s*\d{1,4}\s*号")
+
+
 def find_docno(text: str) -> str | None:
     """The document's 文号 (某政发〔2021〕12号) from its head, as written; None if it states none."""
-    m = _DOCNO_RE.search(text[:3000])
+    head = text[:3000]
+    tail = _DOCNO_TAIL_RE.search(head)
+    if not tail:
+        return None
+    start = tail.start()
+    while start > 0 and head[start - 1].isspace():
+        start -= 1
+    m = _DOCNO_RE.search(head, max(0, start - 8))  # no match can start earlier (8 CJK at most)
     if not m:
         return None
     code = m.group(1)

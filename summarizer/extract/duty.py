@@ -10,6 +10,7 @@ turns any such clause into (unit, role) pairs with offsets, and reports units th
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from summarizer.models import Role
@@ -265,6 +266,30 @@ _BEARS_RE = re.compile(rf"(?:^|(?<=[，,。；;：:\s、]))(?P<units>{_UNIT_LIST
 _SUBJECT_CUT_RE = re.compile(r"^.*(?:授权|委托|要求|组织|明确|由)|^(?:或|并|同时|和)+")
 
 
+_HARD_STOPS = "，,。；;"
+_HARD_STOP_RE = re.compile(f"[{_HARD_STOPS}]")
+_DUTY_NEEDLE = {"toward": re.compile("负"), "bears": re.compile("责任"), "with": re.compile("会同")}
+
+
+def _clause_matches(rx: re.Pattern[str], needle: re.Pattern[str], text: str, start: int,
+                    end: int) -> Iterator[re.Match[str]]:
+    """`rx.finditer(text, start, end)`, searched only in the clauses that hold `needle`.
+
+    The same matches: none of these patterns can match across a hard stop (，,。；;) and
+    each match holds its needle (a role verb, 负, 责任, 会同), so a clause without one
+    holds no match. The patterns open with a unit list tried at every clause start,
+    which cost about 0.6 ms per pattern over a document; most clauses have no needle.
+    """
+    after = start
+    for hit in needle.finditer(text, start, end):
+        if hit.start() < after:
+            continue  # in the clause just searched
+        a = max(start, max(text.rfind(c, start, hit.start()) for c in _HARD_STOPS) + 1)
+        stop = _HARD_STOP_RE.search(text, hit.end(), end)
+        after = stop.start() if stop else end
+        yield from rx.finditer(text, a, after)
+
+
 # `在本单位负责实施的项目中`: the actor's own unit, named by the heading, not a unit of its own.
 _SELF_RE = re.compile(r"^(?:在)?本(?:单位|部门|机关|地区|级)")
 # A heading that is an administrative unit: a level (各/区/市/县…) and an office word.
@@ -279,7 +304,8 @@ def titled_unit_duties(title: str, text: str, start: int, end: int) -> list[Duty
     unit of their own (`牵头协调…，负责…`); with no role verb it is simply responsible."""
     if not _TITLE_UNIT_RE.fullmatch(title):
         return []
-    named = {m.start("verb") for m in _PROSE_RE.finditer(text, start, end) if not _SELF_RE.match(m.group("units"))}
+    named = {m.start("verb") for m in _clause_matches(_PROSE_RE, _ROLE_VERB_RE, text, start, end)
+             if not _SELF_RE.match(m.group("units"))}
     roles: list[Role] = []
     for m in _ROLE_VERB_RE.finditer(text, start, end):
         nxt = text[m.end() : m.end() + 2]
@@ -310,13 +336,14 @@ def prose_duties(text: str, start: int, end: int, skip: list[tuple[int, int]] | 
             if len(unit) >= 2 and not _SELF_RE.match(unit):
                 found.append((us, Duty(unit, role, us, ue)))
 
-    for m in (_WITH_RE.finditer(text, start, end) if text.find("会同", start, end) >= 0 else ()):
+    for m in _clause_matches(_WITH_RE, _DUTY_NEEDLE["with"], text, start, end):
         if m.group("a"):
             add(m.start("a"), m.end("a"), Role.lead)
         add(m.start("b"), m.end("b"), Role.support)
-    for m in (*_TOWARD_RE.finditer(text, start, end), *_BEARS_RE.finditer(text, start, end)):
+    for m in (*_clause_matches(_TOWARD_RE, _DUTY_NEEDLE["toward"], text, start, end),
+              *_clause_matches(_BEARS_RE, _DUTY_NEEDLE["bears"], text, start, end)):
         add(m.start("units"), m.end("units"), Role.responsible)
-    for m in _PROSE_RE.finditer(text, start, end):
+    for m in _clause_matches(_PROSE_RE, _ROLE_VERB_RE, text, start, end):
         nxt = text[m.end("verb") : m.end("verb") + 1]
         if nxt in ("人", "者") or text[m.end("verb"):].startswith("单位"):
             continue  # 负责人, 牵头单位: a noun, not a role statement

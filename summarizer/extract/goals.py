@@ -32,7 +32,25 @@ TARGET_RE = re.compile(
     rf"(?P<unit>(?:{_UNIT_RE})(?:/(?:{_UNIT_RE}))?)?"
     r"(?P<bound>及以上|以上|及以下|以下|以内|左右)?"
 )
-_YEAR_SCOPE_RE = re.compile(r"(?:到|至|于|力争|确保|在)?(?P<year>20\d\d)\s*年(?:底|末|前|年底)?(?:前)?")
+_YEAR_LEADS = ("到", "至", "于", "力争", "确保", "在")
+_YEAR_SCOPE_RE = re.compile(rf"(?:{'|'.join(_YEAR_LEADS)})?(?P<year>20\d\d)\s*年(?:底|末|前|年底)?(?:前)?")
+_YEAR_CORE_RE = re.compile(r"(?P<year>20\d\d)\s*年(?:底|末|前|年底)?(?:前)?")
+
+
+def _year_scope_spans(text: str) -> Iterator[tuple[int, int, int]]:
+    """(start, end, year) of each `_YEAR_SCOPE_RE` match, in order, found from the year with
+    its lead word looked up behind it: the pattern's optional lead was tried at every
+    character of the document. A lead must end where the year starts and begin after the
+    previous match (no two leads end with the same character, so at most one fits)."""
+    after = 0
+    for m in _YEAR_CORE_RE.finditer(text):
+        start = m.start()
+        for lead in _YEAR_LEADS:
+            if start - len(lead) >= after and text.startswith(lead, start - len(lead)):
+                start -= len(lead)
+                break
+        after = m.end()
+        yield start, m.end(), int(m.group("year"))
 _CHANGE_DEC = ("下降", "减少", "降低", "压减", "削减")
 # Words that open a target clause but are not part of the indicator.
 _LEAD_WORDS = re.compile(
@@ -139,6 +157,8 @@ def _clause_start(text: str, pos: int, lo: int) -> int:
 
 
 _PERIOD_SCOPE_RE = re.compile(r"(?:^|(?<=[。；;\n]))\s*(20\d\d)\s*[—\-–~至]\s*(20\d\d)\s*年\s*[，,]")
+# What every period scope holds, found by a scan that starts from a digit: most texts have none.
+_PERIOD_HINT_RE = re.compile(r"20\d\d\s*[—\-–~至]\s*20\d\d\s*年\s*[，,]")
 
 
 _TOP_HEADING_RE = re.compile(r"^\s*[一二三四五六七八九十]{1,3}、", re.M)
@@ -154,39 +174,38 @@ def year_scopes(text: str) -> list[tuple[int, int, int]]:
     """
     scopes = []
     line_end = last_char = -1
-    for m in _YEAR_SCOPE_RE.finditer(text):
-        year = int(m.group("year"))
-        after = text[m.end() : m.end() + 2]
+    for m_start, m_end, year in _year_scope_spans(text):
+        after = text[m_end : m_end + 2]
         if re.match(r"^[—\-–]", after) or re.match(r"^\d", after):
             continue  # a period like 2023—2027年, not a deadline
-        prefix = text[max(0, m.start() - 1) : m.start()]
+        prefix = text[max(0, m_start - 1) : m_start]
         if prefix and prefix in "—-–":
             continue
-        if prefix in ("比", "较", "同") or re.match(r"(?:底|末)?(?:的)?基础上|(?:底|末)?相比", text[m.end() : m.end() + 6]):
+        if prefix in ("比", "较", "同") or re.match(r"(?:底|末)?(?:的)?基础上|(?:底|末)?相比", text[m_end : m_end + 6]):
             continue  # 比2005年降低20%, 在2010年的基础上: the baseline year, not a deadline
-        if line_end < m.end():  # once per line, not per scope: one long line stays linear
-            line_start = text.rfind("\n", 0, m.end()) + 1
-            line_end = text.find("\n", m.end())
+        if line_end < m_end:  # once per line, not per scope: one long line stays linear
+            line_start = text.rfind("\n", 0, m_end) + 1
+            line_end = text.find("\n", m_end)
             line_end = len(text) if line_end < 0 else line_end
             last_char = line_start + len(text[line_start:line_end].rstrip()) - 1
-        stop = text.find("。", m.end(), line_end)
+        stop = text.find("。", m_end, line_end)
         end = stop if stop >= 0 else line_end
-        if text[line_start:m.start()].strip() == "" and text[m.end() : m.end() + 1] in "，,":
+        if text[line_start:m_start].strip() == "" and text[m_end : m_end + 1] in "，,":
             end = line_end  # `到2020年，…。…。` opening a paragraph holds over the paragraph
-        if m.end() <= last_char and text[last_char] in "：:":
+        if m_end <= last_char and text[last_char] in "：:":
             end = line_end
             nxt = line_end + 1
             while nxt < len(text) and text[nxt : nxt + 2] in ("——", "--"):
                 e = text.find("\n", nxt)
                 end = len(text) if e < 0 else e
                 nxt = end + 1
-        scopes.append((m.start(), end, year))
+        scopes.append((m_start, end, year))
     # `三、2026年重点工作安排`: a top-level heading naming one year scopes its part.
     for m in _YEAR_HEADING_RE.finditer(text):
         nxt = _TOP_HEADING_RE.search(text, m.end())
         scopes.append((m.start(), nxt.start() if nxt else len(text), int(m.group("year"))))
     # `2024—2027年，每年…`: a period that opens a sentence scopes it to its end year.
-    for m in _PERIOD_SCOPE_RE.finditer(text):
+    for m in (_PERIOD_SCOPE_RE.finditer(text) if _PERIOD_HINT_RE.search(text) else ()):
         stop = re.search(r"[。\n]", text[m.end() :])
         scopes.append((m.start(), m.end() + (stop.start() if stop else len(text) - m.end()), int(m.group(2))))
     scopes.sort()
@@ -250,26 +269,27 @@ def not_a_target(text: str, sent_start: int, m: re.Match[str]) -> bool:
         return True  # 对沿海56个城市及29个湖库实施总量控制: the places a measure covers
     if text[m.start() - 1 : m.start()] in ("（", "(") and text[m.end() : m.end() + 1] in ("）", ")"):
         return True
-    if re.search(r"[（(][^（()）]{0,30}(?:含|包括|共计|分布于|其中)[^（()）]{0,20}$", before):
+    # (The `x in s and` tests below only skip searches that need x to match.)
+    if ("（" in before or "(" in before) and re.search(r"[（(][^（()）]{0,30}(?:含|包括|共计|分布于|其中)[^（()）]{0,20}$", before):
         return True  # （全区圩区分布于14个乡镇，共计64处）, （含三期水闸1座）: a note on what is counted
     stop = _CLAUSE_END_RE.search(text, m.end(), m.end() + 20)
     after = text[m.end() : stop.start() if stop else m.end() + 20]
     clause = re.split(r"[，,]", before)[-1]
-    if re.search(r"由[^，,。；;]{0,12}$", clause) and re.match(r"[，,]?[^，,。；;]{0,8}(?:提高|提升|增加|增长|扩大|下降|降低|减少|降)",
+    if "由" in clause and re.search(r"由[^，,。；;]{0,12}$", clause) and re.match(r"[，,]?[^，,。；;]{0,8}(?:提高|提升|增加|增长|扩大|下降|降低|减少|降)",
                                                            text[m.end() : m.end() + 10]):
         return True  # 由95%提高至99%: the figure after 由 is the baseline
-    if re.search(r"(?:单机|单台|单套|单体)(?:容量)?$", clause) or re.match(r"级(?:及)?以[上下]", after):
+    if ("单" in clause and re.search(r"(?:单机|单台|单套|单体)(?:容量)?$", clause)) or re.match(r"级(?:及)?以[上下]", after):
         return True  # 单机30万千瓦, 10万千瓦级以下: the size class of a plant, not a target
     if re.match(r"[^，,。；;：:]{0,40}?的\s*[，,；;]", text[m.end() : m.end() + 44]):
         return True  # 投资总额达到300万元以上的，给予…: a condition ending in 的，
     if (re.match(r"(?:（含）)?(?:及)?以\s*上\s*至", text[m.end() - len(m.group("bound") or ""): m.end() + 8])
-            or re.search(r"(?:及)?以\s*上\s*至\s*$", before)):
+            or ("至" in before and re.search(r"(?:及)?以\s*上\s*至\s*$", before))):
         return True  # 1000万元及以上至2000万元: one bracket of a tiered rule
     sentence = text[sent_start : m.start()]
-    if (re.search(r"(?:不超过|不低于|不少于|不高于|不大于|不小于)\s*$", before)
+    if ("不" in before and re.search(r"(?:不超过|不低于|不少于|不高于|不大于|不小于)\s*$", before)
             and re.search(r"应|须|原则上|一律", sentence) and not re.search(r"20\d\d\s*年", sentence)):
         return True  # 新建绿地地下空间应…，开发比例不超过50%: a standard each project must meet
-    if re.search(r"(?:按照|按)$", clause):
+    if "按" in clause and re.search(r"(?:按照|按)$", clause):
         return True  # 统一按照60%控制: a rule applied, not a level to reach
     if _INCENTIVE_RE.search(clause) or _INCENTIVE_RE.search(after[:12]):
         return True
@@ -446,8 +466,13 @@ _MAGNITUDE_RE = re.compile(
 _MAGNITUDE = {"百": 100, "千": 1000, "万": 10000, "百万": 1_000_000, "千万": 10_000_000}
 
 
+_MAGNITUDE_HINT_RE = re.compile(r"[百千万][家名所座]")  # in every match: skip the scan where it is absent
+
+
 def _magnitude_counts(text: str, start: int, end: int, scopes: list[tuple[int, int, int]]) -> list[GoalCandidate]:
-    out = []
+    out: list[GoalCandidate] = []
+    if not _MAGNITUDE_HINT_RE.search(text, start, end):
+        return out
     for m in _MAGNITUDE_RE.finditer(text, start, end):
         noun_end = _object_after(text, m.end(), end)
         noun = re.sub(r"(?:组成|构成)$", "", text[m.end() : noun_end]).strip("“”")

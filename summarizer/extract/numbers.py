@@ -7,6 +7,7 @@ check that a model's value really appears in its quote).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 _DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
            "六": 6, "七": 7, "八": 8, "九": 9}
@@ -45,19 +46,25 @@ def doubling_factor(text: str) -> int | None:
 
 def numbers_in(text: str) -> list[float]:
     """Every number the text states, in Arabic or Chinese numerals or as a doubling."""
-    found = [float(m.group()) for m in NUMBER_RE.finditer(text.replace(",", ""))]
+    return list(_numbers(text))
+
+
+def _numbers(text: str) -> Iterator[float]:
+    """numbers_in, one at a time: Arabic numerals first, the commonest and cheapest."""
+    for m in NUMBER_RE.finditer(text.replace(",", "")):
+        yield float(m.group())
     for m in CN_NUMBER_RE.finditer(text):
         n = cn_to_number(m.group())
         if n is not None:
-            found.append(float(n))
-    for m in _MAGNITUDE_RE.finditer(text):  # 万名, 百万: a round magnitude, not after digits (5万元)
-        found.append(float(_MAGNITUDE[m.group(1)]))
+            yield float(n)
+    if "万" in text:  # every magnitude ends in 万
+        for m in _MAGNITUDE_RE.finditer(text):  # 万名, 百万: a round magnitude, not after digits (5万元)
+            yield float(_MAGNITUDE[m.group(1)])
     factor = doubling_factor(text)
     if factor:
-        found.append(float(factor))
-    return found
+        yield float(factor)
 
 
 def value_in_quote(value: float, quote: str) -> bool:
-    """True when `value` is a number stated in `quote`."""
-    return any(abs(n - value) < 1e-9 for n in numbers_in(quote))
+    """True when `value` is a number stated in `quote` (stops at the first that is)."""
+    return any(abs(n - value) < 1e-9 for n in _numbers(quote))

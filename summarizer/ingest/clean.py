@@ -67,8 +67,11 @@ _PINYIN_RE = re.compile(rf"[(（](?<=[\u3400-\u9fff].)({_PINYIN_BODY})[)）]")
 
 
 
+_TONED_RE = re.compile(f"[{_TONED}]")
+
+
 def _is_pinyin(body: str) -> bool:
-    return any(ch in _TONED for ch in body) or body in _NEUTRAL
+    return body in _NEUTRAL or _TONED_RE.search(body) is not None
 
 
 class _Line:
@@ -105,7 +108,20 @@ _INVISIBLE_RE = re.compile(r"[\u200b\ufeff\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # character of a CJK line in a dict) because most lines have none.
 _ODD_SPACES_RE = re.compile("[\t\u3000\u00a0\u2002\u2003\u2009\x0c]")
 # Extra spaces: all but the first of a run, and any at either end of the line.
-_EXTRA_SPACE_RE = re.compile(r"(?<= ) +|^ +| +$")
+_SPACES_RE = re.compile(" +")
+
+
+def _extra_spaces(text: str) -> list[tuple[int, int]]:
+    """The spans `(?<= ) +|^ +| +$` matches, from the runs of spaces (that pattern tried
+    its lookbehind at every character of the line)."""
+    spans = []
+    for m in _SPACES_RE.finditer(text):
+        a, b = m.span()
+        if a == 0 or b == len(text):
+            spans.append((a, b))
+        elif b - a > 1:
+            spans.append((a + 1, b))
+    return spans
 _DOUBLED_COMMA_RE = re.compile(r"[,，](?=[,，、。；;：:！？!?])")
 
 
@@ -113,7 +129,7 @@ def _normalize_spaces(line: _Line) -> None:
     line.delete_matches(_INVISIBLE_RE)
     line.text = _ODD_SPACES_RE.sub(" ", line.text)
     if " " in line.text:
-        line.delete_matches(_EXTRA_SPACE_RE)
+        line.delete(_extra_spaces(line.text))
 
 
 def _drop_pinyin(line: _Line) -> None:
@@ -127,12 +143,20 @@ def _drop_pinyin(line: _Line) -> None:
         line.delete(spans)
 
 
-def _simplify(line: _Line) -> None:
-    converted = to_simplified(line.text)
-    if len(converted) != len(line.text):
-        # Phrase conversion changed the length: char by char keeps the offsets exact.
-        converted = "".join(to_simplified(c)[:1] or c for c in line.text)
-    line.text = converted
+def _simplify(lines: list[_Line]) -> None:
+    """Every line to simplified Chinese in one OpenCC call (a call per line cost more than
+    the conversion): OpenCC's phrases never span a line break, so converting the joined
+    lines converts each line as on its own."""
+    if not lines:
+        return
+    converted = to_simplified("\n".join(line.text for line in lines)).split("\n")
+    if len(converted) != len(lines):  # never expected; line by line is always right
+        converted = [to_simplified(line.text) for line in lines]
+    for line, text in zip(lines, converted):
+        if len(text) != len(line.text):
+            # Phrase conversion changed the length: char by char keeps the offsets exact.
+            text = "".join(to_simplified(c)[:1] or c for c in line.text)
+        line.text = text
 
 
 # Text stored without line breaks (a crawl's CSV field) runs its headings inline:
@@ -210,7 +234,7 @@ _TABLE_RULE_RE = re.compile(r"^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?$")
 
 def clean_text(raw: str) -> CleanText:
     """Clean raw document text. Deterministic and idempotent."""
-    kept: list[_Line] = []
+    lines: list[_Line] = []
     pos = 0
     for raw_line in raw.splitlines(keepends=True):
         body = raw_line.rstrip("\r\n")
@@ -220,7 +244,10 @@ def clean_text(raw: str) -> CleanText:
         if not line.text:
             continue
         _drop_pinyin(line)
-        _simplify(line)
+        lines.append(line)
+    _simplify(lines)
+    kept: list[_Line] = []
+    for line in lines:
         line.delete_matches(_DOUBLED_COMMA_RE)
         _normalize_spaces(line)
         if not line.text or _TABLE_RULE_RE.match(line.text) or is_noise_line(line.text):

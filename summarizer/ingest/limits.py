@@ -121,7 +121,11 @@ def read_bounded(path: Path, html: bool = False) -> bytes:
         if st.st_size > limit:
             raise _too_large(path, st.st_size, limit, var)
         try:
-            data = f.read(limit + 1)
+            # The stated size first (asking for limit + 1 bytes sizes a buffer of the limit
+            # each time), then whatever a growing file added, up to the limit + 1.
+            data = f.read(st.st_size + 1)
+            if len(data) > st.st_size:
+                data += f.read(limit + 1 - len(data))
         except OSError as exc:
             raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
     if len(data) > limit:

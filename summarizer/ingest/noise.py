@@ -27,10 +27,17 @@ def _spam_patterns() -> tuple[re.Pattern[str], ...]:
     letters, so a two-letter abbreviation such as `av` cannot fire inside an ordinary
     word (`java`, `navigation`) or a URL; Chinese has no spaces, so CJK words match
     as substrings."""
-    return tuple(
-        re.compile(rf"(?<![a-z]){re.escape(w)}(?![a-z])" if w.isascii() else re.escape(w))
-        for w in spam_words()
-    )
+    return tuple(re.compile(_spam_pattern(w)) for w in spam_words())
+
+
+def _spam_pattern(word: str) -> str:
+    """`av` alone among Latin letters, written `a(?<![a-z]a)v(?![a-z])`: the same matches as a
+    leading `(?<![a-z])`, but starting with a literal lets the engine skip to candidate
+    characters (the combined pattern ran six times slower with the lookbehind first)."""
+    if not word.isascii():
+        return re.escape(word)
+    first = re.escape(word[0])
+    return rf"{first}(?<![a-z]{first}){re.escape(word[1:])}(?![a-z])"
 
 
 # Whole-line page chrome: buttons, widgets, empty metadata fields.
@@ -44,10 +51,11 @@ _CHROME_RE = re.compile(
 )
 # Breadcrumbs: "> 政务公开 > 市政府信息 > ..." or "首页 > ...".
 _BREADCRUMB_RE = re.compile(r"^(当前位置[:：]?\s*)?(首页\s*)?([>＞»]\s*[^>＞»]{1,20}\s*){2,}$")
+# Searched in the lower-cased line (not with re.IGNORECASE, which defeats the engine's
+# first-character skip and cost three times as much).
 _FOOTER_RE = re.compile(
     r"(copyright|版权所有|all rights reserved|icp备|icp证|公网安备|增值电信业务经营许可证"
-    r"|违法和不良信息举报|主办单位[:：]|承办单位[:：]|技术支持[:：]|网站标识码)",
-    re.IGNORECASE,
+    r"|违法和不良信息举报|主办单位[:：]|承办单位[:：]|技术支持[:：]|网站标识码)"
 )
 
 
@@ -57,15 +65,15 @@ def _any_spam() -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{rx.pattern})" for rx in _spam_patterns()) or "(?!)")
 
 
-def _spam_hits(line: str) -> int:
-    low = line.lower()
+def _spam_hits(line: str, low: str | None = None) -> int:
+    low = line.lower() if low is None else low
     if not _any_spam().search(low):
         return 0  # most lines: one search instead of one per word
     return sum(1 for rx in _spam_patterns() if rx.search(low))
 
 
-def is_spam_line(line: str) -> bool:
-    hits = _spam_hits(line)
+def is_spam_line(line: str, low: str | None = None) -> bool:
+    hits = _spam_hits(line, low)
     if hits >= 2:
         return True
     fragments = [f for f in re.split(r"[|｜,，]", line) if f.strip()]
@@ -82,9 +90,10 @@ def is_noise_line(line: str) -> bool:
     s = line.strip()
     if len(s) > MAX_NOISE_LINE:
         return False
+    low = s.lower()
     return bool(
         _CHROME_RE.match(s)
         or _BREADCRUMB_RE.match(s)
-        or (_FOOTER_RE.search(s) and len(s) < 300)
-        or is_spam_line(s)
+        or (len(s) < 300 and _FOOTER_RE.search(low))
+        or is_spam_line(s, low)
     )

@@ -269,6 +269,10 @@ TABLES: dict[str, dict[str, Any]] = {
     },
     "_migrations": {"title": "Schema migrations", "description": "Migrations applied to this database.",
                     "hidden": True, "columns": {"name": "Migration function", "applied_at": "When applied"}},
+    "fts_pending": {"title": "Search index queue",
+                    "description": "Results stored but not yet in the full-text index (indexed at the end "
+                                   "of each run, and every few hundred documents during one).",
+                    "hidden": True, "columns": {"result_id": "A stored result waiting to be indexed"}},
 }
 
 _VIEW_META: dict[str, dict[str, Any]] = {

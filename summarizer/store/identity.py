@@ -12,6 +12,7 @@ the id it has.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,14 @@ def _path_hash(path: Path, length: int) -> str:
     return hashlib.sha256(str(path.resolve()).encode("utf-8")).hexdigest()[:length]
 
 
+def _candidates(path: Path) -> Iterator[str]:
+    """The stem, then the stem with a hash of the resolved path: each hash (a path
+    resolution, with a system call per folder) only when the id before it is taken."""
+    yield path.stem
+    yield f"{path.stem}-{_path_hash(path, 8)}"
+    yield f"{path.stem}-{_path_hash(path, 16)}"
+
+
 def _same_path(a: str, b: Path) -> bool:
     try:
         return Path(a).resolve() == b.resolve()
@@ -63,7 +72,7 @@ class DocIds:
     def assign(self, path: Path, sha256: str | None) -> Assigned:
         stem = path.stem
         first_holder: str | None = None
-        for candidate in (stem, f"{stem}-{_path_hash(path, 8)}", f"{stem}-{_path_hash(path, 16)}"):
+        for candidate in _candidates(path):
             holder = self._holder(candidate)
             if holder is not None and not _same_path(holder[0], path) and not (sha256 and holder[1] == sha256):
                 first_holder = first_holder or holder[0]
@@ -79,8 +88,8 @@ class DocIds:
 
 def stored_holder(db: sqlite_utils.Database, doc_id: str) -> tuple[str, str | None] | None:
     """(path, sha256) of the stored document with this id, if any."""
-    rows = list(db.query("select path, sha256 from documents where id = ?", [doc_id]))
-    return (rows[0]["path"], rows[0]["sha256"]) if rows else None
+    row = db.conn.execute("select path, sha256 from documents where id = ?", [doc_id]).fetchone()
+    return (row[0], row[1]) if row else None
 
 
 def still_mine(db: sqlite_utils.Database, doc_id: str, path: Path, sha256: str) -> bool:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from summarizer.errors import StoreError
 from summarizer.store import db as store
-from summarizer.store import guard
+from summarizer.store import guard, search
 
 # Parents before children (foreign keys are on).
 TABLES = ("documents", "runs", "results", "plans", "goals", "measures", "responsibilities", "doc_runs",
@@ -49,6 +49,8 @@ def merge_databases(out: str | Path, shards: list[Path]) -> list[str]:
         from summarizer.interfaces.browse import ensure_views
         from summarizer.store.units import refresh_units
 
+        with store.write_lock(db):
+            search.index_pending(db)
         refresh_units(db)  # full rebuild: the merged results resolve as one database
         ensure_views(db)
     db.close()
@@ -72,6 +74,9 @@ def _merge_one(db, shard: Path) -> dict[str, int]:  # type: ignore[no-untyped-de
                     mine = [c.name for c in db.table(table).columns]
                     have = {r[1] for r in conn.execute(f"pragma shard.table_info([{table}])")}
                     cols = ", ".join(f"[{c}]" for c in mine if c in have)
+                    if table == "results":  # what this shard adds is searched once indexed
+                        conn.execute("insert or ignore into main.fts_pending select id from shard.results "
+                                     "where id not in (select id from main.results)")
                     before = conn.total_changes
                     conn.execute(f"insert or ignore into main.[{table}] ({cols}) "
                                  f"select {cols} from shard.[{table}] order by rowid")

@@ -86,10 +86,15 @@ def alias_table() -> dict[str, str]:
     return table
 
 
+_SPACE = re.compile(r"\s+")
+
+
+@functools.lru_cache(maxsize=65536)  # unit names repeat across responsibilities and documents
 def _norm(name: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name or ""))
+    return _SPACE.sub("", unicodedata.normalize("NFKC", name or ""))
 
 
+@functools.lru_cache(maxsize=65536)
 def level_of(name: str) -> str | None:
     """The level a name's prefix states (市科技局 -> 市, 新区经发局 -> 新区), else None."""
     return _split_prefix(_norm(name))[0]
@@ -260,8 +265,11 @@ def _mentions_of(db: sqlite_utils.Database, where: str, params: list[Any],
         doc_issuers = issuers.get(rid, [])
         level = document_level(doc_issuers, (r["unit"] for r in rows))
         places = issuer_places(doc_issuers)
+        resolved: dict[str, UnitName] = {}  # a document names its units many times
         for r in rows:
-            u = resolve(r["unit"], level, places)
+            u = resolved.get(r["unit"])
+            if u is None:
+                u = resolved[r["unit"]] = resolve(r["unit"], level, places)
             yield {"responsibility_id": r["id"], "canonical": u.canonical, "level": u.level,
                    "kind": u.kind, "raw": r["unit"], "note": u.note, "level_source": u.level_source,
                    "role": r["role"], "measure_id": r["measure_id"], "result_id": rid,
@@ -356,8 +364,10 @@ def _incremental(db: sqlite_utils.Database, changed: set[str]) -> bool:
 
 def _tally(units: dict[str, dict[str, Any]], m: dict[str, Any]) -> None:
     """Add one latest mention to its unit's counts."""
-    acc = units.setdefault(m["canonical"], {"levels": Counter(), "kind": m["kind"], "docs": set(),
-                                          "aliases": Counter(), "notes": set(), "roles": Counter()})
+    acc = units.get(m["canonical"])
+    if acc is None:
+        acc = units[m["canonical"]] = {"levels": Counter(), "kind": m["kind"], "docs": set(),
+                                       "aliases": Counter(), "notes": set(), "roles": Counter()}
     acc["levels"][m["level"]] += 1
     acc["docs"].add(m["doc_id"])
     acc["aliases"][m["raw"]] += 1
