@@ -246,3 +246,24 @@ def test_commit_each_reports_a_document_before_the_next_is_read(tmp_path: Path, 
     else:
         assert events == ["read a", "read b", "read c", "done a", "done b", "done c"]
     assert rows(tmp_path / "r.db", "select count(*) from results") == [(3,)]
+
+
+def test_summarizer_runs_shows_an_open_session_with_what_it_committed(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from summarizer.interfaces.cli import app as cli
+
+    doc = tmp_path / "p.txt"
+    doc.write_text("一、加强组织领导。\n", encoding="utf-8")
+    db = tmp_path / "r.db"
+    session = RunSession(db, get_backend("rules"), options="serve")
+    try:
+        session.process([doc])
+        out = CliRunner().invoke(cli, ["runs", "--db", str(db)])
+        assert out.exit_code == 0, out.output
+        assert f"{session.run_id}  running" in out.output and "docs 1: 1 ok" in out.output
+    finally:
+        session.completed = True
+        session.close()
+    out = CliRunner().invoke(cli, ["runs", "--db", str(db)])
+    assert f"{session.run_id}  ok" in out.output and "docs 1: 1 ok" in out.output
