@@ -27,6 +27,7 @@ identity) is skipped before any work is done on it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import multiprocessing
 import os
@@ -36,7 +37,7 @@ import time
 import traceback
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent import futures
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -326,113 +327,195 @@ def run_batch(
     in flight, not the batch.
 
     refresh=False leaves the derived tables (canonical units, browse views) to the
-    caller: a service running many one-document batches refreshes them when idle
-    (`refresh_views`), since a refresh reads every result it is given.
+    caller (`refresh_views`), since a refresh reads every result it is given.
+
+    One run is one `RunSession` fed once; a service feeds one session many times.
     """
-    db = store.open_db(db_path)
-    store.for_bulk_writes(db)
-    ident = backend.identity
     files, ignored = find_documents(paths)
     if shard is not None:
         files = [p for p in files if in_shard(p, shard)]
-    run_id = f"{store.now().replace(':', '').replace('-', '')[:15]}-{uuid.uuid4().hex[:6]}"
-    summary = RunSummary(run_id=run_id, ignored=[str(p) for p in ignored],
-                         counts=dict.fromkeys(("ok", "degraded", "skipped", "failed"), 0))
-    db.table("runs").insert(
-        {"id": run_id, "backend": ident.backend, "model": ident.model,
-         "prompt_version": ident.prompt_version, "started_at": store.now(), "status": "running",
-         "documents": len(files), "options": options, **runstatus.owner()}
-    )
-    ids = identity.DocIds(db)
-    status = "interrupted"
-    jobs = max(1, jobs)
-    cpu_only = bool(getattr(backend, "cpu_only", False))
-    procs = min(jobs, os.cpu_count() or 1) if jobs > 1 else 0
-    threads = min(jobs, MAX_DOC_JOBS) if jobs > 1 and not cpu_only else 0
-    failure: str | None = None  # why the whole run failed (the database, not a document)
-    writer = _Writer(db, backend, run_id, force, summary, on_doc, keep_results)
-    ppool = tpool = None
-    if procs:
-        load._register_formats()  # imported once here, not in every worker
-        ppool = ProcessPoolExecutor(procs, mp_context=_mp_context(), initializer=_init_worker,
-                                    initargs=(backend if cpu_only else None,
-                                              bool(getattr(backend, "rules_first", False)), run_id))
-        ppool.submit(int).result()  # workers fork now, before this process starts threads
-    if threads:
-        tpool = ThreadPoolExecutor(max_workers=threads)
-    heartbeat = runstatus.Heartbeat(db_path, run_id).__enter__()
+    session = RunSession(db_path, backend, force=force, on_doc=on_doc, options=options, jobs=jobs,
+                         keep_results=keep_results, documents=len(files))
+    session.summary.ignored = [str(p) for p in ignored]
+    with session.closing(refresh):
+        session.process(files)
+        session.completed = True
+    return session.summary
 
-    def submit(item: _Item) -> None:
-        nonlocal ppool
-        if ppool is None:  # inline: the work happens when the writer reaches the item
+
+class RunSession:
+    """One run (its `runs` row, worker pools, writer and heartbeat) open across `process` calls.
+
+    `run_batch` opens one, feeds it the batch once and closes it. A long-lived caller
+    (the HTTP service's worker) feeds it document after document: what a run costs to
+    set up (the row, the pools' forks, the connection, the heartbeat thread) is paid
+    once per session, not once per document. `close` writes the run's final row
+    (counts from what was committed) and, when asked, refreshes the derived tables for
+    the results this session wrote.
+
+    documents=None: the run's `documents` column grows with what is fed (a service
+    does not know its batch in advance). `in_transaction(db, outcome)` runs inside the
+    transaction that stores each document (`on_doc` runs after it commits).
+    commit_each: every document is committed and reported as soon as it is written,
+    not with the next few (for callers someone is waiting on, document by document).
+    """
+
+    def __init__(self, db_path: str | Path, backend: Backend, force: bool = False,
+                 on_doc: Callable[[DocOutcome], None] | None = None, options: str = "", jobs: int = 1,
+                 keep_results: bool = True, documents: int | None = None,
+                 in_transaction: Callable[[Any, DocOutcome], None] | None = None, commit_each: bool = False) -> None:
+        self.db_path, self.backend, self.force = db_path, backend, force
+        self.db = db = store.open_db(db_path)
+        store.for_bulk_writes(db)
+        self.ident = ident = backend.identity
+        self.run_id = run_id = f"{store.now().replace(':', '').replace('-', '')[:15]}-{uuid.uuid4().hex[:6]}"
+        self.summary = RunSummary(run_id=run_id, counts=dict.fromkeys(("ok", "degraded", "skipped", "failed"), 0))
+        self.grows = documents is None
+        self.planned = documents or 0
+        db.table("runs").insert(
+            {"id": run_id, "backend": ident.backend, "model": ident.model,
+             "prompt_version": ident.prompt_version, "started_at": store.now(), "status": "running",
+             "documents": self.planned, "options": options, **runstatus.owner()}
+        )
+        self.completed = False  # set by the caller once every document it meant to feed went through
+        self.failure: str | None = None  # why the whole run failed (the database, not a document)
+        self.closed = False
+        self.config_failed = False
+        jobs = self.jobs = max(1, jobs)
+        self.cpu_only = cpu_only = bool(getattr(backend, "cpu_only", False))
+        self.procs = procs = min(jobs, os.cpu_count() or 1) if jobs > 1 else 0
+        threads = min(jobs, MAX_DOC_JOBS) if jobs > 1 and not cpu_only else 0
+        self.writer = _Writer(db, backend, run_id, force, self.summary, on_doc, keep_results)
+        self.writer.in_transaction = in_transaction
+        self.writer.each = commit_each
+        self.ppool: ProcessPoolExecutor | None = None
+        self.tpool: ThreadPoolExecutor | None = None
+        try:
+            if procs:
+                load._register_formats()  # imported once here, not in every worker
+                self.ppool = ProcessPoolExecutor(procs, mp_context=_mp_context(), initializer=_init_worker,
+                                                 initargs=(backend if cpu_only else None,
+                                                           bool(getattr(backend, "rules_first", False)), run_id))
+                self.ppool.submit(int).result()  # workers fork now, before this process starts threads
+            if threads:
+                self.tpool = ThreadPoolExecutor(max_workers=threads)
+            self.heartbeat = runstatus.Heartbeat(db_path, run_id).__enter__()
+        except BaseException:
+            self._shutdown_pools()
+            db.table("runs").update(run_id, {"finished_at": store.now(), "status": "failed"})
+            raise
+
+    def _submit(self, item: _Item) -> None:
+        if self.ppool is None:  # inline: the work happens when the writer reaches the item
             return
         try:
-            pfut = ppool.submit(_cpu_stage, item.path, item.doc_id)
+            pfut = self.ppool.submit(_cpu_stage, item.path, item.doc_id)
         except BrokenProcessPool:  # a worker died: the rest of the run goes on in this process
-            ppool.shutdown(wait=False, cancel_futures=True)
-            ppool = None
+            self.ppool.shutdown(wait=False, cancel_futures=True)
+            self.ppool = None
             return
-        if tpool is not None:
-            item.future = tpool.submit(lambda: _model_stage(backend, pfut.result()))
+        if self.tpool is not None:
+            backend = self.backend
+            item.future = self.tpool.submit(lambda: _model_stage(backend, pfut.result()))
         else:
             item.future = pfut
 
-    def compute(item: _Item) -> None:
+    def _compute(self, item: _Item) -> None:
         if item.skip is None and item.future is None and item.prepared is None:
-            prep = _cpu_stage(item.path, item.doc_id, backend if cpu_only else None, rules_first=False)
-            item.prepared = prep if cpu_only else _model_stage(backend, prep)
+            prep = _cpu_stage(item.path, item.doc_id, self.backend if self.cpu_only else None, rules_first=False)
+            item.prepared = prep if self.cpu_only else _model_stage(self.backend, prep)
 
-    try:
-        queue: deque[_Item] = deque()
-        limit = _in_flight(jobs, procs)
-        for path in files:
-            sha = identity.file_sha256(path)
-            got = ids.assign(path, sha)
-            item = _Item(path, got.doc_id, got.note, sha)
-            if got.duplicate_of is not None:
-                item.skip = f"same file as {got.duplicate_of} (id {got.doc_id}) in this run"
-            elif sha is not None:
-                item.existing = store.find_result(db, got.doc_id, sha, ident.backend, ident.model,
-                                                  ident.prompt_version)
-                if item.existing and not force:
-                    item.skip = "unchanged; use --force"
-            if item.skip is None:
-                submit(item)
-            queue.append(item)
-            while len(queue) >= limit:
-                _drain_one(queue, writer, compute)
-        while queue:
-            _drain_one(queue, writer, compute)
-        writer.flush()
-        status = "ok" if summary.ok else ("degraded" if summary.count("failed") == 0 else "failed")
-    except ConfigError:
-        status = "failed"
-        raise
-    except (StoreError, sqlite3.Error) as exc:
-        failure = str(exc) if isinstance(exc, StoreError) else guard.describe(exc, db_path)
-        raise
-    finally:
-        if status == "interrupted":  # Ctrl-C or SIGTERM: calls in flight are abandoned
-            cancel = getattr(backend, "cancel", None)
-            if cancel is not None:
-                cancel()
-        for pool in (ppool, tpool):  # documents under way finish or stop, the rest never start
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
-        heartbeat.__exit__(None, None, None)
+    def process(self, files: list[Path]) -> None:
+        """Run these files through every stage; every outcome is committed and reported on return.
+
+        Ids are handed out per call (a file fed again later is a new version, not a
+        duplicate in this run). StoreError/sqlite3.Error: the database failed; the
+        caller closes the session (`closing` does), which records why.
+        """
+        if self.grows:
+            self.planned += len(files)
+        db, ident, writer = self.db, self.ident, self.writer
+        ids = identity.DocIds(db)
+        try:
+            queue: deque[_Item] = deque()
+            limit = _in_flight(self.jobs, self.procs)
+            for path in files:
+                sha = identity.file_sha256(path)
+                got = ids.assign(path, sha)
+                item = _Item(path, got.doc_id, got.note, sha)
+                if got.duplicate_of is not None:
+                    item.skip = f"same file as {got.duplicate_of} (id {got.doc_id}) in this run"
+                elif sha is not None:
+                    item.existing = store.find_result(db, got.doc_id, sha, ident.backend, ident.model,
+                                                      ident.prompt_version)
+                    if item.existing and not self.force:
+                        item.skip = "unchanged; use --force"
+                if item.skip is None:
+                    self._submit(item)
+                queue.append(item)
+                while len(queue) >= limit:
+                    _drain_one(queue, writer, self._compute)
+            while queue:
+                _drain_one(queue, writer, self._compute)
+            writer.flush()
+        except (StoreError, sqlite3.Error) as exc:
+            self.failure = str(exc) if isinstance(exc, StoreError) else guard.describe(exc, self.db_path)
+            raise
+
+    @contextlib.contextmanager
+    def closing(self, refresh: bool = True) -> Iterator[RunSession]:
+        """Close the session however the block ends (ConfigError: failed; Ctrl-C: interrupted);
+        StoreError with the reason if the database failed while closing."""
+        try:
+            yield self
+        except ConfigError:
+            self.config_failed = True  # a setup problem: the run failed, nothing was interrupted
+            raise
+        finally:
+            self.close(refresh)
+        if self.failure:
+            raise StoreError(self.failure)
+
+    def close(self, refresh: bool = True, cancel: bool = True) -> None:
+        """Stop the pools (documents under way finish or stop), write the run's final row and,
+        with `refresh`, the derived tables for what this session wrote. Idempotent.
+
+        A session closed before it completed cancels the backend's calls in flight (Ctrl-C);
+        cancel=False leaves the backend usable, for a caller that goes on with a new session."""
+        if self.closed:
+            return
+        self.closed = True
+        summary, db = self.summary, self.db
+        if self.config_failed:
+            status = "failed"
+        elif self.completed:
+            status = "ok" if summary.ok else ("degraded" if summary.count("failed") == 0 else "failed")
+        else:
+            status = "interrupted"
+        if status == "interrupted" and cancel:  # Ctrl-C or SIGTERM: calls in flight are abandoned
+            stop = getattr(self.backend, "cancel", None)
+            if stop is not None:
+                stop()
+        self._shutdown_pools()
+        self.heartbeat.__exit__(None, None, None)
+        failure = self.failure or None
         if refresh:
-            failure = _refresh_views_or_reason(db, db_path, failure, writer.changed)
+            failure = _refresh_views_or_reason(db, self.db_path, failure, self.writer.changed)
+        self.failure = failure
         status = "failed" if failure else status
-        s = backend.stats
-        db.table("runs").update(run_id, {
-            "finished_at": store.now(), "status": status,
-            **runstatus.committed_counts(db, run_id),  # what was committed, whatever stopped the run
+        s = self.backend.stats
+        db.table("runs").update(self.run_id, {
+            "finished_at": store.now(), "status": status, "documents": self.planned,
+            **runstatus.committed_counts(db, self.run_id),  # what was committed, whatever stopped the run
             "llm_calls": s.calls, "cache_hits": s.cache_hits, "prompt_tokens": s.prompt_tokens,
             "completion_tokens": s.completion_tokens, "dropped": s.dropped, "error": failure,
         })
-    if failure:
-        raise StoreError(failure)
-    return summary
+
+    def _shutdown_pools(self) -> None:
+        for pool in (self.ppool, self.tpool):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        self.ppool = self.tpool = None
 
 
 def _mp_context() -> Any:
@@ -475,13 +558,18 @@ class _Writer:
         self.started = 0.0
         self.changed: set[str] = set()  # result ids written by this run (derived tables follow them)
         self.unindexed = 0  # results written since the search index last caught up
+        # Called with (db, outcome) inside the transaction that stores the document, so what the
+        # caller records about it (the service's job row) commits with it or not at all.
+        self.in_transaction: Callable[[Any, DocOutcome], None] | None = None
+        self.each = False  # commit and report every document as soon as it is written
 
     def add(self, item: _Item) -> None:
         if not self.buffer:
             self.started = time.perf_counter()
         self.buffer.append(item)
         slow = item.prepared is not None and item.prepared.seconds >= BATCH_SECONDS
-        if slow or len(self.buffer) >= BATCH_DOCS or time.perf_counter() - self.started >= BATCH_SECONDS:
+        if (slow or self.each or len(self.buffer) >= BATCH_DOCS
+                or time.perf_counter() - self.started >= BATCH_SECONDS):
             self.flush()
 
     def flush(self) -> None:
@@ -491,6 +579,8 @@ class _Writer:
         with store.write_lock(self.db):
             for item in items:
                 outcome, rid = self._write(item)
+                if self.in_transaction is not None:
+                    self.in_transaction(self.db, outcome)
                 outcomes.append(outcome)
                 if rid:
                     rids.append(rid)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,18 +74,51 @@ def test_bench_serve_smoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
     @contextlib.contextmanager
     def in_process(db: Path, *args: str, timeout: float = 60.0) -> Iterator[str]:
-        assert args[:2] == ("--backend", "rules")
-        with live(create_app(Settings(db=db, backend="rules"))) as client:
+        assert args[:2] == ("--backend", "rules") and args[2] == "--jobs"
+        seen_jobs.append(int(args[3]))
+        with live(create_app(Settings(db=db, backend="rules", jobs=int(args[3])))) as client:
             yield str(client.base_url).rstrip("/")
 
+    seen_jobs: list[int] = []
+    cli_jobs: list[int] = []
+
+    def cli_worker(kind: str, args: dict, timeout: float | None = None) -> dict:
+        cli_jobs.append(args["jobs"])
+        return bench._rules_worker(args)
+
     monkeypatch.setattr(bench, "serve_subprocess", in_process)
-    monkeypatch.setattr(bench, "_worker", lambda kind, args, timeout=None: bench._rules_worker(args))
+    monkeypatch.setattr(bench, "_worker", cli_worker)
     out = tmp_path / "bench"
     md = run_bench(out, {"serve"}, clients=(2,), serve_docs=4, log=lambda s: None)
     text = md.read_text(encoding="utf-8")
-    assert "| clients | serve docs/s | run docs/s | serve / run | p50 ms | p95 ms |" in text
+    assert "| jobs | clients | serve docs/s | run docs/s | serve / run | p50 ms | p95 ms |" in text
+    assert seen_jobs == cli_jobs == [1]  # the service and `run` get the same --jobs
     rows = json.loads((out / "bench.json").read_text(encoding="utf-8"))["serve"]["rows"]
-    assert [(r["clients"], r["docs"], r["cli_docs"], r["failed"]) for r in rows] == [(2, 4, 4, 0)]
+    assert [(r["jobs"], r["clients"], r["docs"], r["cli_docs"], r["failed"]) for r in rows] == [(1, 2, 4, 4, 0)]
     assert rows[0]["p50_ms"] <= rows[0]["p95_ms"] and rows[0]["docs_per_s"] > 0
     assert rows[0]["ratio"] == rows[0]["docs_per_s"] / rows[0]["cli_docs_per_s"]
     assert (out / "serve_docs_per_s.png").read_bytes().startswith(b"\x89PNG")
+    assert rows[0]["cli_cpu_ms"] > 0 and rows[0]["serve_cpu_ms"] is None  # no server process here to read
+
+
+def test_proc_cpu_counts_a_process_and_its_children() -> None:
+    import os
+    import subprocess
+    import sys
+
+    from summarizer.devtools.bench import proc_cpu_s
+
+    child = subprocess.Popen([sys.executable, "-c", "import time\nt = time.process_time()\n"
+                              "while time.process_time() - t < 0.3: pass\ntime.sleep(30)"])
+    try:
+        mine = proc_cpu_s(os.getpid())
+        assert mine is not None and mine > 0
+        for _ in range(300):  # the child burns 0.3 s of CPU, then sleeps: counted while it lives
+            total = proc_cpu_s(os.getpid())
+            if total is not None and total - mine >= 0.2:
+                break
+            time.sleep(0.02)
+        assert total is not None and total - mine >= 0.2
+    finally:
+        child.kill()
+        child.wait()

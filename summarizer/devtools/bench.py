@@ -659,6 +659,25 @@ def _post_all(base_url: str, files: list[Path], clients: int, wait_s: float = 30
             "p50_ms": 1000 * pct(0.50) if lat else None, "p95_ms": 1000 * pct(0.95) if lat else None}
 
 
+_SERVER_PIDS: dict[str, int] = {}  # base URL -> pid of the `summarizer serve` answering there
+
+
+def proc_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) of a live process and its live descendants (the service's
+    worker processes), from Linux's /proc; None where there is no /proc."""
+    try:
+        tick = os.sysconf("SC_CLK_TCK")
+        pids, total = [pid], 0
+        for p in pids:  # grows as children are found
+            for task in Path(f"/proc/{p}/task").iterdir():
+                pids += [int(k) for k in (task / "children").read_text().split()]
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+        return total / tick
+    except (OSError, ValueError):
+        return None
+
+
 @contextlib.contextmanager
 def serve_subprocess(db: Path, *args: str, timeout: float = 60.0) -> Iterator[str]:
     """`summarizer serve` on a free loopback port until the block ends; yields its base URL."""
@@ -682,8 +701,10 @@ def serve_subprocess(db: Path, *args: str, timeout: float = 60.0) -> Iterator[st
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"summarizer serve did not start (exit {proc.poll()})")
             time.sleep(0.1)
+        _SERVER_PIDS[base] = proc.pid
         yield base
     finally:
+        _SERVER_PIDS.pop(base, None)
         proc.terminate()
         try:
             proc.wait(30)
@@ -693,25 +714,39 @@ def serve_subprocess(db: Path, *args: str, timeout: float = 60.0) -> Iterator[st
 
 
 def bench_serve(work: Path, docs_dir: Path, log: Callable[[str], None], clients: Iterable[int] = (1, 4, 16),
-                n_docs: int = 200) -> dict[str, Any]:
+                n_docs: int = 200, jobs: Iterable[int] = (1,)) -> dict[str, Any]:
     """Per level, `run_batch` on the documents and then the service on them, back to back: on a
-    shared machine the load drifts over minutes, so each ratio compares runs made moments apart."""
+    shared machine the load drifts over minutes, so each ratio compares runs made moments apart.
+    Both get the same `--jobs` (`summarizer run --jobs N` and `summarizer serve --jobs N`)."""
     folder = work / "serve_docs"
     files = distinct_docs(docs_dir, n_docs, folder)
     rows = []
-    for c in clients:
-        cli = _worker("rules", {"docs": str(folder), "db": str(work / f"serve_cli_{c}.db")})
-        cli_rate = cli["docs"] / cli["wall_s"]
-        with serve_subprocess(work / f"serve_{c}.db", "--backend", "rules", "--queue", str(n_docs + 100)) as base:
-            r = _post_all(base, files, c)
-        rate = r["ok"] / r["wall_s"] if r["wall_s"] else 0.0
-        rows.append({"clients": c, "docs": r["ok"], "cli_docs": cli["docs"], "cli_wall_s": cli["wall_s"],
-                     "cli_docs_per_s": cli_rate, "wall_s": r["wall_s"], "docs_per_s": rate,
-                     "ratio": rate / cli_rate, "p50_ms": r["p50_ms"], "p95_ms": r["p95_ms"],
-                     "failed": r["failed"] + cli["docs"] - cli["ok"], "failures": r["failures"]})
-        log(f"serve: {c:>2} clients: {r['ok']} docs in {r['wall_s']:.2f}s, {rate:.1f} docs/s; summarizer run "
-            f"{cli_rate:.1f} docs/s; ratio {rate / cli_rate:.2f}; p50 {r['p50_ms'] or 0:.0f} ms, "
-            f"p95 {r['p95_ms'] or 0:.0f} ms")
+    for j in jobs:
+        for c in clients:
+            load0 = round(os.getloadavg()[0], 2)
+            cli = _worker("rules", {"docs": str(folder), "db": str(work / f"serve_cli_{j}_{c}.db"), "jobs": j})
+            cli_rate = cli["docs"] / cli["wall_s"]
+            with serve_subprocess(work / f"serve_{j}_{c}.db", "--backend", "rules", "--jobs", str(j),
+                                  "--queue", str(n_docs + 100)) as base:
+                pid = _SERVER_PIDS.get(base)
+                cpu0 = proc_cpu_s(pid) if pid else None
+                r = _post_all(base, files, c)
+                cpu1 = proc_cpu_s(pid) if pid else None
+            serve_cpu = cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else None
+            cli_cpu = (cli.get("cpu_main_s") or 0) + (cli.get("cpu_workers_s") or 0)
+            rate = r["ok"] / r["wall_s"] if r["wall_s"] else 0.0
+            rows.append({"jobs": j, "clients": c, "docs": r["ok"], "cli_docs": cli["docs"],
+                         "cli_wall_s": cli["wall_s"], "cli_docs_per_s": cli_rate, "wall_s": r["wall_s"],
+                         "docs_per_s": rate, "ratio": rate / cli_rate, "p50_ms": r["p50_ms"], "p95_ms": r["p95_ms"],
+                         "failed": r["failed"] + cli["docs"] - cli["ok"], "failures": r["failures"],
+                         "loadavg": [load0, round(os.getloadavg()[0], 2)],
+                         # CPU ms per document: the server process and its workers, from the first post to
+                         # the last answer (the clients excluded); `run` whole (its view refresh included).
+                         "serve_cpu_ms": 1000 * serve_cpu / r["ok"] if serve_cpu is not None and r["ok"] else None,
+                         "cli_cpu_ms": 1000 * cli_cpu / cli["docs"] if cli["docs"] else None})
+            log(f"serve: jobs {j}, {c:>2} clients: {r['ok']} docs in {r['wall_s']:.2f}s, {rate:.1f} docs/s; "
+                f"summarizer run {cli_rate:.1f} docs/s; ratio {rate / cli_rate:.2f}; p50 {r['p50_ms'] or 0:.0f} ms, "
+                f"p95 {r['p95_ms'] or 0:.0f} ms")
     return {"docs": n_docs, "rows": rows}
 
 
@@ -884,22 +919,34 @@ def write_report(out_dir: Path, res: dict[str, Any]) -> Path:
     if "serve" in res:
         sv = res["serve"]
         md += [f"## serve: the HTTP service vs `summarizer run` (rules backend, {sv['docs']} distinct documents)", "",
-               "`summarizer serve --backend rules` in its own process, a fresh db per level; N client threads "
-               "each upload a document (multipart) with `?wait=`, take the 200 with the result, and post the "
-               "next. docs/s = documents over the wall time from the first post to the last answer; latency = "
-               "one post to its answer. `summarizer run` = `run_batch` on the same files in a fresh process, "
-               "fresh db, run just before each level (the machine's load drifts; each ratio compares runs "
-               "made moments apart).", "",
-               _table(["clients", "serve docs/s", "run docs/s", "serve / run", "p50 ms", "p95 ms", "serve wall s",
-                       "run wall s", "documents", "failed"],
-                      [[r["clients"], r["docs_per_s"], r["cli_docs_per_s"], r["ratio"], r["p50_ms"], r["p95_ms"],
-                        r["wall_s"], r["cli_wall_s"], r["docs"], r["failed"]] for r in sv["rows"]]), "",
+               "`summarizer serve --backend rules --jobs N` in its own process, a fresh db per level; C client "
+               "threads each upload a document (multipart) with `?wait=`, take the 200 with the result, and post "
+               "the next. docs/s = documents over the wall time from the first post to the last answer; latency = "
+               "one post to its answer. `summarizer run` = `run_batch` with the same `--jobs N` on the same files "
+               "in a fresh process, fresh db, run just before each level (the machine's load drifts; each ratio "
+               "compares runs made moments apart). jobs 1: one process does everything (the service's HTTP "
+               "handling shares it with the pipeline); jobs N > 1: min(N, cores) worker processes read and "
+               "extract, the main process writes (and, for the service, answers HTTP).", "",
+               _table(["jobs", "clients", "serve docs/s", "run docs/s", "serve / run", "p50 ms", "p95 ms",
+                       "serve wall s", "run wall s", "serve CPU ms/doc", "run CPU ms/doc", "documents", "failed",
+                       "load avg start/end"],
+                      [[r.get("jobs", 1), r["clients"], r["docs_per_s"], r["cli_docs_per_s"], r["ratio"], r["p50_ms"],
+                        r["p95_ms"], r["wall_s"], r["cli_wall_s"], r.get("serve_cpu_ms"), r.get("cli_cpu_ms"),
+                        r["docs"], r["failed"], "/".join(str(x) for x in r.get("loadavg", []))]
+                       for r in sv["rows"]]), "",
+               "CPU ms/doc: what each side cost whatever else shared the cores: the server process and its "
+               "worker processes from the first post to the last answer (not the clients), and the whole "
+               "`run` (its view refresh included; the service refreshes when idle, after the clock stops).", "",
                "![service throughput](serve_docs_per_s.png)", ""]
-        xs = [r["clients"] for r in sv["rows"]]
+        series = []
+        for j, style in zip(sorted({r.get("jobs", 1) for r in sv["rows"]}), ("o", "s", "^", "v")):
+            rs = [r for r in sv["rows"] if r.get("jobs", 1) == j]
+            xs = [r["clients"] for r in rs]
+            series += [(f"serve, jobs {j}", xs, [r["docs_per_s"] for r in rs], f"{style}-"),
+                       (f"run, jobs {j} (just before)", xs, [r["cli_docs_per_s"] for r in rs], f"k{style}--"),
+                       (f"0.8 x run, jobs {j}", xs, [0.8 * r["cli_docs_per_s"] for r in rs], "k:")]
         _plot(out_dir / "serve_docs_per_s.png", "rules backend: service vs CLI", "concurrent clients", "docs/s",
-              [("summarizer serve", xs, [r["docs_per_s"] for r in sv["rows"]], "o-"),
-               ("summarizer run (just before)", xs, [r["cli_docs_per_s"] for r in sv["rows"]], "ks--"),
-               ("0.8 x run", xs, [0.8 * r["cli_docs_per_s"] for r in sv["rows"]], "k:")])
+              series)
     from summarizer.devtools.bench_limits import report_lines
 
     md += report_lines(res, _table)
@@ -915,7 +962,7 @@ def run_bench(out_dir: Path, parts: set[str], sizes: Iterable[int] = (1000, 1000
               jobs: Iterable[int] = (1, 2, 4, 8), latency: float = 0.2, docs_dir: Path = DOCS,
               gold_dir: Path = GOLD, peer_cap_s: float = 360.0, scopes: Iterable[str] = ("targets", "residual"),
               stub_docs: int = 0, scale_sizes: Iterable[int] = (500, 5000), linear_mb: float = 10.0,
-              clients: Iterable[int] = (1, 4, 16), serve_docs: int = 200,
+              clients: Iterable[int] = (1, 4, 16), serve_docs: int = 200, serve_jobs: Iterable[int] = (1,),
               rules_jobs: Iterable[int] = (1, 2),
               log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)) -> Path:
     unknown = set(parts) - set(PARTS)
@@ -951,7 +998,7 @@ def run_bench(out_dir: Path, parts: set[str], sizes: Iterable[int] = (1000, 1000
                 d.pop("text", None)
                 d.pop("extractions", None)
         if "serve" in parts:
-            res["serve"] = bench_serve(work, docs_dir, log, tuple(clients), serve_docs)
+            res["serve"] = bench_serve(work, docs_dir, log, tuple(clients), serve_docs, tuple(serve_jobs))
         if parts & {"scale", "linear"}:
             from summarizer.devtools import bench_limits
 

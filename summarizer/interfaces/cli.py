@@ -201,9 +201,10 @@ def _report_interrupt(db: Path) -> None:
 def runs(db: DbOpt = Path("results.db")) -> None:
     """List runs with status, counts, and each failed or degraded document's reason."""
     from summarizer.store import db as store
+    from summarizer.store.runstatus import as_listed
 
     conn = store.open_db(db, create=False)
-    for r in store.iter_runs(conn):
+    for r in map(lambda run: as_listed(conn, run), store.iter_runs(conn)):
         typer.echo(
             f"{r['id']}  {r['status'] or '?':11} {r['backend']:6} {r['model'] or '-':24} "
             f"docs {r['documents'] or 0}: {r['succeeded'] or 0} ok, {r.get('degraded') or 0} degraded, "
@@ -427,6 +428,8 @@ def bench(
     stub_docs: Annotated[int, typer.Option(help="Replicate the corpus to N documents for the stub part")] = 0,
     clients: Annotated[str, typer.Option(help="Concurrent clients for the serve part")] = "1,4,16",
     serve_docs: Annotated[int, typer.Option(help="Distinct documents for the serve part")] = 200,
+    serve_jobs: Annotated[str, typer.Option(help="--jobs levels for the serve part (given to both "
+                                                 "`serve` and `run`)")] = "1",
 ) -> None:
     """Speed, cost and scale: Markdown tables and PNG plots (not a test)."""
     from summarizer.devtools.bench import run_bench
@@ -435,6 +438,7 @@ def bench(
                      tuple(int(x) for x in sizes.split(",")), tuple(int(x) for x in jobs.split(",")),
                      latency, peer_cap_s=peer_cap, stub_docs=stub_docs,
                      clients=tuple(int(x) for x in clients.split(",")), serve_docs=serve_docs,
+                     serve_jobs=tuple(int(x) for x in serve_jobs.split(",")),
                      rules_jobs=tuple(int(x) for x in rules_jobs.split(",")))
     typer.echo(f"wrote {path}")
 

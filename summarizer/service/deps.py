@@ -74,19 +74,22 @@ class ServiceState:
         self.waiters.wake_all()
 
 
-def get_state(request: Request) -> ServiceState:
+async def get_state(request: Request) -> ServiceState:
     return request.app.state.service  # type: ignore[no-any-return]
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The settings `create_app` was given (tests swap them with `app.dependency_overrides`)."""
-    return get_state(request).settings
+    return request.app.state.service.settings  # type: ignore[no-any-return]
 
 
 bearer = HTTPBearer(auto_error=False)  # no token configured: no header needed
 
+# The dependencies are `async def` though they do not await: FastAPI runs a plain `def`
+# dependency in its thread pool, a thread hop per request each (they only read memory).
 
-def require_token(
+
+async def require_token(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     settings: Annotated[Settings, Depends(get_settings)],
 ) -> None:

@@ -5,30 +5,34 @@ crash and kill -9, and be visible beside the results (Datasette, `summarizer
 runs`). A row is committed before the client hears 202; a worker claims rows with
 one atomic UPDATE ... RETURNING; rows a dead process left `running` go back to
 `queued` when the next server starts (a third interrupted attempt gives up). The
-work itself is `run_batch`, the CLI's own pipeline, over the claimed documents: a
-result is stored once, since the pipeline skips a document whose result for this
-content and backend is already there (a requeued job that had in fact finished
-costs a lookup, not a second result).
+work itself is the CLI's own pipeline (`RunSession`, what `run_batch` runs), kept
+open while there is work: a result is stored once, since the pipeline skips a
+document whose result for this content and backend is already there (a requeued
+job that had in fact finished costs a lookup, not a second result).
 
 Nothing here imports FastAPI: the HTTP layer calls `JobStore` and `Worker`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
 from summarizer.backends import Backend, CallStats
 from summarizer.interfaces.render import result_json
 from summarizer.store import db as store
+
+if TYPE_CHECKING:
+    from summarizer.pipeline import DocOutcome, RunSession
 
 log = logging.getLogger("summarizer.service")
 
@@ -65,8 +69,11 @@ where seq in (
     where status = 'queued' and doc_id not in (select doc_id from jobs where status = 'running')
     group by doc_id order by min(seq) limit :limit
 )
-returning seq, id, doc_id, name, path, body, created
+returning seq, id, doc_id, name, path, body, created, attempts
 """
+
+# A job's outcome (status, error, doc_id, run_id, finished; seq). The bytes are dropped once finished.
+FINISH = "update jobs set status = ?, error = ?, doc_id = ?, run_id = ?, finished = ?, body = null where seq = ?"
 
 # At start-up a job still `running` belongs to a process that is gone: run it again.
 ON_START = f"""
@@ -88,6 +95,7 @@ class Claimed:
     path: str
     body: bytes | None
     created: float
+    attempts: int = 1
 
 
 class JobStore:
@@ -149,22 +157,19 @@ class JobStore:
             return self._one("select * from jobs where id = ?", [key]) or {}, "queued"
 
     def claim(self, limit: int) -> list[Claimed]:
+        # A plain read first: the worker looks after every claim, and an empty queue (the usual
+        # answer once it is drained) then costs no write transaction.
+        if self.conn.conn.execute("select 1 from jobs where status = 'queued' limit 1").fetchone() is None:
+            return []
         rows = self._write(CLAIM, {"now": time.time(), "limit": limit})
         return sorted((Claimed(**r) for r in rows), key=lambda c: c.seq)
 
-    def finish(self, seq: int, status: str, error: str, doc_id: str, run_id: str | None) -> None:
-        """A job's outcome. The bytes are dropped: the document's file keeps them, and posting
-        a failed document again brings them anew."""
-        self._write("update jobs set status = ?, error = ?, doc_id = ?, run_id = ?, finished = ?, body = null "
-                    "where seq = ?", [status, error or None, doc_id, run_id, time.time(), seq])
-
-    def current_run(self) -> str | None:
-        """This process's newest running run: the one `run_batch` is in."""
-        import os
-
-        row = self._one("select id from runs where pid = ? and status = 'running' order by started_at desc, "
-                        "rowid desc limit 1", [os.getpid()])
-        return row["id"] if row else None
+    def finish(self, seq: int, status: str, error: str, doc_id: str, run_id: str | None) -> dict[str, Any]:
+        """A job's outcome; returns the columns it set. The bytes are dropped: the document's
+        file keeps them, and posting a failed document again brings them anew."""
+        done = {"status": status, "error": error or None, "doc_id": doc_id, "run_id": run_id, "finished": time.time()}
+        self._write(FINISH, [*done.values(), seq])
+        return done
 
     # -- reads ------------------------------------------------------------------------------------
 
@@ -202,23 +207,39 @@ class JobStore:
 
 
 class RecentResults:
-    """The last results the worker produced, as `result_json`, for the requests waiting on them:
-    answering `?wait=` from here spares reading back from the database what was just written."""
+    """The jobs the worker finished last: each one's row as the database now holds it and its
+    result as `result_json`. A request waiting on `?wait=` is answered from here, without
+    reading back from the database what was just written.
+
+    An entry belongs to one attempt, told by the job's `created` (a failed job posted again
+    is queued anew with a new one): `job(id, created)` never answers with an older outcome.
+    """
 
     def __init__(self, size: int = 256) -> None:
-        self._items: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._items: OrderedDict[str, tuple[dict[str, Any], dict[str, Any] | None]] = OrderedDict()
         self._lock = threading.Lock()
         self.size = size
 
-    def put(self, job_id: str, result: dict[str, Any]) -> None:
+    def put(self, job_id: str, row: dict[str, Any], result: dict[str, Any] | None) -> None:
         with self._lock:
-            self._items[job_id] = result
+            self._items[job_id] = (row, result)
+            self._items.move_to_end(job_id)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
-    def get(self, job_id: str) -> dict[str, Any] | None:
+    def job(self, job_id: str, created: float | None) -> dict[str, Any] | None:
+        """The finished row of this attempt of the job, if it is here."""
         with self._lock:
-            return self._items.get(job_id)
+            got = self._items.get(job_id)
+        return got[0] if got is not None and got[0].get("created") == created else None
+
+    def get(self, job_id: str, created: float | None = None) -> dict[str, Any] | None:
+        """This attempt's result (None: not here, or the job has no result)."""
+        with self._lock:
+            got = self._items.get(job_id)
+        if got is None or (created is not None and got[0].get("created") != created):
+            return None
+        return got[1]
 
 
 @dataclass
@@ -230,11 +251,16 @@ class BatchReport:
 
 
 class Worker:
-    """One thread that claims queued documents and runs them through `run_batch`.
+    """One thread that claims queued documents and runs them through the CLI's pipeline.
 
-    Each claim is one run (a `runs` row, options `serve`), of at most `batch`
-    documents, `jobs` of them at once. Views and canonical units are refreshed when
-    the queue has been empty for `idle_refresh` seconds, not after every run.
+    The pipeline stays open across claims (`RunSession`): one `runs` row (options
+    `serve`), one set of worker processes and one connection per busy period, not
+    per document. A claim takes up to `batch` queued documents (several when
+    clients post faster than one is processed), `jobs` of them at once. When the
+    queue has been empty for `idle_refresh` seconds the session is closed: its run
+    row gets its final counts and the derived tables (canonical units, views) are
+    refreshed for the results it wrote. The thread sleeps on an event that a
+    submission sets: no polling while work is waiting.
     """
 
     def __init__(self, jobs_store: JobStore, backend: Backend, db_path: str | Path, jobs: int = 1,
@@ -245,13 +271,20 @@ class Worker:
         self.jobs = jobs
         self.batch = max(batch, jobs)
         self.idle_refresh = idle_refresh
+        # Each document is committed and answered as soon as it is stored: its client can post
+        # the next one while the rest of the claim is processed, so the queue does not run dry
+        # between claims (batched commits made the clients move in lock-step with the claims).
+        self.commit_each = True
         self.on_finished: list[Callable[[str], None]] = []  # called with a job id (from this thread)
         self.on_batch: list[Callable[[BatchReport], None]] = []
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._running: list[int] = []
         self._busy = threading.Lock()
-        self._dirty = False
+        self.session: RunSession | None = None
+        self._claim: _Claim | None = None  # the claim being processed (read by `_on_doc`)
+        self._fed: set[str] = set()  # files fed to the open session
+        self._carry: set[str] = set()  # result ids a failed session wrote: the next one refreshes them
         self.seconds_per_doc = 0.05  # moving average, for Retry-After
         self.results = RecentResults()
         self.thread = threading.Thread(target=self._loop, name="summarizer-worker", daemon=True)
@@ -267,12 +300,12 @@ class Worker:
         return self.thread.is_alive()
 
     def stop_taking_work(self) -> None:
-        """Claim nothing more; the current run goes on (`stop` waits for it)."""
+        """Claim nothing more; the current claim goes on (`stop` waits for it)."""
         self._stop.set()
         self._wake.set()
 
     def stop(self, grace: float = 10.0) -> int:
-        """Take no more work; let the current run finish for `grace` seconds, then cancel it
+        """Take no more work; let the current claim finish for `grace` seconds, then cancel it
         and queue its unfinished documents again. Returns how many were requeued."""
         self._stop.set()
         self._wake.set()
@@ -293,43 +326,117 @@ class Worker:
             except Exception as exc:  # the first document reports it with its own words
                 log.warning("model not ready: %s", exc)
         idle_since = time.monotonic()
-        while not self._stop.is_set():
-            self._wake.clear()  # before the claim: a job queued after it wakes the wait below
-            try:
-                claimed = self.store.claim(self.batch)
-            except Exception as exc:  # a locked or full database: try again shortly
-                log.warning("cannot read the queue: %s", exc)
-                self._stop.wait(1.0)
-                continue
-            if not claimed:
-                if self._dirty and time.monotonic() - idle_since >= self.idle_refresh:
-                    self._refresh()
-                self._wake.wait(self.idle_refresh / 2)
-                continue
-            with self._busy:
-                self._running = [c.seq for c in claimed]
-            try:
-                self._process(claimed)
-            finally:
-                with self._busy:
-                    self._running = []
-            self._dirty = True
-            idle_since = time.monotonic()
-        if self._dirty:
-            self._refresh()
-
-    def _refresh(self) -> None:
-        from summarizer.pipeline import refresh_views
-
+        cut_short = False
         try:
-            refresh_views(self.store.conn)
-            self._dirty = False
+            while not self._stop.is_set():
+                self._wake.clear()  # before the claim: a job queued after it wakes the wait below
+                try:
+                    claimed = self.store.claim(self.batch)
+                except Exception as exc:  # a locked or full database: try again shortly
+                    log.warning("cannot read the queue: %s", exc)
+                    self._stop.wait(1.0)
+                    continue
+                if not claimed:
+                    if self.session is not None and time.monotonic() - idle_since >= self.idle_refresh:
+                        self._close_session(completed=True)
+                    # Woken by a submission; the timeout only serves the idle close above.
+                    self._wake.wait(self.idle_refresh / 2 if self.session is not None else None)
+                    continue
+                with self._busy:
+                    self._running = [c.seq for c in claimed]
+                try:
+                    self._process(claimed)
+                finally:
+                    with self._busy:
+                        cut_short, self._running = bool(self._running), []
+                idle_since = time.monotonic()
+        finally:
+            # Stopping: what this session committed is final; whatever did not finish is requeued by
+            # `stop`, and the run says `interrupted` if a claim was cut short.
+            self._close_session(completed=not cut_short)
+
+    def _open_session(self) -> RunSession:
+        from summarizer.pipeline import RunSession
+
+        if self.session is None:
+            self.backend.stats = CallStats()  # each run's row counts its own model calls
+            self.session = RunSession(self.db_path, self.backend, on_doc=self._on_doc, options="serve",
+                                      jobs=self.jobs, keep_results=False, in_transaction=self._record,
+                                      commit_each=self.commit_each)
+            self.session.writer.changed |= self._carry  # a failed run's results, not refreshed yet
+            self._carry = set()
+            self._fed = set()
+        return self.session
+
+    def _close_session(self, completed: bool, failure: str | None = None) -> None:
+        """End the open run. A run that failed (the database, not a document) says why; its
+        results' derived tables are refreshed by the next run, and the backend is not
+        cancelled, since the next claim uses it again."""
+        session, self.session = self.session, None
+        if session is None:
+            return
+        session.completed = completed
+        if failure:
+            session.failure = session.failure or failure
+        try:
+            session.close(refresh=True, cancel=failure is None)
         except Exception as exc:
-            log.warning("could not refresh the views: %s", exc)
+            log.warning("could not close run %s: %s", session.run_id, exc)
+        if session.failure:
+            self._carry |= session.writer.changed
+
+    def _record(self, db: Any, o: DocOutcome) -> None:
+        """The job's outcome, written in the transaction that stores the document: a job reads
+        `ok` exactly when its result is committed (a kill between the two cannot split them)."""
+        claim, session = self._claim, self.session
+        assert claim is not None and session is not None
+        c = claim.by_path[o.path]
+        status = "ok" if o.status == "skipped" else o.status  # skipped: the result was already stored
+        if status == "failed" and self._stop.is_set():
+            return  # cut off by the shutdown, not the document's fault: `stop` requeues it
+        error = o.message.replace(c.path, c.name) if status in ("failed", "degraded") else ""
+        done = {"status": status, "error": error or None, "doc_id": o.doc_id, "run_id": session.run_id,
+                "finished": time.time()}
+        db.conn.execute(FINISH, [*done.values(), c.seq])
+        claim.done[c.seq] = done
+
+    def _on_doc(self, o: DocOutcome) -> None:
+        """An outcome, reported by the pipeline after its transaction committed: answer the
+        requests waiting on the job."""
+        claim = self._claim
+        assert claim is not None
+        c = claim.by_path[o.path]
+        done = claim.done.pop(c.seq, None)
+        if done is None:
+            return  # not recorded (cut off by the shutdown): `stop` requeues it
+        self._finished(c, done, result_json(o.result) if o.result else None)
+        now = time.perf_counter()
+        spent, claim.last = now - claim.last, now
+        self.seconds_per_doc = 0.8 * self.seconds_per_doc + 0.2 * spent
+        claim.outcomes.append((done["status"], max(0.0, claim.started - c.created), spent))
+
+    def _finished(self, c: Claimed, done: dict[str, Any], result: dict[str, Any] | None) -> None:
+        """Keep a finished job (as now committed) for the requests waiting on it, and wake them."""
+        self.results.put(c.id, {"id": c.id, "seq": c.seq, "name": c.name, "created": c.created,
+                                "attempts": c.attempts, **done}, result)
+        with self._busy:
+            if c.seq in self._running:
+                self._running.remove(c.seq)
+        for fn in self.on_finished:
+            fn(c.id)
 
     def _process(self, claimed: list[Claimed]) -> None:
-        from summarizer.pipeline import DocOutcome, run_batch
+        """Feed the claim to the open session. A result's id is (document, run): a file the
+        session was fed already (a new version of a document, or a failed one posted again)
+        goes to a fresh session, so each version keeps its own result and outcome row."""
+        for group in _distinct_paths(claimed):
+            if self._stop.is_set():
+                return  # the rest stays `running`: `stop` requeues it
+            if self.session is not None and any(c.path in self._fed for c in group):
+                self._close_session(completed=True)
+            self._process_group(group)
 
+    def _process_group(self, claimed: list[Claimed]) -> None:
         by_path: dict[str, Claimed] = {}
         for c in claimed:
             p = Path(c.path)
@@ -337,52 +444,56 @@ class Worker:
             if c.body is not None:  # (a job only loses its bytes once finished: the file has them)
                 p.write_bytes(c.body)
             by_path[str(p)] = c
-        started = time.time()
-        outcomes: list[tuple[str, float, float]] = []
-        last = [time.perf_counter()]
-        self.backend.stats = CallStats()  # each run's row counts its own model calls
-
-        run_id: list[str | None] = []
-
-        def on_doc(o: DocOutcome) -> None:
-            if not run_id:  # the run's row exists by the first outcome
-                run_id.append(self.store.current_run())
-            c = by_path[o.path]
-            status = "ok" if o.status == "skipped" else o.status  # skipped: the result was already stored
-            if status == "failed" and self._stop.is_set():
-                return  # cut off by the shutdown, not the document's fault: `stop` requeues it
-            error = o.message.replace(c.path, c.name) if status in ("failed", "degraded") else ""
-            if o.result is not None:
-                self.results.put(c.id, result_json(o.result))
-            self.store.finish(c.seq, status, error, o.doc_id, run_id[0])
-            now = time.perf_counter()
-            spent, last[0] = now - last[0], now
-            self.seconds_per_doc = 0.8 * self.seconds_per_doc + 0.2 * spent
-            outcomes.append((status, max(0.0, started - c.created), spent))
-            with self._busy:
-                if c.seq in self._running:
-                    self._running.remove(c.seq)
-            for fn in self.on_finished:
-                fn(c.id)
-
+        claim = self._claim = _Claim(by_path, time.time(), time.perf_counter())
+        before = dataclasses.replace(self.backend.stats) if self.session is not None else CallStats()
         try:
-            run_batch([Path(c.path) for c in claimed], self.db_path, self.backend, on_doc=on_doc,
-                      options="serve", jobs=self.jobs, keep_results=False, refresh=False)
+            session = self._open_session()
+            self._fed.update(by_path)
+            session.process([Path(c.path) for c in claimed])
         except Exception as exc:  # the database or the backend as a whole: every unfinished job says why
             msg = str(exc) or type(exc).__name__
             log.warning("run failed: %s", msg)
+            run_id = self.session.run_id if self.session is not None else None
+            self._close_session(completed=False, failure=msg)  # the next claim opens a fresh run
             if not self._stop.is_set():
                 with self._busy:
                     left = [c for c in claimed if c.seq in self._running]
                 for c in left:
-                    self.store.finish(c.seq, "failed", msg, c.doc_id, run_id[0] if run_id else None)
-                    outcomes.append(("failed", max(0.0, started - c.created), 0.0))
-                    for fn in self.on_finished:
-                        fn(c.id)
+                    self._finished(c, self.store.finish(c.seq, "failed", msg, c.doc_id, run_id), None)
+                    claim.outcomes.append(("failed", max(0.0, claim.started - c.created), 0.0))
         except BaseException:  # Cancelled: the server is stopping; `stop` requeues what did not finish
             if not self._stop.is_set():
                 raise
-        report = BatchReport(outcomes, self.backend.stats)
+        finally:
+            self._claim = None
+        after = self.backend.stats
+        delta = CallStats(**{f.name: getattr(after, f.name) - getattr(before, f.name)
+                             for f in dataclasses.fields(CallStats) if f.name != "extra"})
+        report = BatchReport(claim.outcomes, delta)
         for fn in self.on_batch:
             fn(report)
 
+
+def _distinct_paths(claimed: list[Claimed]) -> list[list[Claimed]]:
+    """The claim cut, in order, into runs of jobs whose files differ (two uploads with the same
+    name are kept at one path: the second is written only once the first is done)."""
+    groups: list[list[Claimed]] = [[]]
+    seen: set[str] = set()
+    for c in claimed:
+        if c.path in seen:
+            groups.append([])
+            seen = set()
+        groups[-1].append(c)
+        seen.add(c.path)
+    return [g for g in groups if g]
+
+
+@dataclass
+class _Claim:
+    """The documents of one claim, by path, and what happened to them so far."""
+
+    by_path: dict[str, Claimed]
+    started: float  # time.time() at the claim
+    last: float  # perf_counter at the last outcome
+    outcomes: list[tuple[str, float, float]] = field(default_factory=list)
+    done: dict[int, dict[str, Any]] = field(default_factory=dict)  # seq -> the row `_record` wrote

@@ -38,6 +38,7 @@ from summarizer.service.responses import (
 )
 from summarizer.service.settings import MB
 from summarizer.store import db as store
+from summarizer.store.runstatus import as_listed
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": what} for code, what in {
@@ -84,14 +85,19 @@ def job_view(job: dict[str, Any]) -> dict[str, Any]:
             "finished_at": _iso(job.get("finished"))}
 
 
+def recent(state: ServiceState, job: dict[str, Any]) -> dict[str, Any] | None:
+    """This attempt's result as the worker just stored it, if it still holds it."""
+    return state.worker.results.get(job["id"], job.get("created")) if state.worker else None
+
+
 def describe(state: ServiceState, job: dict[str, Any], own: bool = False) -> dict[str, Any]:
     """A job's status and, once it has one, the document's latest result (what `show --json` prints);
     own=True: the result this job's content produced, even if a newer version came since."""
     view = job_view(job)
     if job["status"] in ("ok", "degraded"):
-        recent = state.worker.results.get(job["id"]) if own and state.worker else None
-        if recent is not None:  # this job's result, as just stored
-            view["result"] = recent
+        result = recent(state, job) if own else None
+        if result is not None:  # this job's result, as just stored
+            view["result"] = result
             return view
         conn = state.jobs.conn  # type: ignore[union-attr]
         rid = None
@@ -157,22 +163,30 @@ async def read_submission(request: Request, cap: int) -> tuple[intake.Submission
 
 
 async def wait_for(state: ServiceState, job: dict[str, Any], seconds: float) -> dict[str, Any]:
-    """The job once finished, or as it stands after `seconds`; the worker's thread wakes us."""
+    """The job once finished, or as it stands after `seconds`.
+
+    The worker's thread wakes us when it finishes the job and leaves the finished row
+    in memory (`RecentResults`), so the answer needs no database read; once a second
+    the database is read as well, in case the row left memory before we looked.
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     ev = state.waiters.add(job["id"])
+    finished = state.worker.results if state.worker else None
     try:
-        job = await run_in_threadpool(state.jobs.get, job["id"]) or job  # type: ignore[union-attr]
-        while job["status"] not in FINAL and not state.stopping and (left := deadline - loop.time()) > 0:
+        while True:
+            done = finished.job(job["id"], job.get("created")) if finished else None
+            if done is not None:
+                return {**job, **done}
+            if job["status"] in FINAL or state.stopping or (left := deadline - loop.time()) <= 0:
+                return job
             try:
-                await asyncio.wait_for(ev.wait(), min(left, 1.0))  # polled each second as well
+                await asyncio.wait_for(ev.wait(), min(left, 1.0))
+                ev.clear()
             except TimeoutError:
-                pass
-            ev.clear()
-            job = await run_in_threadpool(state.jobs.get, job["id"]) or job  # type: ignore[union-attr]
+                job = await run_in_threadpool(state.jobs.get, job["id"]) or job  # type: ignore[union-attr]
     finally:
         state.waiters.remove(job["id"], ev)
-    return job
 
 
 @v1.post("/documents", status_code=202, response_model=DocumentStatus, openapi_extra=_UPLOAD_BODY,
@@ -203,7 +217,10 @@ async def post_document(
     job = accepted.job
     if wait > 0 and job["status"] not in FINAL:
         job = await wait_for(state, job, wait)
-    body = await run_in_threadpool(describe, state, job, True)
+    if job["status"] in ("ok", "degraded") and recent(state, job) is None:
+        body = await run_in_threadpool(describe, state, job, True)  # read from the database
+    else:
+        body = describe(state, job, True)  # from memory: no database, no thread
     # `describe` builds the DocumentStatus shape from validated parts (the result is `result_json`):
     # answered as is, without validating the result a second time.
     return JSONResponse(body, status_code=200 if job["status"] in FINAL else 202,
@@ -250,10 +267,11 @@ def list_documents(
 
 @v1.get("/runs", response_model=RunList)
 def list_runs(state: State, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> dict[str, Any]:
-    """Runs, newest first: the service's (options `serve`, one per batch) and the CLI's."""
+    """Runs, newest first: the service's (options `serve`, one per busy period) and the CLI's."""
     conn = state.jobs.conn  # type: ignore[union-attr]
     runs = []
     for r in store.iter_runs(conn):
+        r = as_listed(conn, r)
         runs.append({k: r.get(k) for k in RunInfo.model_fields})
         if len(runs) >= limit:
             break

@@ -84,6 +84,17 @@ def committed_counts(db: sqlite_utils.Database, run_id: str) -> dict[str, int]:
             "skipped": by_status["skipped"], **items}
 
 
+def as_listed(db: sqlite_utils.Database, run: dict[str, Any]) -> dict[str, Any]:
+    """A run as `summarizer runs` and `GET /v1/runs` show it: one still `running` shows what it
+    has committed so far (its row gets its counts when it ends, and a service's run stays open
+    for as long as documents keep coming)."""
+    if run.get("status") != "running":
+        return run
+    counts = committed_counts(db, run["id"])
+    done = counts["succeeded"] + counts["degraded"] + counts["failed"] + counts["skipped"]
+    return {**run, **counts, "documents": max(run.get("documents") or 0, done)}
+
+
 def reap_stale_runs(db: sqlite_utils.Database) -> list[str]:
     """Mark `running` runs whose process is gone as `interrupted`; returns their ids.
 
