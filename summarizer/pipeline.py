@@ -185,25 +185,27 @@ class _Prepared:
 _WORKER_BACKEND: Any = None  # the cpu_only backend a worker process extracts with
 _WORKER_RULES = False  # a worker reads the rules ahead of a `rules_first` model backend
 _WORKER_RUN: str | None = None  # the run id: a worker builds the rows the writer executes
+_WORKER_JSON = True  # a worker sends the result (as JSON) beside the rows: someone reads it
 
 
-def _init_worker(backend: Any, rules_first: bool = False, run_id: str | None = None) -> None:
+def _init_worker(backend: Any, rules_first: bool = False, run_id: str | None = None, results: bool = True) -> None:
     """A worker leaves Ctrl-C and SIGTERM to the parent, which stops the pool."""
-    global _WORKER_BACKEND, _WORKER_RULES, _WORKER_RUN
+    global _WORKER_BACKEND, _WORKER_RULES, _WORKER_RUN, _WORKER_JSON
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _WORKER_BACKEND, _WORKER_RULES, _WORKER_RUN = backend, rules_first, run_id
+    _WORKER_BACKEND, _WORKER_RULES, _WORKER_RUN, _WORKER_JSON = backend, rules_first, run_id, results
 
 
 def _ship(out: _Prepared, doc_id: str, backend: Any, run_id: str) -> None:
-    """In a worker: turn the result into the rows to write and a JSON copy (see _Prepared)."""
+    """In a worker: turn the result into the rows to write and, if it is read, a JSON copy
+    (see _Prepared; the copy was a third of what a worker sent back)."""
     result, raw = out.result, out.raw
     assert result is not None and raw is not None
     ident = backend.identity
     rid, rows = store.result_rows(result, run_id, raw.sha256, ident.backend, ident.model, ident.prompt_version)
     doc_row = store.document_row(doc_id, raw.path, raw.sha256, raw.encoding, raw.text, out.cleaned)
     out.rows = (doc_id, rid, doc_row, rows)
-    out.result_json = result.model_dump_json()
+    out.result_json = result.model_dump_json() if _WORKER_JSON else None
     out.counts = _counts(result)
     out.faults, out.dropped = list(result.faults), result.dropped
     out.result = None
@@ -313,6 +315,7 @@ def run_batch(
     keep_results: bool = True,
     refresh: bool = True,
     shard: tuple[int, int] | None = None,
+    results: bool = True,
 ) -> RunSummary:
     """Run every file (of `shard` i/n, if given) into the database at `db_path`.
 
@@ -329,13 +332,16 @@ def run_batch(
     refresh=False leaves the derived tables (canonical units, browse views) to the
     caller (`refresh_views`), since a refresh reads every result it is given.
 
+    results=False: outcomes carry counts and messages but no result, so worker
+    processes do not send one (the CLI prints counts; the result is in the database).
+
     One run is one `RunSession` fed once; a service feeds one session many times.
     """
     files, ignored = find_documents(paths)
     if shard is not None:
         files = [p for p in files if in_shard(p, shard)]
     session = RunSession(db_path, backend, force=force, on_doc=on_doc, options=options, jobs=jobs,
-                         keep_results=keep_results, documents=len(files))
+                         keep_results=keep_results, documents=len(files), results=results)
     session.summary.ignored = [str(p) for p in ignored]
     with session.closing(refresh):
         session.process(files)
@@ -362,7 +368,7 @@ class RunSession:
 
     def __init__(self, db_path: str | Path, backend: Backend, force: bool = False,
                  on_doc: Callable[[DocOutcome], None] | None = None, options: str = "", jobs: int = 1,
-                 keep_results: bool = True, documents: int | None = None,
+                 keep_results: bool = True, documents: int | None = None, results: bool = True,
                  in_transaction: Callable[[Any, DocOutcome], None] | None = None, commit_each: bool = False) -> None:
         self.db_path, self.backend, self.force = db_path, backend, force
         self.db = db = store.open_db(db_path)
@@ -395,7 +401,8 @@ class RunSession:
                 load._register_formats()  # imported once here, not in every worker
                 self.ppool = ProcessPoolExecutor(procs, mp_context=_mp_context(), initializer=_init_worker,
                                                  initargs=(backend if cpu_only else None,
-                                                           bool(getattr(backend, "rules_first", False)), run_id))
+                                                           bool(getattr(backend, "rules_first", False)), run_id,
+                                                           results))
                 self.ppool.submit(int).result()  # workers fork now, before this process starts threads
             if threads:
                 self.tpool = ThreadPoolExecutor(max_workers=threads)
@@ -659,7 +666,13 @@ class _Writer:
             got = identity.DocIds(db).assign(path, raw.sha256)
             doc_id, id_note = got.doc_id, got.note
             result = prep.the_result()
-            assert result is not None
+            if result is None:  # the worker sent rows for the old id and no result: read it again here
+                again_prep = _cpu_stage(path, doc_id, self.backend)
+                if again_prep.error or again_prep.result is None or again_prep.raw is None:
+                    msg = again_prep.error or f"{path}: internal error (no result)"
+                    _record(db, self.run_id, doc_id, path, "failed", msg, None)
+                    return DocOutcome(str(path), doc_id, "failed", msg), None
+                prep, raw, result = again_prep, again_prep.raw, again_prep.result
             prep.result, rows = result.model_copy(update={"doc_id": doc_id}), None
         # Another run may have stored this very result while we extracted.
         again = store.find_result(db, doc_id, raw.sha256, ident.backend, ident.model, ident.prompt_version)

@@ -111,6 +111,33 @@ def test_worker_processes_store_what_one_process_stores_in_input_order(tmp_path:
     assert again.count("skipped") == len(s1.outcomes) and again.documents == len(s1.outcomes)
 
 
+def test_workers_that_send_no_results_store_the_same_and_report_counts(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    folder = _corpus(tmp_path, copies=1)
+    full, lean = tmp_path / "full.db", tmp_path / "lean.db"
+    s1 = run_batch([folder], full, get_backend("rules"), jobs=2)
+    seen: list = []
+    s2 = run_batch([folder], lean, get_backend("rules"), jobs=2, results=False, on_doc=seen.append)
+    assert all(o.result is None for o in seen) and all(o.result is not None for o in s1.outcomes if o.status == "ok")
+    assert [o.counts for o in s2.outcomes] == [o.counts for o in s1.outcomes]
+    assert _content(lean) == _content(full)
+    # An id another run took meanwhile: the writer has rows for the old id and no result, so it reads
+    # the document again and stores it whole.
+    from summarizer.store import identity
+
+    calls = {"n": 0}
+    real = identity.still_mine
+
+    def first_not_mine(*args):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        return False if calls["n"] == 1 else real(*args)
+
+    monkeypatch.setattr(identity, "still_mine", first_not_mine)
+    again = tmp_path / "again.db"
+    s3 = run_batch([folder], again, get_backend("rules"), jobs=2, results=False)
+    assert s3.ok and calls["n"] > 1
+    assert _content(again) == _content(full)
+
+
 def test_incremental_units_equal_a_full_rebuild(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from summarizer.store import units
 

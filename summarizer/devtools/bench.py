@@ -144,7 +144,8 @@ def _rules_worker(args: dict[str, Any]) -> dict[str, Any]:
     load0 = os.getloadavg()[0]
     me0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
-    summary = run_batch([docs], args["db"], backend, jobs=int(args.get("jobs", 1)), keep_results=False)
+    summary = run_batch([docs], args["db"], backend, jobs=int(args.get("jobs", 1)), keep_results=False,
+                        results=False)  # as the CLI runs it
     wall = time.perf_counter() - t0
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return {"docs": summary.documents, "ok": summary.count("ok"), "wall_s": wall, "bytes": raw_bytes,

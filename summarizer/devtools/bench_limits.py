@@ -31,7 +31,8 @@ def worker(args: dict[str, Any]) -> dict[str, Any]:
         from summarizer.backends import get_backend
         from summarizer.pipeline import run_batch
 
-        summary = run_batch([Path(args["docs"])], args["db"], get_backend("rules"), keep_results=False)
+        summary = run_batch([Path(args["docs"])], args["db"], get_backend("rules"), keep_results=False,
+                            results=False)
         out = {"docs": len(summary.outcomes), "ok": summary.count("ok")}
     else:
         from summarizer.store.export import export_results

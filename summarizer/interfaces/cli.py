@@ -146,7 +146,7 @@ def run(
     try:
         with sigterm_as_interrupt(), progress:
             summary = run_batch(paths, db, engine, force=force, on_doc=show, jobs=jobs or 1, keep_results=False,
-                                shard=part)
+                                shard=part, results=False)
     except KeyboardInterrupt:
         _report_interrupt(db)
         raise typer.Exit(130) from None
