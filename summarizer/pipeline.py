@@ -300,8 +300,10 @@ class _Item:
 
 
 def _in_flight(jobs: int, procs: int) -> int:
-    """Items submitted ahead of the writer: enough to keep every worker and model slot busy."""
-    return max(4, 4 * procs + 2 * jobs)
+    """Items submitted ahead of the writer: enough to keep every worker and model slot busy,
+    also while the writer commits a batch (nothing is submitted meanwhile; with 4 per
+    worker, the workers ran dry during a commit of a few dozen documents)."""
+    return max(4, 16 * procs + 2 * jobs)
 
 
 def run_batch(
