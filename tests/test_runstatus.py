@@ -43,8 +43,11 @@ def _start(folder: Path, db: Path, *extra: str, backend: tuple[str, ...] = ("--b
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
-def _wait_for_results(db: Path, n: int) -> None:
+def _wait_for_results(db: Path, n: int, proc: subprocess.Popen[bytes]) -> None:
     for _ in range(3000):  # a safety net against a hang (5 min on a loaded machine), not a time bound
+        if proc.poll() is not None:  # it ended before storing n: say how, not wait out the net
+            raise AssertionError(f"the run exited ({proc.returncode}) before storing {n} results:\n"
+                                 + proc.communicate()[0].decode()[-3000:])
         if db.exists():
             try:
                 if store.open_db(db)["results"].count >= n:
@@ -69,7 +72,7 @@ def test_kill_9_leaves_a_run_that_later_reads_interrupted(tmp_path):
     folder = _corpus(tmp_path, COPIES)
     db = tmp_path / "r.db"
     proc = _start(folder, db)
-    _wait_for_results(db, 3)
+    _wait_for_results(db, 3, proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     listed = CliRunner().invoke(app, ["runs", "--db", str(db)]).output  # any command opening the db
@@ -83,7 +86,7 @@ def test_sigterm_stops_like_ctrl_c_and_says_what_was_kept(tmp_path):
     folder = _corpus(tmp_path, COPIES)
     db = tmp_path / "r.db"
     proc = _start(folder, db, "--jobs", "4")
-    _wait_for_results(db, 3)
+    _wait_for_results(db, 3, proc)
     proc.send_signal(signal.SIGTERM)
     out = proc.communicate(timeout=120)[0].decode()
     assert proc.returncode == 130, out
@@ -98,7 +101,7 @@ def test_ctrl_c_with_jobs_records_exactly_what_was_committed(tmp_path):
     folder = _corpus(tmp_path, COPIES)
     db = tmp_path / "r.db"
     proc = _start(folder, db, "--jobs", "4")
-    _wait_for_results(db, 5)
+    _wait_for_results(db, 5, proc)
     proc.send_signal(signal.SIGINT)
     out = proc.communicate(timeout=120)[0].decode()
     assert proc.returncode == 130, out
