@@ -45,15 +45,16 @@ def _start(folder: Path, db: Path, *extra: str, backend: tuple[str, ...] = ("--b
 
 def _wait_for_results(db: Path, n: int, proc: subprocess.Popen[bytes]) -> None:
     for _ in range(3000):  # a safety net against a hang (5 min on a loaded machine), not a time bound
-        if proc.poll() is not None:  # it ended before storing n: say how, not wait out the net
-            raise AssertionError(f"the run exited ({proc.returncode}) before storing {n} results:\n"
-                                 + proc.communicate()[0].decode()[-3000:])
+        ended = proc.poll() is not None
         if db.exists():
             try:
                 if store.open_db(db)["results"].count >= n:
                     return
             except Exception:
                 pass
+        if ended:  # it ended before storing n: say how, rather than wait out the net
+            raise AssertionError(f"the run exited ({proc.returncode}) before storing {n} results:\n"
+                                 + proc.communicate()[0].decode()[-3000:])
         time.sleep(0.1)
     raise AssertionError("the run stored nothing")
 
