@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -33,3 +34,12 @@ def rules_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     summary = run_batch([DOCS], db, get_backend("rules"))
     assert summary.ok
     return db
+
+
+def rows(db: Path, sql: str, *params: object) -> list[tuple]:
+    """Rows of a query on a results database, read through a connection of its own."""
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()

@@ -13,7 +13,6 @@ import json
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from conftest import GOLD, doc_path
+from conftest import GOLD, doc_path, rows
 from live_server import live
 from openai_stub import StubServer, ok, slow
 from prometheus_client import CollectorRegistry
@@ -40,14 +39,6 @@ MODEL_GOAL = {"q": "最多80天", "i": "审批时间", "v": 80, "m": None, "u": 
 
 def settings(tmp_path: Path, **kw: object) -> Settings:
     return Settings(db=tmp_path / "r.db", backend="rules", **kw)  # type: ignore[arg-type]
-
-
-def rows(db: Path, sql: str, *params: object) -> list[tuple]:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 # ---- the endpoints ----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import doc_path
+from conftest import doc_path, rows
 
 from summarizer.backends import get_backend
 from summarizer.pipeline import RunSession
@@ -26,14 +26,6 @@ from summarizer.store import db as store
 from summarizer.store.runstatus import as_listed
 
 NOISE = "扫一扫在手机打开当前页"  # only page noise: fails in the pipeline, not at intake
-
-
-def rows(db: Path, sql: str, *params: object) -> list[tuple]:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def post(jobs: JobStore, tmp_path: Path, doc_id: str, text: str, worker: Worker | None = None) -> str:
