@@ -92,10 +92,10 @@ def test_sigterm_stops_like_ctrl_c_and_says_what_was_kept(tmp_path):
     out = proc.communicate(timeout=120)[0].decode()
     assert proc.returncode == 130, out
     run = next(store.open_db(db)["runs"].rows)
-    assert run["status"] == "interrupted"
+    assert run["status"] == "interrupted", (run, out[-3000:])
     _assert_counts_are_committed(db, run)
     kept = run["succeeded"] + run["failed"] + run["degraded"] + run["skipped"]
-    assert f"interrupted: run {run['id']} kept {kept} of {N_DOCS} documents" in out
+    assert f"interrupted: run {run['id']} kept {kept} of {N_DOCS} documents" in out, (run, out[-3000:])
 
 
 def test_ctrl_c_with_jobs_records_exactly_what_was_committed(tmp_path):
