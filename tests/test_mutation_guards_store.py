@@ -159,6 +159,10 @@ def test_rows_hold_what_the_result_and_the_document_say(docs: Path, tmp_path: Pa
     assert [(d["measure_id"], d["seq"], d["unit"], d["role"]) for d in duties] == [
         (measures[0]["id"], 0, "区经信局", "lead"), (measures[0]["id"], 1, "区财政局", "support")]
     assert len({m["id"] for m in measures} | {d["id"] for d in duties} | {goal["id"], res["id"]}) == 6
+    # Rows sit under their parent's id (so one result's rows share index pages), in order.
+    assert goal["id"].startswith(res["id"]) and all(m["id"].startswith(res["id"]) for m in measures)
+    assert all(d["id"].startswith(d["measure_id"]) for d in duties)
+    assert [m["id"] for m in measures] == sorted(m["id"] for m in measures)
     run = db["runs"].get(run_id)
     assert (run["status"], run["documents"], run["succeeded"], run["goals"], run["measures"],
             run["responsibilities"]) == ("ok", 1, 1, 1, 2, 2)

@@ -263,6 +263,17 @@ def _id(*parts: object) -> str:
     return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:16]
 
 
+def _child_id(parent: str, kind: str, seq: int) -> str:
+    """A row's id under its parent's: `<result id>g007`, `<measure id>r002`.
+
+    Not a hash of its own: the rows of one result then sit side by side in each id
+    index, where hashed ids put every goal, measure and responsibility on a page of
+    its own; at 10,000 documents that made each commit write three times the pages
+    (writer 6.6 -> 5.4 ms of CPU per document). Unique as long as the parent's is.
+    """
+    return f"{parent}{kind}{seq:03d}"
+
+
 # ---- writing: prepared statements, no per-row type guessing -------------------------------
 #
 # The tables' columns derive from the models (m001_initial above); the rows written
@@ -347,7 +358,7 @@ def result_rows(result: DocumentResult, run_id: str, sha256: str, backend: str, 
     can build them and the writer only executes them."""
     rid = _id(result.doc_id, run_id)
     keys = {"result_id": rid, "doc_id": result.doc_id, "run_id": run_id}
-    mids = [_id(rid, "m", i) for i in range(len(result.measures))]
+    mids = [_child_id(rid, "m", i) for i in range(len(result.measures))]
     dumped = result.model_dump(mode="json", include={"goals", "measures"})  # one call, not one per row
     return rid, {
         "results": [{"id": rid, "doc_id": result.doc_id, "run_id": run_id, "backend": backend,
@@ -356,10 +367,11 @@ def result_rows(result: DocumentResult, run_id: str, sha256: str, backend: str, 
                      "notes": json.dumps(result.notes, ensure_ascii=False),
                      "faults": json.dumps(result.faults, ensure_ascii=False)}],
         "plans": [{**keys, **_row(result.plan)}],
-        "goals": [{"id": _id(rid, "g", i), **keys, "seq": i, **_columns(g)} for i, g in enumerate(dumped["goals"])],
+        "goals": [{"id": _child_id(rid, "g", i), **keys, "seq": i, **_columns(g)}
+                  for i, g in enumerate(dumped["goals"])],
         "measures": [{"id": mid, **keys, "seq": i, **_columns(m, "responsibilities")}
                      for i, (mid, m) in enumerate(zip(mids, dumped["measures"]))],
-        "responsibilities": [{"id": _id(mid, j), "measure_id": mid, **keys, "seq": j, **_columns(r)}
+        "responsibilities": [{"id": _child_id(mid, "r", j), "measure_id": mid, **keys, "seq": j, **_columns(r)}
                              for mid, m in zip(mids, dumped["measures"]) for j, r in enumerate(m["responsibilities"])],
     }
 
