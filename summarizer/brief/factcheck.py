@@ -33,14 +33,13 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from summarizer.extract.numbers import cn_to_number
+from summarizer.extract.numbers import CN_NUMBER_RE, cn_to_number
 from summarizer.models import DocumentResult
 
 _BRACKETS = str.maketrans({"[": "〔", "]": "〕", "［": "〔", "］": "〕", "【": "〔", "】": "〕",
                            "(": "〔", ")": "〕", "（": "〔", "）": "〕", "〖": "〔", "〗": "〕"})
 DOCNO_RE = re.compile(r"([\u4e00-\u9fff]{1,8})〔((?:19|20)\d{2})〕第?(\d{1,4})号")
 NUM_RE = re.compile(r"\d+(?:\.\d+)?")
-_CN_NUMERAL_RE = re.compile(r"[零〇一二两三四五六七八九十百千]+")
 _PCT_CN = re.compile(r"百分之([零〇一二两三四五六七八九十百]+)")
 _YEAR_AFTER = re.compile(r"\s*(?:年|[-—–~～至到]\s*(?:19|20)\d{2}\s*年)")
 _UNIT_END = re.compile(r"人民政府|政府|办公厅|办公室|委员会|管委会|领导小组|工作组|局|委|厅|办|中心|集团|公司|银行")
@@ -133,7 +132,7 @@ class Evidence:
                 percents.add(float(number))
             if len(number) == 4 and number[:2] in ("19", "20") and "." not in number:  # (?:19|20)\d{2}
                 years.add(int(number))
-        for numeral in set(_CN_NUMERAL_RE.findall(norm)):  # a document repeats its numerals (一, 二…)
+        for numeral in set(CN_NUMBER_RE.findall(norm)):  # a document repeats its numerals (一, 二…)
             n = cn_to_number(numeral)
             if n is not None:
                 numbers.add(float(n))
