@@ -72,10 +72,6 @@ def _unify_brackets(text: str) -> str:
     return _CLOSING_RE.sub("〕", _OPENING_RE.sub("〔", text))
 
 
-def _docno_form(text: str) -> str:
-    return _unify_brackets(normalize(text))
-
-
 @dataclass(frozen=True)
 class Fact:
     """One checkable fact stated by an abstract."""
@@ -118,7 +114,7 @@ class Evidence:
 
     @functools.cached_property
     def docno_text(self) -> str:
-        """The same with brackets unified (= _docno_form of the text)."""
+        """The same with brackets unified."""
         return _unify_brackets(self.text)
 
     @functools.cached_property
@@ -197,7 +193,7 @@ class Evidence:
 def facts_in(abstract: str) -> list[Fact]:
     """The checkable facts an abstract states, in order."""
     text = normalize(abstract)
-    dtext = text.translate(_BRACKETS)
+    dtext = _unify_brackets(text)
     facts: list[Fact] = []
     covered: list[tuple[int, int]] = []
     for m in re.finditer(r"《([^《》]{1,120})》", text):
