@@ -152,7 +152,7 @@ def test_incremental_units_equal_a_full_rebuild(tmp_path: Path, monkeypatch) -> 
     edited = files[0]
     edited.write_text(edited.read_text("utf-8").replace("牵头", "负责"), "utf-8")  # units change roles
     run_batch([edited, files[-1]], db, get_backend("rules"), force=True)  # newer results supersede
-    assert took == [True, True]  # the first run built the tables; the next two only added to them
+    assert took == [True, True, True]  # the tables exist from the start: every run only adds to them
     conn = store.open_db(db)
     incremental = (_dump(db)["units"], sorted(conn.execute(
         "select responsibility_id, canonical, level, kind, raw, note, level_source, role, latest "
@@ -163,6 +163,26 @@ def test_incremental_units_equal_a_full_rebuild(tmp_path: Path, monkeypatch) -> 
         "from unit_mentions").fetchall()))
     assert incremental == rebuilt
     assert sum(m[-1] for m in rebuilt[1]) < len(rebuilt[1])  # superseded mentions are there, not latest
+
+
+def test_units_refresh_resolves_results_stored_without_their_mentions(tmp_path: Path) -> None:
+    """Mentions come with a result's rows; a result stored without them (another program,
+    an interrupted older version) is resolved by the refresh, the same as a rebuild."""
+    from summarizer.pipeline import refresh_views
+
+    folder = _corpus(tmp_path, copies=1)
+    db = tmp_path / "r.db"
+    run_batch([folder], db, get_backend("rules"), refresh=False)
+    conn = store.open_db(db)
+    changed = {r[0] for r in conn.execute("select id from results")}
+    lost = sorted(changed)[0]
+    with store.write_lock(conn):
+        conn.conn.execute("delete from unit_mentions where result_id = ?", [lost])
+        refresh_views(conn, changed)
+    assert conn.execute("select count(*) from unit_mentions where result_id = ?", [lost]).fetchone()[0] > 0
+    incremental = (_dump(db)["units"], sorted(conn.execute("select * from unit_mentions").fetchall()))
+    refresh_units(conn)  # from scratch
+    assert incremental == (_dump(db)["units"], sorted(conn.execute("select * from unit_mentions").fetchall()))
 
 
 def test_split_targets_reader_matches_the_plain_regex_scan() -> None:

@@ -151,6 +151,7 @@ def test_old_results_get_mentions_but_units_count_latest_only(db) -> None:  # ty
 
 def test_ensure_tables_upgrades_an_older_shape(tmp_path: Path) -> None:
     conn = store.open_db(tmp_path / "old.db")
+    conn["units"].drop()  # as a version before the unit tables had today's columns left it
     conn["units"].create({"canonical": str, "mentions": int}, pk="canonical")
     units.ensure_tables(conn)
     assert {c.name for c in conn["units"].columns} == set(units.UNITS_COLUMNS)

@@ -161,6 +161,18 @@ def m006_search_index_in_bulk(db: sqlite_utils.Database) -> None:
     db.conn.execute(search.PENDING_SCHEMA)
 
 
+@migration
+def m007_unit_mentions_with_results(db: sqlite_utils.Database) -> None:
+    """A result's unit mentions are written with its rows (`result_rows`), so the table exists
+    from the start. A table made or reshaped here is emptied: the next refresh sees it lag
+    behind the responsibilities and rebuilds it."""
+    from summarizer.store import units
+
+    if units.ensure_tables(db):
+        db.conn.execute("delete from unit_mentions")
+        db.conn.execute("delete from units")
+
+
 def open_db(path: str | Path, create: bool = True) -> sqlite_utils.Database:
     """Open (and create or upgrade) a results database; one-line StoreError if it cannot be ours.
 
@@ -355,11 +367,15 @@ def save_result(db: sqlite_utils.Database, result: DocumentResult, run_id: str, 
 def result_rows(result: DocumentResult, run_id: str, sha256: str, backend: str, model: str,
                 prompt_version: str) -> tuple[str, dict[str, list[dict[str, Any]]]]:
     """(result id, table -> rows) for one result: no database needed, so a worker process
-    can build them and the writer only executes them."""
+    can build them and the writer only executes them. The unit mentions are among them
+    (resolved against the result's own issuers; see `units.mention_rows`)."""
+    from summarizer.store import units  # units builds on this module
     rid = _id(result.doc_id, run_id)
     keys = {"result_id": rid, "doc_id": result.doc_id, "run_id": run_id}
     mids = [_child_id(rid, "m", i) for i in range(len(result.measures))]
     dumped = result.model_dump(mode="json", include={"goals", "measures"})  # one call, not one per row
+    duties = [{"id": _child_id(mid, "r", j), "measure_id": mid, **keys, "seq": j, **_columns(r)}
+              for mid, m in zip(mids, dumped["measures"]) for j, r in enumerate(m["responsibilities"])]
     return rid, {
         "results": [{"id": rid, "doc_id": result.doc_id, "run_id": run_id, "backend": backend,
                      "model": model, "prompt_version": prompt_version, "sha256": sha256,
@@ -371,8 +387,8 @@ def result_rows(result: DocumentResult, run_id: str, sha256: str, backend: str, 
                   for i, g in enumerate(dumped["goals"])],
         "measures": [{"id": mid, **keys, "seq": i, **_columns(m, "responsibilities")}
                      for i, (mid, m) in enumerate(zip(mids, dumped["measures"]))],
-        "responsibilities": [{"id": _child_id(mid, "r", j), "measure_id": mid, **keys, "seq": j, **_columns(r)}
-                             for mid, m in zip(mids, dumped["measures"]) for j, r in enumerate(m["responsibilities"])],
+        "responsibilities": duties,
+        "unit_mentions": units.mention_rows(rid, duties, result.plan.issuers),
     }
 
 
@@ -381,10 +397,10 @@ def write_result_rows(db: sqlite_utils.Database, rid: str, rows: dict[str, list[
     # A retried document in the same run replaces its earlier partial result.
     if db.conn.execute("select 1 from results where id = ?", [rid]).fetchone():
         search.unindex(db, rid)
-        for table in ("responsibilities", "goals", "measures", "plans"):
+        for table in ("unit_mentions", "responsibilities", "goals", "measures", "plans"):
             db.conn.execute(f"delete from [{table}] where result_id = ?", [rid])
     upsert_rows(db, "results", ("id",), rows["results"])
-    for table in ("plans", "goals", "measures", "responsibilities"):
+    for table in ("plans", "goals", "measures", "responsibilities", "unit_mentions"):
         insert_rows(db, table, rows[table])
     search.mark_pending(db, rid)
 

@@ -1,11 +1,13 @@
 """One name per responsible unit: raw spellings -> canonical unit, level and kind.
 
-Responsibilities keep the unit exactly as the text names it. `refresh_units(db)`
-resolves every stored responsibility to a canonical name and rebuilds two derived
-tables: `unit_mentions` (one row per responsibility) and `units` (one row per
-canonical unit over each document's latest result). Both are rebuilt from scratch
-in one transaction, so calling it again is harmless and it reflects the current
-alias table.
+Responsibilities keep the unit exactly as the text names it. Two derived tables
+follow them: `unit_mentions` (one row per responsibility, resolved to a canonical
+name) and `units` (one row per canonical unit over each document's latest result).
+A result's mentions are built with its other rows (`mention_rows`, in the worker
+that read it) and written in the same transaction; `refresh_units(db, changed)` then
+sets the `latest` flags and re-tallies the units those results touch.
+`refresh_units(db)` rebuilds both tables from scratch in one transaction, so calling
+it again is harmless and it reflects the current alias table.
 
 The rules, in order (`resolve`):
 
@@ -258,22 +260,33 @@ def _mentions_of(db: sqlite_utils.Database, where: str, params: list[Any],
         issuers.update({r[0]: json.loads(r[1] or "[]") for r in db.conn.execute(
             f"select result_id, issuers from plans where result_id in ({', '.join('?' * len(part))})", part)})
     cur = db.conn.execute("select id, measure_id, result_id, doc_id, unit, role from responsibilities "
-                          f"where {where} order by result_id, measure_id, seq", params)
+                          f"where {where} order by result_id, measure_id, id", params)
     cols = [d[0] for d in cur.description]
     for rid, group in groupby((dict(zip(cols, row)) for row in cur), key=itemgetter("result_id")):
-        rows = list(group)  # one result's responsibilities: bounded by a document
-        doc_issuers = issuers.get(rid, [])
-        level = document_level(doc_issuers, (r["unit"] for r in rows))
-        places = issuer_places(doc_issuers)
-        resolved: dict[str, UnitName] = {}  # a document names its units many times
-        for r in rows:
-            u = resolved.get(r["unit"])
-            if u is None:
-                u = resolved[r["unit"]] = resolve(r["unit"], level, places)
-            yield {"responsibility_id": r["id"], "canonical": u.canonical, "level": u.level,
-                   "kind": u.kind, "raw": r["unit"], "note": u.note, "level_source": u.level_source,
-                   "role": r["role"], "measure_id": r["measure_id"], "result_id": rid,
-                   "doc_id": r["doc_id"], "latest": int(rid in latest)}
+        yield from mention_rows(rid, list(group), issuers.get(rid, []), rid in latest)
+
+
+def mention_rows(result_id: str, responsibilities: list[dict[str, Any]], issuers: list[str],
+                 latest: bool = True) -> list[dict[str, Any]]:
+    """The `unit_mentions` rows of one result: its responsibility rows (id, measure_id,
+    doc_id, unit, role; in measure and sequence order) resolved against its issuers.
+
+    Needs nothing but the result, so a worker process builds them with the result's
+    other rows (`store.result_rows`) and a run leaves only the unit tallies to the end.
+    """
+    level = document_level(issuers, (r["unit"] for r in responsibilities))
+    places = issuer_places(issuers)
+    resolved: dict[str, UnitName] = {}  # a document names its units many times
+    rows = []
+    for r in responsibilities:
+        u = resolved.get(r["unit"])
+        if u is None:
+            u = resolved[r["unit"]] = resolve(r["unit"], level, places)
+        rows.append({"responsibility_id": r["id"], "canonical": u.canonical, "level": u.level,
+                     "kind": u.kind, "raw": r["unit"], "note": u.note, "level_source": u.level_source,
+                     "role": r["role"], "measure_id": r["measure_id"], "result_id": result_id,
+                     "doc_id": r["doc_id"], "latest": int(latest)})
+    return rows
 
 
 def _unit_rows(units: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -308,7 +321,7 @@ def _rebuild(db: sqlite_utils.Database) -> dict[str, int]:
         for m in _mentions_of(db, "1 = 1", [], latest):
             count += 1
             if m["latest"]:
-                _tally(units, m)
+                _tally(units, m["canonical"], m["level"], m["kind"], m["raw"], m["note"], m["role"], m["doc_id"])
             yield m
 
     db.execute("delete from unit_mentions")
@@ -336,44 +349,49 @@ def _incremental(db: sqlite_utils.Database, changed: set[str]) -> bool:
     in_docs = "doc_id in (select id from _changed_docs)"
     latest = {r[0] for r in conn.execute(
         f"select id from results where rowid in (select max(rowid) from results where {in_docs} group by doc_id)")}
-    affected = {r[0] for r in conn.execute(f"select distinct canonical from unit_mentions where {in_docs}")}
-    conn.execute("delete from unit_mentions where result_id in (select id from _changed_results)")
-    fresh = list(_mentions_of(db, "result_id in (select id from _changed_results)", [], latest))
-    affected.update(m["canonical"] for m in fresh)
-    _insert(db, "unit_mentions", fresh)
-    conn.executemany(f"update unit_mentions set latest = ? where result_id = ? and {in_docs}",
-                     [(int(rid in latest), rid) for (rid,) in conn.execute(
-                         f"select distinct result_id from unit_mentions where {in_docs}").fetchall()])
+    # Units whose tally counted a changed document, and units its mentions name now.
+    affected = {r[0] for r in conn.execute(
+        "select canonical from units where exists (select 1 from json_each(units.documents) "
+        "where json_each.value in (select id from _changed_docs))")}
+    mine = "result_id in (select id from _changed_results)"
+    if (conn.execute(f"select count(*) from unit_mentions where {mine}").fetchone()[0]
+            != conn.execute(f"select count(*) from responsibilities where {mine}").fetchone()[0]):
+        # Rows written without their mentions (`result_rows` writes them): resolve them here.
+        conn.execute(f"delete from unit_mentions where {mine}")
+        _insert(db, "unit_mentions", _mentions_of(db, mine, [], latest))
+    affected.update(r[0] for r in conn.execute(f"select distinct canonical from unit_mentions where {in_docs}"))
+    conn.executemany("update unit_mentions set latest = ? where result_id = ? and latest != ?",
+                     [(flag, rid, flag) for (rid,) in conn.execute(
+                         f"select distinct result_id from unit_mentions where {in_docs}").fetchall()
+                      for flag in (int(rid in latest),)])
     # Re-tally the affected units from their latest mentions, in the order a rebuild reads them.
     conn.execute("create temp table if not exists _affected_units (canonical text primary key)")
     conn.execute("delete from _affected_units")
     conn.executemany("insert or ignore into _affected_units values (?)", [(c,) for c in affected])
     units: dict[str, dict[str, Any]] = {}
-    cur = conn.execute(
-        "select m.canonical, m.level, m.kind, m.raw, m.note, m.role, m.doc_id from unit_mentions m "
-        "join responsibilities r on r.id = m.responsibility_id "
-        "where m.latest = 1 and m.canonical in (select canonical from _affected_units) "
-        "order by r.result_id, r.measure_id, r.seq")
-    cols = [d[0] for d in cur.description]
-    for row in cur:
-        _tally(units, dict(zip(cols, row)))
+    for row in conn.execute(
+            "select canonical, level, kind, raw, note, role, doc_id from unit_mentions "
+            "where latest = 1 and canonical in (select canonical from _affected_units) "
+            "order by result_id, measure_id, responsibility_id"):
+        _tally(units, *row)
     conn.execute("delete from units where canonical in (select canonical from _affected_units)")
     _insert(db, "units", _unit_rows(units))
     return True
 
 
-def _tally(units: dict[str, dict[str, Any]], m: dict[str, Any]) -> None:
+def _tally(units: dict[str, dict[str, Any]], canonical: str, level: str | None, kind: str, raw: str,
+           note: str | None, role: str, doc_id: str) -> None:
     """Add one latest mention to its unit's counts."""
-    acc = units.get(m["canonical"])
+    acc = units.get(canonical)
     if acc is None:
-        acc = units[m["canonical"]] = {"levels": Counter(), "kind": m["kind"], "docs": set(),
-                                       "aliases": Counter(), "notes": set(), "roles": Counter()}
-    acc["levels"][m["level"]] += 1
-    acc["docs"].add(m["doc_id"])
-    acc["aliases"][m["raw"]] += 1
-    acc["roles"][m["role"]] += 1
-    if m["note"]:
-        acc["notes"].add(m["note"])
+        acc = units[canonical] = {"levels": Counter(), "kind": kind, "docs": set(),
+                                  "aliases": Counter(), "notes": set(), "roles": Counter()}
+    acc["levels"][level] += 1
+    acc["docs"].add(doc_id)
+    acc["aliases"][raw] += 1
+    acc["roles"][role] += 1
+    if note:
+        acc["notes"].add(note)
 
 
 def _json(value: Any) -> str:
