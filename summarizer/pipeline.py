@@ -301,9 +301,11 @@ class _Item:
 
 def _in_flight(jobs: int, procs: int) -> int:
     """Items submitted ahead of the writer: enough to keep every worker and model slot busy,
-    also while the writer commits a batch (nothing is submitted meanwhile; with 4 per
-    worker, the workers ran dry during a commit of a few dozen documents)."""
-    return max(4, 16 * procs + 2 * jobs)
+    also while the writer commits a batch or catches the search index up (nothing is
+    submitted meanwhile: with 4 per worker the workers ran dry during a commit, with 16
+    during an index catch-up of 512 documents, 0.2-0.4 s). 48 per worker is about 0.3 s
+    of work each; the documents waiting cost a few MB.)"""
+    return max(4, 48 * procs + 2 * jobs)
 
 
 def run_batch(

@@ -211,10 +211,12 @@ def find_notes(text: str, start: int, end: int) -> list[tuple[int, int]]:
             spans.append((i + 1, j))
         i = j + 1
     # A bare labeled line (`责任单位：市经信局`) at the end of an item counts too.
-    for m in re.finditer(r"(?m)^\s*(?:" + "|".join(w for w, _ in _LABELS) + "|" + _OPEN_LABEL + r")\s*[:：].*$",
-                         text[start:end]):
+    for m in _LABEL_LINE_RE.finditer(text[start:end]):
         spans.append((start + m.start(), start + m.end()))
     return spans
+
+
+_LABEL_LINE_RE = re.compile(r"(?m)^\s*(?:" + "|".join(w for w, _ in _LABELS) + "|" + _OPEN_LABEL + r")\s*[:：].*$")
 
 
 def _close(text: str, i: int, end: int) -> int | None:

@@ -111,16 +111,21 @@ class _QuoteDepth:
 _NEW_WORDS = ("新增", "新建", "新开通", "新培育", "新认定", "新招引", "新引进", "新创建")
 
 
+_DEC_TO_RE = re.compile(r"(下降|减少|降低|压减)(到|至)")
+_GROW_END_RE = re.compile(r"(提高|提升|增长|增加|扩大)(了)?$")
+_ABOUT_END_RE = re.compile(r"((?<![节集制签合])约|大约|近)$")
+
+
 def _comparator(before: str, bound: str | None, unit: str | None) -> Comparator:
     """Comparator from the words before the number and the bound after it.
 
     A change word wins over a bound word (增长7%以上 is increase_by); 新增-type words
     govern their whole clause, growth words only when close to the number.
     """
-    if any(w in before[-8:] for w in _CHANGE_DEC) and not re.search(r"(下降|减少|降低|压减)(到|至)", before):
+    if any(w in before[-8:] for w in _CHANGE_DEC) and not _DEC_TO_RE.search(before):
         return Comparator.decrease_by
     recent = before[-6:].replace("增加值", "")
-    grow = re.search(r"(提高|提升|增长|增加|扩大)(了)?$", before) and unit in ("个百分点", "百分点", "%", "％", "倍")
+    grow = _GROW_END_RE.search(before) and unit in ("个百分点", "百分点", "%", "％", "倍")
     if any(w in before for w in _NEW_WORDS) or "年均增" in before or any(
         w in recent for w in ("增长", "增速", "增加", "扩大")) or grow:
         return Comparator.increase_by
@@ -136,14 +141,17 @@ def _comparator(before: str, bound: str | None, unit: str | None) -> Comparator:
                         (("突破", "超过", "超"), Comparator.at_least)):
         if any(w in tail for w in words):
             return comp
-    if re.search(r"((?<![节集制签合])约|大约|近)$", before):
+    if _ABOUT_END_RE.search(before):
         return Comparator.about
     return Comparator.exactly
 
 
+_DASH_LEAD_RE = re.compile(r"^[——\-\s]*(?:“[^”]{1,4}”是)?")
+
+
 def _indicator(clause: str) -> str:
     ind = _YEAR_SCOPE_RE.sub("", clause)
-    ind = re.sub(r"^[——\-\s]*(?:“[^”]{1,4}”是)?", "", ind)
+    ind = _DASH_LEAD_RE.sub("", ind)
     ind = _LEAD_WORDS.sub("", ind)
     ind = _TAIL_WORDS.sub("", ind)
     return ind.strip(" 、，,的")
@@ -166,6 +174,10 @@ _YEAR_HEADING_RE = re.compile(r"^\s*[一二三四五六七八九十]{1,3}、[^�
                               re.M)
 
 
+_PERIOD_AFTER_RE = re.compile(r"[—\-–\d]")  # 2023—2027年: a period, not a deadline
+_BASELINE_AFTER_RE = re.compile(r"(?:底|末)?(?:的)?基础上|(?:底|末)?相比")
+
+
 def year_scopes(text: str) -> list[tuple[int, int, int]]:
     """(start, end, year) regions that a `到YYYY年` scope governs.
 
@@ -176,12 +188,12 @@ def year_scopes(text: str) -> list[tuple[int, int, int]]:
     line_end = last_char = -1
     for m_start, m_end, year in _year_scope_spans(text):
         after = text[m_end : m_end + 2]
-        if re.match(r"^[—\-–]", after) or re.match(r"^\d", after):
+        if _PERIOD_AFTER_RE.match(after):
             continue  # a period like 2023—2027年, not a deadline
         prefix = text[max(0, m_start - 1) : m_start]
         if prefix and prefix in "—-–":
             continue
-        if prefix in ("比", "较", "同") or re.match(r"(?:底|末)?(?:的)?基础上|(?:底|末)?相比", text[m_end : m_end + 6]):
+        if prefix in ("比", "较", "同") or _BASELINE_AFTER_RE.match(text[m_end : m_end + 6]):
             continue  # 比2005年降低20%, 在2010年的基础上: the baseline year, not a deadline
         if line_end < m_end:  # once per line, not per scope: one long line stays linear
             line_start = text.rfind("\n", 0, m_end) + 1
@@ -219,7 +231,7 @@ def is_threshold(text: str, m: re.Match[str]) -> bool:
     """A figure that qualifies the noun after it (10亿元以上重大项目, 评估价的70%确定)
     rather than stating a target: a measure unit, a noun right after, no 完成/实现…
     before. Counts (5个以上园区) and achievements (完成3000亩…出清) are targets."""
-    if not re.match(r"^[\u4e00-\u9fff“]", text[m.end() : m.end() + 1]):
+    if not _HAN_OR_QUOTE_START_RE.match(text[m.end() : m.end() + 1]):
         return False
     before_num = text[max(0, m.start() - 4) : m.start()]
     if m.group("unit") in ("%", "％") and not before_num.endswith("的"):
@@ -256,40 +268,58 @@ _SCOPE_COUNT_BEFORE = re.compile(r"(?:等|在|以|对|向|从|为)$")
 _SCOPE_CLAUSE_RE = re.compile(r"^\s*(?:\d{1,2}[.．、]\s*)?(?:对|在|以|针对)[^，,。；;]{0,30}$")
 
 
+# Patterns of `not_a_target`, compiled once (it runs for every figure in a document).
+_COMMA_RE = re.compile(r"[，,]")
+_CLAUSE_SPLIT_RE = re.compile(r"[，,：:]")
+_SCOPE_NUMBER_RE = re.compile(r"^(?:对|在|以|向)\d")
+_COVERS_AFTER_RE = re.compile(r"[^，,。；;]{0,30}?(?:实施|开展|为重点|为主|进行)")
+_COUNT_NOTE_RE = re.compile(r"[（(][^（()）]{0,30}(?:含|包括|共计|分布于|其中)[^（()）]{0,20}$")
+_FROM_RE = re.compile(r"由[^，,。；;]{0,12}$")
+_FROM_CHANGE_RE = re.compile(r"[，,]?[^，,。；;]{0,8}(?:提高|提升|增加|增长|扩大|下降|降低|减少|降)")
+_SIZE_CLASS_RE = re.compile(r"(?:单机|单台|单套|单体)(?:容量)?$")
+_SIZE_GRADE_RE = re.compile(r"级(?:及)?以[上下]")
+_CONDITION_RE = re.compile(r"[^，,。；;：:]{0,40}?的\s*[，,；;]")
+_TIER_AFTER_RE = re.compile(r"(?:（含）)?(?:及)?以\s*上\s*至")
+_TIER_BEFORE_RE = re.compile(r"(?:及)?以\s*上\s*至\s*$")
+_STANDARD_BOUND_RE = re.compile(r"(?:不超过|不低于|不少于|不高于|不大于|不小于)\s*$")
+_MUST_RE = re.compile(r"应|须|原则上|一律")
+_YEAR_IN_RE = re.compile(r"20\d\d\s*年")
+_BY_RULE_RE = re.compile(r"(?:按照|按)$")
+
+
 def not_a_target(text: str, sent_start: int, m: re.Match[str]) -> bool:
     """True when the sentence around a figure marks it as an incentive, a criterion
     or a fact, not a target: the genre's wording, checked before the figure (and a
     few characters after it for rewards such as `…的5%给予奖励`)."""
     before = text[sent_start : m.start()]
     if m.group("unit") in COUNT_UNITS and (_SCOPE_COUNT_BEFORE.search(before)
-                                           or re.match(r"^(?:对|在|以|向)\d", re.split(r"[，,]", before)[-1])):
+                                           or _SCOPE_NUMBER_RE.match(_COMMA_RE.split(before)[-1])):
         return True
-    if m.group("unit") in COUNT_UNITS and _SCOPE_CLAUSE_RE.match(re.split(r"[，,：:]", before)[-1]) and re.match(
-            r"[^，,。；;]{0,30}?(?:实施|开展|为重点|为主|进行)", text[m.end() : m.end() + 40]):
+    if m.group("unit") in COUNT_UNITS and _SCOPE_CLAUSE_RE.match(_CLAUSE_SPLIT_RE.split(before)[-1]) and _COVERS_AFTER_RE.match(
+            text[m.end() : m.end() + 40]):
         return True  # 对沿海56个城市及29个湖库实施总量控制: the places a measure covers
     if text[m.start() - 1 : m.start()] in ("（", "(") and text[m.end() : m.end() + 1] in ("）", ")"):
         return True
     # (The `x in s and` tests below only skip searches that need x to match.)
-    if ("（" in before or "(" in before) and re.search(r"[（(][^（()）]{0,30}(?:含|包括|共计|分布于|其中)[^（()）]{0,20}$", before):
+    if ("（" in before or "(" in before) and _COUNT_NOTE_RE.search(before):
         return True  # （全区圩区分布于14个乡镇，共计64处）, （含三期水闸1座）: a note on what is counted
     stop = _CLAUSE_END_RE.search(text, m.end(), m.end() + 20)
     after = text[m.end() : stop.start() if stop else m.end() + 20]
-    clause = re.split(r"[，,]", before)[-1]
-    if "由" in clause and re.search(r"由[^，,。；;]{0,12}$", clause) and re.match(r"[，,]?[^，,。；;]{0,8}(?:提高|提升|增加|增长|扩大|下降|降低|减少|降)",
-                                                           text[m.end() : m.end() + 10]):
+    clause = _COMMA_RE.split(before)[-1]
+    if "由" in clause and _FROM_RE.search(clause) and _FROM_CHANGE_RE.match(text[m.end() : m.end() + 10]):
         return True  # 由95%提高至99%: the figure after 由 is the baseline
-    if ("单" in clause and re.search(r"(?:单机|单台|单套|单体)(?:容量)?$", clause)) or re.match(r"级(?:及)?以[上下]", after):
+    if ("单" in clause and _SIZE_CLASS_RE.search(clause)) or _SIZE_GRADE_RE.match(after):
         return True  # 单机30万千瓦, 10万千瓦级以下: the size class of a plant, not a target
-    if re.match(r"[^，,。；;：:]{0,40}?的\s*[，,；;]", text[m.end() : m.end() + 44]):
+    if _CONDITION_RE.match(text[m.end() : m.end() + 44]):
         return True  # 投资总额达到300万元以上的，给予…: a condition ending in 的，
-    if (re.match(r"(?:（含）)?(?:及)?以\s*上\s*至", text[m.end() - len(m.group("bound") or ""): m.end() + 8])
-            or ("至" in before and re.search(r"(?:及)?以\s*上\s*至\s*$", before))):
+    if (_TIER_AFTER_RE.match(text[m.end() - len(m.group("bound") or ""): m.end() + 8])
+            or ("至" in before and _TIER_BEFORE_RE.search(before))):
         return True  # 1000万元及以上至2000万元: one bracket of a tiered rule
     sentence = text[sent_start : m.start()]
-    if ("不" in before and re.search(r"(?:不超过|不低于|不少于|不高于|不大于|不小于)\s*$", before)
-            and re.search(r"应|须|原则上|一律", sentence) and not re.search(r"20\d\d\s*年", sentence)):
+    if ("不" in before and _STANDARD_BOUND_RE.search(before)
+            and _MUST_RE.search(sentence) and not _YEAR_IN_RE.search(sentence)):
         return True  # 新建绿地地下空间应…，开发比例不超过50%: a standard each project must meet
-    if "按" in clause and re.search(r"(?:按照|按)$", clause):
+    if "按" in clause and _BY_RULE_RE.search(clause):
         return True  # 统一按照60%控制: a rule applied, not a level to reach
     if _INCENTIVE_RE.search(clause) or _INCENTIVE_RE.search(after[:12]):
         return True
@@ -381,6 +411,12 @@ def _split_targets(text: str, start: int, end: int, scopes: list[tuple[int, int,
     return out
 
 
+_PUNCT_START_RE = re.compile(r"[，,。；;、]")
+_HAN_START_RE = re.compile(r"[\u4e00-\u9fff]")
+_HAN_OR_QUOTE_START_RE = re.compile(r"[\u4e00-\u9fff“]")
+_ORDINAL_END_RE = re.compile(r"第[\d\s]*$")
+
+
 def find_goals(text: str, start: int = 0, end: int | None = None) -> list[GoalCandidate]:
     """All quantified targets the rules can read in text[start:end]."""
     end = len(text) if end is None else end
@@ -395,17 +431,17 @@ def find_goals(text: str, start: int = 0, end: int | None = None) -> list[GoalCa
         before_num = text[max(0, m.start() - 4) : m.start()]
         if unit is None and not bound:
             continue  # 2026年, 5G, 第3批, an item number 13.加快: a figure needs a unit or a bound
-        if unit is None and bound and m.group("value") and not re.match(r"^[，,。；;、]", after):
+        if unit is None and bound and m.group("value") and not _PUNCT_START_RE.match(after):
             continue
-        if unit in ("亿", "万") and re.match(r"^[\u4e00-\u9fff]", after):
+        if unit in ("亿", "万") and _HAN_START_RE.match(after):
             continue
         if (before_num.rstrip()[-1:] in ("第", "”", "/") or quotes.inside(m.start())
-                or re.search(r"第[\d\s]*$", text[max(0, m.start() - 6) : m.start()])):
+                or _ORDINAL_END_RE.search(text[max(0, m.start() - 6) : m.start()])):
             continue
         if unit == "强" and before_num[-1:] != "前":
             continue  # 世界500强 is a name; 进入全国前50强 is a target
         noun_end = m.end()
-        if re.match(r"^[\u4e00-\u9fff“]", after):
+        if _HAN_OR_QUOTE_START_RE.match(after):
             if is_threshold(text, m):
                 continue  # a threshold qualifying a noun: 10亿元以上重大项目
             noun_end = _object_after(text, m.end(), end)
@@ -507,12 +543,13 @@ def _line_start(text: str, pos: int) -> int:
     return text.rfind("\n", 0, pos) + 1
 
 
+_LEAD_SCOPE_RE = re.compile(r"(?:——|\s)*(?:“[^”]{1,4}”是)?(?:(?:到|至|力争到|力争)?20\d\d年(?:底|末)?(?:前)?)?")
+
+
 def _skip_lead(text: str, a: int, b: int) -> int:
     """Start the quote after a leading year scope or dash, keeping it short."""
     seg = text[a:b]
-    m = re.match(
-        r"^(?:——|\s)*(?:“[^”]{1,4}”是)?(?:(?:到|至|力争到|力争)?20\d\d年(?:底|末)?(?:前)?)?", seg
-    )
+    m = _LEAD_SCOPE_RE.match(seg)
     return a + (m.end() if m else 0)
 
 

@@ -101,6 +101,11 @@ def _lines(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+_SENTENCE_STOP_RE = re.compile(r"[。；;！？]")
+_COMMA_RE = re.compile(r"[，,]")
+_CLAUSE_STOP_RE = re.compile(r"[，,；;。：:]")
+
+
 def _title_span(text: str, start: int, line_end: int, cell: bool = False) -> tuple[int, int]:
     """Where an item's title lies: the heading phrase, or else its first clause.
 
@@ -109,14 +114,14 @@ def _title_span(text: str, start: int, line_end: int, cell: bool = False) -> tup
     untitled item (a long first sentence, or a task-table cell) gives its first clause.
     """
     line = text[start:line_end]
-    stop = re.search(r"[。；;！？]", line)
+    stop = _SENTENCE_STOP_RE.search(line)
     whole = stop is None or not line[stop.end() :].strip()
     sentence = line[: stop.start()] if stop else line.rstrip()
-    if whole and not (cell and re.search(r"[，,]", sentence)):
+    if whole and not (cell and _COMMA_RE.search(sentence)):
         return start, _trim_end(text, start, start + len(sentence))
-    if len(sentence) <= 40 and not re.search(r"[，,]", sentence):
+    if len(sentence) <= 40 and not _COMMA_RE.search(sentence):
         return start, start + len(sentence)
-    clause = re.search(r"[，,；;。：:]", line)
+    clause = _CLAUSE_STOP_RE.search(line)
     end = start + (clause.start() if clause else len(line))
     return start, _trim_end(text, start, end)
 
@@ -346,7 +351,7 @@ def _link(items: list[Item], text_len: int) -> None:
 
 def _is_titled(item: Item) -> bool:
     """A short heading phrase (`海塘达标`), not an untitled sentence (`完成8座水闸的续建，…`)."""
-    return len(item.title) <= 16 and not re.search(r"[，,]", item.title)
+    return len(item.title) <= 16 and not _COMMA_RE.search(item.title)
 
 
 def _titled_parent_rank(items: list[Item], task_rank: float) -> float:

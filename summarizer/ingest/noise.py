@@ -72,11 +72,14 @@ def _spam_hits(line: str, low: str | None = None) -> int:
     return sum(1 for rx in _spam_patterns() if rx.search(low))
 
 
+_FRAGMENT_SPLIT_RE = re.compile(r"[|｜,，]")
+
+
 def is_spam_line(line: str, low: str | None = None) -> bool:
     hits = _spam_hits(line, low)
     if hits >= 2:
         return True
-    fragments = [f for f in re.split(r"[|｜,，]", line) if f.strip()]
+    fragments = [f for f in _FRAGMENT_SPLIT_RE.split(line) if f.strip()]
     return hits >= 1 and len(fragments) >= 4 and max(len(f) for f in fragments) <= 25
 
 

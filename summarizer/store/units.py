@@ -157,18 +157,22 @@ def document_level(issuers: Iterable[str], raw_units: Iterable[str]) -> str | No
     return None
 
 
+_GROUP_LEVEL_RE = re.compile(r"(新区|省|市|区|县|镇|乡|街)")
+_NOTED_RE = re.compile(r"(.+?)\((.+)\)")
+
+
 def resolve(raw: str, doc_level: str | None = None, places: dict[str, str] | None = None) -> UnitName:
     """Resolve one raw unit name; see the module docstring for the rules."""
     name = _norm(raw)
     if not name:
         return UnitName(raw, None, "other")
     if _GROUP.search(name):
-        m = re.search(r"(新区|省|市|区|县|镇|乡|街)", name)
+        m = _GROUP_LEVEL_RE.search(name)
         level = _PLACE_LEVEL.get(m.group(1), m.group(1)) if m else None
         return UnitName(name, "镇" if level == "街" else level, "group", None, "name" if level else None)
 
     note = None
-    m = re.fullmatch(r"(.+?)\((.+)\)", name)
+    m = _NOTED_RE.fullmatch(name)
     if m and _ORGAN.search(m.group(2)):
         name, note = m.group(1), m.group(2)
 
