@@ -317,6 +317,57 @@ def test_spam_patterns_match_where_a_leading_lookbehind_would() -> None:
     assert noise.is_noise_line("Copyright 2024")
 
 
+def _clean_line_by_line(raw: str) -> tuple[str, tuple[int, ...]]:
+    """clean_text as it was written first: every step on every line (the reference)."""
+    from summarizer.ingest import clean
+
+    lines = []
+    pos = 0
+    for raw_line in raw.splitlines(keepends=True):
+        body = raw_line.rstrip("\r\n")
+        line = clean._Line(body, list(range(pos, pos + len(body))))
+        pos += len(raw_line)
+        clean._normalize_spaces(line)
+        if not line.text:
+            continue
+        clean._drop_pinyin(line)
+        lines.append(line)
+    clean._simplify(lines)
+    kept = []
+    for line in lines:
+        line.delete_matches(clean._DOUBLED_COMMA_RE)
+        clean._normalize_spaces(line)
+        if not line.text or clean._TABLE_RULE_RE.match(line.text) or noise.is_noise_line(line.text):
+            continue
+        kept.extend(clean._split_long(line))
+    offsets: list[int] = []
+    for i, line in enumerate(kept):
+        if i:
+            offsets.append(max(0, line.offs[0] - 1))
+        offsets.extend(line.offs)
+    return "\n".join(line.text for line in kept), tuple(offsets)
+
+
+def test_cleaning_with_document_level_prefilters_equals_every_step_on_every_line() -> None:
+    """The pinyin, footer and spam searches skipped for a document that has none, and the
+    second normalization for lines nothing changed: the same text and offsets."""
+    from summarizer.ingest import clean
+
+    rnd = random.Random(11)
+    pieces = ["業", "發", "(yè)", "（fā）", "(\u200byè)", "（\ufeffde）", "(", "（", ")", "）", "y", "è", "de", "\u200b", "\ufeff", "\x07", " ", "  ",
+              "\u3000", "\t", "，", ",", "。", "\n", "\r\n", "版权所有", "Copyright", "av", "成人视频", "博彩", "|",
+              "首页", ">", "中文", "著力", "變革", "2026年"]
+    texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
+    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randrange(0, 60))) for _ in range(3000)]
+    dropped = 0
+    for t in texts:
+        got = clean.clean_text(t)
+        assert (got.text, got.raw_offsets) == _clean_line_by_line(t), repr(t)
+        dropped += len(got.text) < len(t.replace("\n", ""))
+    assert dropped > 1000  # the generated texts do get cleaned
+    assert noise.noise_flags(["首页 > 政务公开 > 通知", "正文", "Copyright 2024"]) == [True, False, True]
+
+
 def test_a_worker_process_that_dies_fails_its_document_and_the_run_goes_on(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import os
 

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from summarizer.ingest.noise import is_noise_line
+from summarizer.ingest.noise import noise_flags
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,12 @@ class _Line:
         self.delete([m.span() for m in rx.finditer(self.text)])
 
 
-_INVISIBLE_RE = re.compile(r"[\u200b\ufeff\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_INVISIBLE = r"\u200b\ufeff\x00-\x08\x0b-\x1f\x7f-\x9f"
+_INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]")
+# Where a pinyin annotation may start once invisible characters are gone: a document
+# with none (most) skips the per-line search. Never misses: cleaning only deletes
+# invisible characters and extra spaces (a space never joins a bracket to pinyin).
+_PINYIN_HINT_RE = re.compile(f"[(（][{_INVISIBLE}]*[a-zü{_TONED}]")
 # One for one, so the offsets stay; a regex (not str.translate, which looks up every
 # character of a CJK line in a dict) because most lines have none.
 _ODD_SPACES_RE = re.compile("[\t\u3000\u00a0\u2002\u2003\u2009\x0c]")
@@ -235,7 +240,9 @@ _TABLE_RULE_RE = re.compile(r"^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?$")
 def clean_text(raw: str) -> CleanText:
     """Clean raw document text. Deterministic and idempotent."""
     lines: list[_Line] = []
+    before: list[str] = []  # each line as first normalized
     pos = 0
+    pinyin = _PINYIN_HINT_RE.search(raw) is not None
     for raw_line in raw.splitlines(keepends=True):
         body = raw_line.rstrip("\r\n")
         line = _Line(body, list(range(pos, pos + len(body))))
@@ -243,14 +250,18 @@ def clean_text(raw: str) -> CleanText:
         _normalize_spaces(line)
         if not line.text:
             continue
-        _drop_pinyin(line)
+        before.append(line.text)
+        if pinyin:
+            _drop_pinyin(line)
         lines.append(line)
     _simplify(lines)
-    kept: list[_Line] = []
-    for line in lines:
+    for line, text in zip(lines, before):
         line.delete_matches(_DOUBLED_COMMA_RE)
-        _normalize_spaces(line)
-        if not line.text or _TABLE_RULE_RE.match(line.text) or is_noise_line(line.text):
+        if line.text != text:  # normalized text stays normalized unless something changed it
+            _normalize_spaces(line)
+    kept: list[_Line] = []
+    for line, noise in zip(lines, noise_flags([line.text for line in lines])):
+        if not line.text or _TABLE_RULE_RE.match(line.text) or noise:
             continue
         kept.extend(_split_long(line))
 

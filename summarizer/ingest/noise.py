@@ -90,13 +90,28 @@ MAX_NOISE_LINE = 2000
 
 def is_noise_line(line: str) -> bool:
     """True for a cleaned line that is page noise, not document content."""
-    s = line.strip()
+    return _is_noise(line.strip(), True, True)
+
+
+def noise_flags(lines: list[str]) -> list[bool]:
+    """`is_noise_line` for every line of a document, with the footer and spam searches run
+    once over the whole document first: most documents have neither, and then no line is
+    searched for them. (No footer or spam word spans a line break, so a line with a hit
+    makes the whole text have one.)"""
+    stripped = [line.strip() for line in lines]
+    low = "\n".join(s for s in stripped if len(s) <= MAX_NOISE_LINE).lower()
+    footer = _FOOTER_RE.search(low) is not None
+    spam = _any_spam().search(low) is not None
+    return [_is_noise(s, footer, spam) for s in stripped]
+
+
+def _is_noise(s: str, footer: bool, spam: bool) -> bool:
     if len(s) > MAX_NOISE_LINE:
         return False
-    low = s.lower()
+    low = s.lower() if footer or spam else s
     return bool(
         _CHROME_RE.match(s)
         or _BREADCRUMB_RE.match(s)
-        or (len(s) < 300 and _FOOTER_RE.search(low))
-        or is_spam_line(s, low)
+        or (footer and len(s) < 300 and _FOOTER_RE.search(low))
+        or (spam and is_spam_line(s, low))
     )
