@@ -21,8 +21,9 @@ CLI = [sys.executable, "-m", "summarizer.interfaces.cli"]
 
 
 # Enough documents that a run cannot finish between its first commits and the signal,
-# however fast the machine (a batch commits up to 64 documents at once).
-COPIES = 40
+# however fast the machine and however late a loaded machine delivers the signal (a batch
+# commits up to 64 documents at once; 200 documents, about 2 s of work, were once not enough).
+COPIES = 200
 N_DOCS = 5 * COPIES
 
 
