@@ -111,6 +111,22 @@ def test_the_text_is_scanned_only_for_facts_the_items_do_not_hold(extracted) -> 
     assert [f.text for f in unsupported("共98765项。", ev)] == ["98765"]
 
 
+def test_numbers_in_quotes_and_a_verbatim_title_are_items_a_model_indicator_is_not(extracted) -> None:
+    text, result = extracted
+    goal = result.goals[0]
+    assert "30" in goal.quote
+    odd = result.model_copy(update={"goals": [goal.model_copy(update={"indicator": "绿色工厂4242"})]})
+    ev = Evidence.of(text, odd)
+    assert 30.0 in ev.item_numbers and 4242.0 not in ev.item_numbers
+    assert [f.text for f in unsupported("新培育绿色工厂4242家。", ev)] == ["4242"]  # a model's words are not evidence
+    titled = Evidence.of(text + "\n《2077某市行动方案》", result.model_copy(
+        update={"plan": result.plan.model_copy(update={"title": "2077某市行动方案"})}))
+    assert 2077.0 in titled.item_numbers
+    paraphrased = Evidence.of(text, result.model_copy(
+        update={"plan": result.plan.model_copy(update={"title": "2088某市行动方案"})}))
+    assert 2088.0 not in paraphrased.item_numbers  # a title not in the text lends no numbers
+
+
 def test_formatting_does_not_count_as_a_new_fact(ev) -> None:
     assert unsupported("到２０２６年，能耗下降１２％。", ev) == []  # full-width digits and ％
     assert [f.kind for f in facts_in("形成新格局，打开新局面，由市经信局办理。")] == ["unit"]
@@ -139,7 +155,9 @@ def test_template_abstract_of_every_sample_passes_the_check() -> None:
         text, doc = prepare(path.stem, path.read_text("utf-8-sig"))
         result = add_summaries(backend.extract(doc), text)
         assert result.plan.summary_source == SummarySource.template and result.plan.summary_asks == 0
-        assert check_abstract(result.plan.summary or "", Evidence.of(text, result)) == [], path.name
+        ev = Evidence.of(text, result)
+        assert check_abstract(result.plan.summary or "", ev) == [], path.name
+        assert "_scanned" not in ev.__dict__, path.name  # the items held every fact: the text was not read
         for m in result.measures:
             if m.summary is not None:
                 assert len(m.summary) <= LINE_MAX

@@ -185,6 +185,14 @@ class Evidence:
         self.units.update(normalize(u) for u in units | set(p.issuers))
         if p.title:
             self.units.add(normalize(p.title))
+        # Numbers inside the goals' quotes and a title that stands verbatim in the text (`“1515”
+        # 专项行动`, `“135N”集群`): an abstract repeats them, and they are the text's own words
+        # (a quote is checked against the text at its offsets; a model's indicator is not).
+        spans = [g.quote for g in result.goals]
+        if p.title and p.title in self._source:
+            spans.append(p.title)
+        for words in spans:
+            self.item_numbers.update(float(m.group()) for m in NUM_RE.finditer(normalize(words)))
 
     def add_units(self, names: Iterable[str]) -> None:
         self.units.update(normalize(n) for n in names if n)
