@@ -368,6 +368,31 @@ def test_cleaning_with_document_level_prefilters_equals_every_step_on_every_line
     assert noise.noise_flags(["首页 > 政务公开 > 通知", "正文", "Copyright 2024"]) == [True, False, True]
 
 
+def test_measure_line_cut_at_the_last_clause_mark_as_by_scanning_every_position() -> None:
+    from summarizer.brief import measure_summary as ms
+
+    rnd = random.Random(6)
+    checked = 0
+    for _ in range(3000):
+        t = "".join(rnd.choice("中文中文中文，、：,:。a ") for _ in range(rnd.randrange(0, 90)))
+        a, b = rnd.randrange(0, 3), len(t)
+        got = ms.first_line(t, a, b)
+        # the plain reading: the last clause mark 8..40 characters into the sentence
+        start = a
+        while start < b and t[start] in ms._LEAD:
+            start += 1
+        m = ms._SENT_END.search(t, start, b)
+        end = m.start() if m else b
+        if start < b and end - start > ms.MAX_CHARS and ms._NOTE.search(t[start:end]) is None:
+            cut = max((i for i in range(start + 8, start + ms.MAX_CHARS + 1) if t[i] in ms._CLAUSE), default=None)
+            end = cut if cut is not None else start + ms.MAX_CHARS
+            while end > start and t[end - 1] in ms._LEAD:
+                end -= 1
+            assert got == ((start, end) if end > start else None), t
+            checked += 1
+    assert checked > 300
+
+
 def test_a_worker_process_that_dies_fails_its_document_and_the_run_goes_on(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import os
 

@@ -33,8 +33,8 @@ def first_line(text: str, start: int, end: int) -> tuple[int, int] | None:
     if note and note.start() > 0:
         b = a + note.start()
     if b - a > MAX_CHARS:
-        cut = max((i for i in range(a + 8, a + MAX_CHARS + 1) if text[i] in _CLAUSE), default=None)
-        b = cut if cut is not None else a + MAX_CHARS
+        cut = max(text.rfind(c, a + 8, a + MAX_CHARS + 1) for c in _CLAUSE)  # the last clause mark, or -1
+        b = cut if cut >= 0 else a + MAX_CHARS
     while b > a and text[b - 1] in _LEAD:
         b -= 1
     return (a, b) if b > a else None
