@@ -374,7 +374,7 @@ def test_measure_line_cut_at_the_last_clause_mark_as_by_scanning_every_position(
     rnd = random.Random(6)
     checked = 0
     for _ in range(3000):
-        t = "".join(rnd.choice("中文中文中文，、：,:。a ") for _ in range(rnd.randrange(0, 90)))
+        t = "".join(rnd.choice("中文中文中文，、：,:a ") for _ in range(rnd.randrange(0, 90))) + rnd.choice(["", "。尾"])
         a, b = rnd.randrange(0, 3), len(t)
         got = ms.first_line(t, a, b)
         # the plain reading: the last clause mark 8..40 characters into the sentence
