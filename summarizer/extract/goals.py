@@ -525,7 +525,9 @@ _RETURN_PERIOD_RE = re.compile(rf"(?P<n>[{CN_NUMERAL}]{{1,4}})年一遇(?P<bound
 
 
 def _return_periods(text: str, start: int, end: int, scopes: list[tuple[int, int, int]]) -> list[GoalCandidate]:
-    out = []
+    out: list[GoalCandidate] = []
+    if text.find("年一遇", start, end) < 0:
+        return out  # most documents: the numeral-first pattern is not tried at every numeral
     for m in _RETURN_PERIOD_RE.finditer(text, start, end):
         n = cn_to_number(m.group("n"))
         c_start = _clause_start(text, m.start(), start)

@@ -93,6 +93,8 @@ def _signature(lines: list[str]) -> tuple[dt.date | None, list[str]]:
     """The date of issue and the issuers signed above or before it."""
     first_alone: dt.date | None = None
     for i, line in enumerate(lines):
+        if "日" not in line:
+            continue  # every date ends in 日; the pattern starts at every numeral
         for m in _DATE_RE.finditer(line):
             date = _date_from(m)
             if date is None:

@@ -130,9 +130,13 @@ def _extra_spaces(text: str) -> list[tuple[int, int]]:
 _DOUBLED_COMMA_RE = re.compile(r"[,，](?=[,，、。；;：:！？!?])")
 
 
-def _normalize_spaces(line: _Line) -> None:
-    line.delete_matches(_INVISIBLE_RE)
-    line.text = _ODD_SPACES_RE.sub(" ", line.text)
+def _normalize_spaces(line: _Line, invisible: bool = True, odd: bool = True) -> None:
+    """Invisible characters out, odd spaces to one space, extra spaces out. `invisible` and
+    `odd` False: the document has none of those (searched once, not on every line)."""
+    if invisible:
+        line.delete_matches(_INVISIBLE_RE)
+    if odd:
+        line.text = _ODD_SPACES_RE.sub(" ", line.text)
     if " " in line.text:
         line.delete(_extra_spaces(line.text))
 
@@ -185,6 +189,8 @@ _GENRE_END_RE = re.compile(r"(通知|意见|方案|规划|办法|决定|纲要|�
 def _doc_no_cuts(text: str) -> set[int]:
     """Line breaks around a 文号 in the first lines of a document stored as one line."""
     cuts: set[int] = set()
+    if text.find("号", 0, 400) < 0:
+        return cuts  # a 文号 ends in 号 (most lines have none)
     for m in _DOC_NO_RE.finditer(text, 0, 400):
         head = [g.end() for g in _GENRE_END_RE.finditer(text, max(0, m.start() - 10), m.start())]
         if head and 0 < m.start() - head[-1] <= 8 and all("\u4e00" <= c <= "\u9fff" for c in text[head[-1]:m.start()]):
@@ -243,11 +249,13 @@ def clean_text(raw: str) -> CleanText:
     before: list[str] = []  # each line as first normalized
     pos = 0
     pinyin = _PINYIN_HINT_RE.search(raw) is not None
+    invisible = _INVISIBLE_RE.search(raw) is not None
+    odd = _ODD_SPACES_RE.search(raw) is not None
     for raw_line in raw.splitlines(keepends=True):
         body = raw_line.rstrip("\r\n")
         line = _Line(body, list(range(pos, pos + len(body))))
         pos += len(raw_line)
-        _normalize_spaces(line)
+        _normalize_spaces(line, invisible, odd)
         if not line.text:
             continue
         before.append(line.text)
