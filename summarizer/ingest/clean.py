@@ -67,11 +67,11 @@ _PINYIN_RE = re.compile(rf"[(（](?<=[\u3400-\u9fff].)({_PINYIN_BODY})[)）]")
 
 
 
-_TONED_RE = re.compile(f"[{_TONED}]")
+_TONED_SET = frozenset(_TONED)
 
 
 def _is_pinyin(body: str) -> bool:
-    return body in _NEUTRAL or _TONED_RE.search(body) is not None
+    return body in _NEUTRAL or not _TONED_SET.isdisjoint(body)
 
 
 class _Line:
