@@ -53,6 +53,7 @@ from summarizer.backends import CallStats, Identity, PreparedDoc, register
 from summarizer.backends.breaker import Breaker
 from summarizer.backends.llm_cache import CallCache, request_hash
 from summarizer.backends.rules import extract_plan, rules_goals, rules_measures
+from summarizer.backends.structured import prepared, validating, validation_context
 from summarizer.backends.transport import Cancelled, Guard, ResponseTooLarge, guarded_client
 from summarizer.brief.abstract import ModelAbstract
 from summarizer.errors import ConfigError
@@ -231,7 +232,7 @@ class ChunkGoals(BaseModel):
 
     @model_validator(mode="after")
     def _ground_all(self, info: ValidationInfo) -> ChunkGoals:
-        ctx = info.context or {}
+        ctx = validation_context(info)
         text = ctx.get("text")
         if text is None:
             return self
@@ -819,11 +820,14 @@ class LLMBackend:
         it can). Transport and server faults count against the breaker and raise, for tenacity.
         """
         self.guard.check_cancel()
+        response_model = prepared(response_model)  # instructor's wrapper and its schema, made once per model
         try:
-            with self._slots:
+            # The validation context goes beside instructor, not through it: instructor renders
+            # the messages as Jinja templates when given one (structured.py says why that matters).
+            with validating(context), self._slots:
                 answer = client.chat.completions.create(
                     model=self.model_name, messages=messages, response_model=response_model,
-                    max_retries=max_retries, context=context, hooks=hooks,
+                    max_retries=max_retries, hooks=hooks,
                     temperature=self.settings.temperature, max_tokens=max_tokens,
                 )
         except InstructorRetryException as exc:
