@@ -53,6 +53,7 @@ from summarizer.backends import CallStats, Identity, PreparedDoc, register
 from summarizer.backends.breaker import Breaker
 from summarizer.backends.llm_cache import CallCache, request_hash
 from summarizer.backends.rules import extract_plan, rules_goals, rules_measures
+from summarizer.backends.structured import prepared, validating, validation_context
 from summarizer.backends.transport import Cancelled, Guard, ResponseTooLarge, guarded_client
 from summarizer.brief.abstract import ModelAbstract
 from summarizer.errors import ConfigError
@@ -231,7 +232,7 @@ class ChunkGoals(BaseModel):
 
     @model_validator(mode="after")
     def _ground_all(self, info: ValidationInfo) -> ChunkGoals:
-        ctx = info.context or {}
+        ctx = validation_context(info)
         text = ctx.get("text")
         if text is None:
             return self
@@ -510,11 +511,12 @@ class LLMBackend:
         self._cache = CallCache(self.settings.db_path)
         self.model_name = self._configure()
         self.identity = Identity(self.kind, self.model_name, self._prompt_version())
-        self.guard = Guard(self.settings.timeout, self.settings.max_response_bytes)
         # One budget of requests in flight for the whole run: documents under --jobs and
         # chunks within a document share it, so --jobs N means N requests, not N squared
-        # (and no request waits in a server queue while its deadline runs).
-        self._slots = threading.BoundedSemaphore(self._request_limit())
+        # (and no request waits in a server queue while its deadline runs). The guarded
+        # HTTP client holds a slot per request (transport.py), not per structured call.
+        self.guard = Guard(self.settings.timeout, self.settings.max_response_bytes,
+                           in_flight=self._request_limit())
         self.breaker = Breaker(self.settings.breaker_failures, self.endpoint_label)
 
     def _prompt_version(self) -> str:
@@ -812,18 +814,22 @@ class LLMBackend:
     def guarded_create(self, client: Any, messages: list[dict[str, str]], response_model: Any, *,
                        max_retries: int, context: dict[str, Any], hooks: Hooks,
                        max_tokens: int) -> tuple[Any, str | None, Exception | None]:
-        """One structured request within the backend's slots, cancel check and circuit breaker.
+        """One structured request (with its re-asks) under the backend's cancel check and circuit breaker;
+        each of its HTTP requests holds one of the backend's slots while it is at the server.
 
         Returns (answer, None, None); or (None, raw text of the last answer, the error) when the
         server answered but the answer stayed invalid after the re-asks (the caller salvages what
         it can). Transport and server faults count against the breaker and raise, for tenacity.
         """
         self.guard.check_cancel()
+        response_model = prepared(response_model)  # instructor's wrapper and its schema, made once per model
         try:
-            with self._slots:
+            # The validation context goes beside instructor, not through it: instructor renders
+            # the messages as Jinja templates when given one (structured.py says why that matters).
+            with validating(context):
                 answer = client.chat.completions.create(
                     model=self.model_name, messages=messages, response_model=response_model,
-                    max_retries=max_retries, context=context, hooks=hooks,
+                    max_retries=max_retries, hooks=hooks,
                     temperature=self.settings.temperature, max_tokens=max_tokens,
                 )
         except InstructorRetryException as exc:
@@ -869,6 +875,13 @@ class OpenAIBackend(LLMBackend):
     """Any OpenAI-compatible endpoint (OpenAI, DeepSeek, DashScope, vLLM, Ollama...)."""
 
     kind = "openai"
+
+    def __init__(self, **settings: object) -> None:
+        super().__init__(**settings)
+        # The client now, not on the first call: making it (mostly its TLS context, ~30 ms of CPU)
+        # took 0.2-0.3 s there, with every document thread waiting for it while the workers and
+        # the other threads held the cores, before the run's first request could go out.
+        self._ensure_client()
 
 
 @register("local")

@@ -1,4 +1,4 @@
-"""Guards on every model HTTP request: a whole-request deadline, a size cap, cancellation.
+"""Guards on every model HTTP request: a slot, a whole-request deadline, a size cap, cancellation.
 
 httpx's timeouts are per socket operation, so a server that sends its headers and
 then one byte every 2 s never trips a 5 s read timeout, and nothing bounds how much
@@ -8,13 +8,21 @@ network stream under the HTTP client. Each read waits in short slices and checks
 the request's deadline (set when the request starts, on its thread), the bytes
 read for that request, and the run's cancel event, so Ctrl-C or SIGTERM abandons a
 call within a fraction of a second instead of waiting out a slow model.
+
+The backend's budget of requests in flight (`--jobs`) is held per HTTP request, from
+just before it is sent until its response is read and closed, not around a whole
+structured call: preparing a request, parsing and validating its answer and building a
+re-ask are CPU work in this process, during which the slot serves another request
+instead of sitting idle. (Held around the call, a task of an ask and a re-ask kept its
+slot for both and for the work between them; against a server answering every request
+in 0.5 s, that left slots idle at the end of a run and between rounds.)
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,13 +50,42 @@ class Guard:
 
     deadline_s: float  # whole request: connect, headers, body
     max_bytes: int  # headers plus body of one response
+    in_flight: int = 0  # requests at once over all threads (0: no limit)
     cancel: threading.Event = field(default_factory=threading.Event)
     _local: threading.local = field(default_factory=threading.local)
+    _slots: threading.BoundedSemaphore | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.in_flight > 0:
+            self._slots = threading.BoundedSemaphore(self.in_flight)
 
     def begin(self, request: httpx2.Request | None = None) -> None:
-        """Start the clock for a request on this thread (an httpx request hook)."""
+        """Start the clock for a request on this thread (once it holds its slot)."""
         self._local.deadline = time.monotonic() + self.deadline_s
         self._local.received = 0
+
+    def take_slot(self) -> Callable[[], None]:
+        """Wait for a free slot (checking for cancellation meanwhile); returns its release,
+        which may be called more than once."""
+        slots = self._slots
+        if slots is None:
+            return lambda: None
+        while not slots.acquire(timeout=POLL_S):
+            self.check_cancel()
+        try:
+            self.check_cancel()
+        except BaseException:
+            slots.release()
+            raise
+        lock, held = threading.Lock(), [True]
+
+        def release() -> None:
+            with lock:
+                if held[0]:
+                    held[0] = False
+                    slots.release()
+
+        return release
 
     def remaining(self) -> float:
         return getattr(self._local, "deadline", float("inf")) - time.monotonic()
@@ -129,19 +166,60 @@ class _GuardedBackend(httpcore2.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-def guarded_client(guard: Guard, timeout: float, connect_timeout: float = 10.0) -> httpx2.Client:
-    """An HTTP client for the openai SDK whose every connection goes through `guard`.
+class _SlotStream(httpx2.SyncByteStream):
+    """A response body that gives its request's slot back when it is closed (read to the end,
+    or abandoned: httpx closes a response whose reading failed)."""
 
-    Built like the SDK's own default client (environment proxies included), then
-    each connection pool's network backend is wrapped. httpx offers no public hook
-    at that level; the fault tests (drip-feeding server, huge answer) fail loudly
-    if a future httpx version moves it.
+    def __init__(self, inner: httpx2.SyncByteStream, release: Callable[[], None]) -> None:
+        self._inner = inner
+        self._release = release
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._inner
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            self._release()
+
+
+class _SlottedTransport(httpx2.BaseTransport):
+    """Each request holds one of the guard's slots from before it is sent until its response
+    is closed; its deadline starts once it holds the slot."""
+
+    def __init__(self, inner: httpx2.BaseTransport, guard: Guard) -> None:
+        self._inner = inner
+        self._guard = guard
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        release = self._guard.take_slot()
+        try:
+            self._guard.begin(request)
+            response = self._inner.handle_request(request)
+        except BaseException:
+            release()
+            raise
+        response.stream = _SlotStream(response.stream, release)  # type: ignore[arg-type]
+        return response
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def guarded_client(guard: Guard, timeout: float, connect_timeout: float = 10.0) -> httpx2.Client:
+    """An HTTP client for the openai SDK whose every request and connection goes through `guard`.
+
+    Built like the SDK's own default client (environment proxies included), then each
+    transport is wrapped (the slot and the deadline, per request) and each connection
+    pool's network backend (deadline, size cap and cancellation, per read). httpx offers
+    no public hook at either level; the fault tests (drip-feeding server, huge answer)
+    and the slot tests fail loudly if a future httpx version moves them.
     """
     import openai
 
     client: httpx2.Client = openai.DefaultHttpxClient(
         timeout=httpx2.Timeout(timeout, connect=min(timeout, connect_timeout)),
-        event_hooks={"request": [guard.begin]},
     )
     transports = [client._transport, *(t for t in client._mounts.values() if t is not None)]
     for transport in transports:
@@ -149,4 +227,7 @@ def guarded_client(guard: Guard, timeout: float, connect_timeout: float = 10.0) 
         if pool is None or not hasattr(pool, "_network_backend"):
             raise RuntimeError("cannot guard the HTTP client: httpx internals changed")
         pool._network_backend = _GuardedBackend(pool._network_backend, guard)
+    client._transport = _SlottedTransport(client._transport, guard)
+    client._mounts = {pattern: _SlottedTransport(t, guard) if t is not None else None
+                      for pattern, t in client._mounts.items()}
     return client

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ValidationInfo, model_validator
 
+from summarizer.backends.structured import validation_context
 from summarizer.backends.tasks import Query
 from summarizer.brief.abstract import abstract_input, check_abstract
 from summarizer.brief.factcheck import Evidence
@@ -25,7 +26,7 @@ class AbstractAnswer(BaseModel):
 
     @model_validator(mode="after")
     def _checked(self, info: ValidationInfo) -> AbstractAnswer:
-        ctx = info.context if isinstance(info.context, dict) else {}
+        ctx = validation_context(info)
         ev = ctx.get("evidence")
         if ev is None:
             return self

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ValidationInfo, model_validator
 
+from summarizer.backends.structured import validation_context
 from summarizer.backends.tasks import Query
 from summarizer.extract.doubts import Doubt
 from summarizer.models import DocumentResult
@@ -22,7 +23,7 @@ class BlockAnswer(BaseModel):
 
     @model_validator(mode="after")
     def _grounded(self, info: ValidationInfo) -> BlockAnswer:
-        data = (info.context or {}).get("data")
+        data = validation_context(info).get("data")
         if data is None:
             return self
         errors = []

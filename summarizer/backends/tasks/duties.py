@@ -6,6 +6,7 @@ import re
 
 from pydantic import BaseModel, Field, ValidationInfo, model_validator
 
+from summarizer.backends.structured import validation_context
 from summarizer.backends.tasks import Query
 from summarizer.extract.doubts import Doubt
 from summarizer.models import DocumentResult, Role
@@ -44,7 +45,7 @@ class DutyAnswer(BaseModel):
 
     @model_validator(mode="after")
     def _grounded(self, info: ValidationInfo) -> DutyAnswer:
-        data = (info.context or {}).get("data")
+        data = validation_context(info).get("data")
         if data is None:
             return self
         errors = []

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ValidationInfo, model_validator
 
+from summarizer.backends.structured import validation_context
 from summarizer.backends.tasks import Query
 from summarizer.extract.doubts import Doubt
 from summarizer.models import DocumentResult
@@ -31,7 +32,7 @@ class KeepAnswer(BaseModel):
 
     @model_validator(mode="after")
     def _one_per_figure(self, info: ValidationInfo) -> KeepAnswer:
-        n = (info.context or {}).get("n")
+        n = validation_context(info).get("n")
         if n is not None and len(self.k) != n:
             raise ValueError(f"k has {len(self.k)} verdicts but there are {n} numbered figures; give one each")
         return self

@@ -7,6 +7,7 @@ import re
 
 from pydantic import BaseModel, PrivateAttr, ValidationInfo, model_validator
 
+from summarizer.backends.structured import validation_context
 from summarizer.backends.tasks import Query
 from summarizer.extract.doubts import Doubt
 from summarizer.extract.numbers import cn_to_number
@@ -56,10 +57,11 @@ class PlanAnswer(BaseModel):
 
     @model_validator(mode="after")
     def _in_text(self, info: ValidationInfo) -> PlanAnswer:
-        data = (info.context or {}).get("data")
+        ctx = validation_context(info)
+        data = ctx.get("data")
         if data is None:
             return self
-        lenient = bool((info.context or {}).get("lenient"))  # the final answer: drop bad fields, keep good
+        lenient = bool(ctx.get("lenient"))  # the final answer: drop bad fields, keep good
         errors = []
         if self.t is not None:
             self.t = self.t.strip().strip("《》")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ValidationInfo, model_validator
 
+from summarizer.backends.structured import validation_context
 from summarizer.backends.tasks import Query
 from summarizer.backends.tasks.keep import figure_line
 from summarizer.extract.doubts import Doubt
@@ -17,7 +18,7 @@ class YearAnswer(BaseModel):
 
     @model_validator(mode="after")
     def _years_in_text(self, info: ValidationInfo) -> YearAnswer:
-        ctx = info.context or {}
+        ctx = validation_context(info)
         n, data = ctx.get("n"), ctx.get("data", "")
         if n is not None and len(self.y) != n:
             raise ValueError(f"y has {len(self.y)} years but there are {n} numbered goals; give one each")
