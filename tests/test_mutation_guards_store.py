@@ -192,11 +192,12 @@ def test_the_schema_follows_the_models(tmp_path: Path) -> None:
     assert cols["plans"]["issued_date"] == "TEXT" and cols["responsibilities"]["role"] == "TEXT"
     assert [r["name"] for r in db["_migrations"].rows] == [
         "m001_initial", "m002_degraded_results_and_run_owners", "m003_run_error", "m004_abstracts",
-        "m005_responsibilities_by_result", "m006_search_index_in_bulk", "m007_unit_mentions_with_results"]
+        "m005_responsibilities_by_result", "m006_search_index_in_bulk", "m007_unit_mentions_with_results",
+        "m008_search_index_merges_less"]
     assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     again = store.open_db(tmp_path / "r.db")  # opening again applies nothing twice
-    assert again["_migrations"].count == 7
+    assert again["_migrations"].count == 8
 
 
 def test_full_text_search_finds_goals_and_measures_by_a_trigram(docs: Path, tmp_path: Path) -> None:

@@ -35,6 +35,9 @@ def test_a_run_leaves_every_row_indexed_and_nothing_queued(tmp_path: Path) -> No
     assert indexed == db["measures"].count > 0
     assert not db.conn.execute("select name from sqlite_master where type = 'trigger' "
                                "and tbl_name in ('goals', 'measures')").fetchall()
+    for table in search.COLUMNS:  # FTS5 keeps the merge setting in the database
+        assert db.conn.execute(f"select v from [{table}_fts_config] where k = 'automerge'").fetchone() == (
+            search.AUTOMERGE,)
 
 
 def test_rows_stored_by_a_run_that_stopped_before_indexing_are_indexed_by_the_next(tmp_path: Path) -> None:

@@ -173,6 +173,12 @@ def m007_unit_mentions_with_results(db: sqlite_utils.Database) -> None:
         db.conn.execute("delete from units")
 
 
+@migration
+def m008_search_index_merges_less(db: sqlite_utils.Database) -> None:
+    """Bulk indexing merges the FTS segments less often (`search.AUTOMERGE`)."""
+    search.merge_less(db)
+
+
 def open_db(path: str | Path, create: bool = True) -> sqlite_utils.Database:
     """Open (and create or upgrade) a results database; one-line StoreError if it cannot be ours.
 
