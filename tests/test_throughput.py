@@ -175,7 +175,7 @@ def test_units_refresh_resolves_results_stored_without_their_mentions(tmp_path: 
     run_batch([folder], db, get_backend("rules"), refresh=False)
     conn = store.open_db(db)
     changed = {r[0] for r in conn.execute("select id from results")}
-    lost = sorted(changed)[0]
+    lost = conn.execute("select result_id from unit_mentions order by result_id limit 1").fetchone()[0]
     with store.write_lock(conn):
         conn.conn.execute("delete from unit_mentions where result_id = ?", [lost])
         refresh_views(conn, changed)

@@ -294,8 +294,9 @@ def mention_rows(result_id: str, responsibilities: list[dict[str, Any]], issuers
 
 
 def _unit_rows(units: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The `units` rows of tallies (`_tally_rows`); a level tie goes to the level met first."""
     return [
-        {"canonical": name, "level": u["levels"].most_common(1)[0][0], "kind": u["kind"],
+        {"canonical": name, "level": max(u["levels"].items(), key=itemgetter(1))[0], "kind": u["kind"],
          "mentions": sum(u["aliases"].values()), "documents": _json(sorted(u["docs"])),
          "aliases": _json([a for a, _ in sorted(u["aliases"].items(), key=lambda x: (-x[1], x[0]))]),
          "notes": _json(sorted(u["notes"])), "roles": _json(dict(sorted(u["roles"].items())))}
@@ -325,7 +326,8 @@ def _rebuild(db: sqlite_utils.Database) -> dict[str, int]:
         for m in _mentions_of(db, "1 = 1", [], latest):
             count += 1
             if m["latest"]:
-                _tally(units, m["canonical"], m["level"], m["kind"], m["raw"], m["note"], m["role"], m["doc_id"])
+                _tally_rows(units, [(m["canonical"], m["level"], m["kind"], m["raw"], m["note"], m["role"],
+                                     m["doc_id"])])
             yield m
 
     db.execute("delete from unit_mentions")
@@ -373,29 +375,37 @@ def _incremental(db: sqlite_utils.Database, changed: set[str]) -> bool:
     conn.execute("delete from _affected_units")
     conn.executemany("insert or ignore into _affected_units values (?)", [(c,) for c in affected])
     units: dict[str, dict[str, Any]] = {}
-    for row in conn.execute(
-            "select canonical, level, kind, raw, note, role, doc_id from unit_mentions "
-            "where latest = 1 and canonical in (select canonical from _affected_units) "
-            "order by result_id, measure_id, responsibility_id"):
-        _tally(units, *row)
+    cols = "select canonical, level, kind, raw, note, role, doc_id from unit_mentions where latest = 1"
+    order = "order by result_id, measure_id, responsibility_id"
+    if len(affected) * 2 >= conn.execute("select count(*) from units").fetchone()[0]:
+        # Most units (all, in a new database): one scan, the others' tallies dropped after (a
+        # per-row `in` test cost more than the scan); else only the affected units' mentions.
+        _tally_rows(units, conn.execute(f"{cols} {order}"))
+        units = {name: u for name, u in units.items() if name in affected}
+    else:
+        _tally_rows(units, conn.execute(f"{cols} and canonical in (select canonical from _affected_units) {order}"))
     conn.execute("delete from units where canonical in (select canonical from _affected_units)")
     _insert(db, "units", _unit_rows(units))
     return True
 
 
-def _tally(units: dict[str, dict[str, Any]], canonical: str, level: str | None, kind: str, raw: str,
-           note: str | None, role: str, doc_id: str) -> None:
-    """Add one latest mention to its unit's counts."""
-    acc = units.get(canonical)
-    if acc is None:
-        acc = units[canonical] = {"levels": Counter(), "kind": kind, "docs": set(),
-                                  "aliases": Counter(), "notes": set(), "roles": Counter()}
-    acc["levels"][level] += 1
-    acc["docs"].add(doc_id)
-    acc["aliases"][raw] += 1
-    acc["roles"][role] += 1
-    if note:
-        acc["notes"].add(note)
+def _tally_rows(units: dict[str, dict[str, Any]], rows: Iterable[tuple[Any, ...]]) -> None:
+    """Add latest mentions (canonical, level, kind, raw, note, role, doc_id), in the order a
+    rebuild reads them, to their units' counts (plain dicts: the loop runs once per mention
+    of the run's units, 386,000 times for 10,000 documents)."""
+    get = units.get
+    for canonical, level, kind, raw, note, role, doc_id in rows:
+        acc = get(canonical)
+        if acc is None:
+            acc = units[canonical] = {"levels": {}, "kind": kind, "docs": set(), "aliases": {}, "notes": set(),
+                                      "roles": {}}
+        levels, aliases, roles = acc["levels"], acc["aliases"], acc["roles"]
+        levels[level] = levels.get(level, 0) + 1
+        acc["docs"].add(doc_id)
+        aliases[raw] = aliases.get(raw, 0) + 1
+        roles[role] = roles.get(role, 0) + 1
+        if note:
+            acc["notes"].add(note)
 
 
 def _json(value: Any) -> str:
