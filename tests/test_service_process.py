@@ -84,9 +84,12 @@ def test_kill_9_takes_the_child_with_it_and_the_restart_stores_each_once(tmp_pat
         (child,) = children(proc.pid)
         for i in range(30):
             assert c.post("/v1/documents", json={"doc_id": f"k{i}", "text": text(i)}).status_code in (200, 202)
+        wait_until(lambda: len(children(child)) == 2, what="no pool")  # its --jobs 2 pool, from its first run
+        pool = children(child)
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
         wait_until(lambda: gone(child), what="the worker process outlived its server")
+        wait_until(lambda: all(gone(p) for p in pool), what="the pool outlived the worker process")
     with live(create_app(Settings(db=db, backend="rules"))) as c:  # the restart
         wait_until(lambda: c.get("/healthz").json()["queue"]["ok"] == 30, what="not every document was stored")
         q = c.get("/healthz").json()["queue"]

@@ -154,7 +154,11 @@ def _child_main(conn: Connection, parent_end: Connection, backend: Backend, db_p
             try:
                 msg = conn.recv()
             except (EOFError, OSError):
-                os._exit(PARENT_GONE)  # the server is gone: its restart queues again what we held
+                # The server is gone: its restart queues again what we held. Our pool's processes
+                # go with us (they would wait on their queue forever).
+                for p in multiprocessing.active_children():
+                    p.kill()
+                os._exit(PARENT_GONE)
             if msg == "wake":
                 worker.wake()
             elif msg == "stop":
