@@ -10,6 +10,7 @@ ones are in flight), and the worker claims more while documents are in flight.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -204,3 +205,31 @@ def test_the_worker_claims_more_while_documents_are_in_flight(tmp_path: Path, jo
     assert sum(n for _, n in seen) == 6 and seen[0] == (0, 2)
     assert any(in_flight > 0 for in_flight, _ in seen[1:])  # the next claim did not wait for the first
     assert rows(db, "select count(*), count(distinct doc_id) from results") == [(6, 6)]
+
+
+# ---- collecting without polling ------------------------------------------------------------------
+
+
+def test_get_with_wait_answers_once_done_and_always_the_latest_result(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from summarizer.interfaces.cli import app as cli
+
+    db = tmp_path / "r.db"
+    with live(create_app(Settings(db=db, backend="rules"))) as c:
+        for i in range(5):  # posted without waiting; collected afterwards with a long poll
+            assert c.post("/v1/documents", json={"doc_id": f"g{i}", "text": text(i)}).status_code in (200, 202)
+        got = [c.get(f"/v1/documents/g{i}", params={"wait": 20}) for i in range(5)]
+        assert [(r.status_code, r.json()["status"]) for r in got] == [(200, "ok")] * 5
+        shown = CliRunner().invoke(cli, ["show", "g4", "--db", str(db), "--json"])
+        assert shown.exit_code == 0 and json.loads(shown.output) == got[4].json()["result"]
+        assert c.get("/v1/documents/nope", params={"wait": 1}).status_code == 404
+        # `summarizer run` stores a newer version of g0 (its file, edited): GET answers that one,
+        # not the service's own result it still holds in memory.
+        upload = Path(rows(db, "select path from documents where id = 'g0'")[0][0])
+        upload.write_text(text(0) + "二、强化资金保障。\n", encoding="utf-8")
+        assert CliRunner().invoke(cli, ["run", str(upload), "--db", str(db), "--backend", "rules"]).exit_code == 0
+        newer = c.get("/v1/documents/g0", params={"wait": 5}).json()["result"]
+        assert len(newer["measures"]) == len(got[0].json()["result"]["measures"]) + 1
+        shown = CliRunner().invoke(cli, ["show", "g0", "--db", str(db), "--json"])
+        assert json.loads(shown.output) == newer
