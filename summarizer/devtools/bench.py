@@ -622,8 +622,9 @@ def _post_all(base_url: str, files: list[Path], clients: int, wait_s: float = 30
 
     mode `wait`: each posts one with `?wait=`, takes the 200 with the result, posts the next
     (one document in flight per client). mode `submit`: each posts its share without waiting
-    (202), then collects every result from its status URL, as a crawler would: the queue
-    holds many documents at once, so the service can batch them as `run` does."""
+    (202), then collects every result from its status URL with `?wait=` (a long poll), as a
+    crawler would: the queue holds many documents at once, so the service can batch them as
+    `run` does."""
     import queue
     import resource
     import threading
@@ -660,15 +661,8 @@ def _post_all(base_url: str, files: list[Path], clients: int, wait_s: float = 30
                     done(f, r, t0)
                 else:
                     posted.append((f, r.json()["status_url"], t0))
-            for f, url, t0 in posted:  # submit mode: collect
-                deadline = time.perf_counter() + wait_s
-                while True:
-                    r = http.get(url)
-                    if r.status_code != 200 or r.json().get("status") not in ("queued", "running") \
-                            or time.perf_counter() > deadline:
-                        break
-                    time.sleep(0.02)
-                done(f, r, t0)
+            for f, url, t0 in posted:  # submit mode: collect, each with a long poll (no polling loop)
+                done(f, http.get(url, params={"wait": wait_s}), t0)
 
     threads = [threading.Thread(target=client) for _ in range(clients)]
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
@@ -962,8 +956,8 @@ def write_report(out_dir: Path, res: dict[str, Any]) -> Path:
                "client threads share the documents (multipart uploads). Mode **wait**: each client posts one "
                "with `?wait=`, takes the 200 with the result and posts the next (one document in flight per "
                "client; latency = one post to its answer). Mode **submit**: each client posts its share without "
-               "waiting (202), then collects each result from its status URL, as a crawler would (latency = "
-               "post to result collected). docs/s = documents over the wall time from the first post to the "
+               "waiting (202), then collects each result from its status URL with `?wait=` (a long poll), as a "
+               "crawler would (latency = post to result collected). docs/s = documents over the wall time from the first post to the "
                "last result. `summarizer run` = `run_batch` with the same `--jobs N` on the same files in a "
                "fresh process, fresh db, run just before each level (the machine's load drifts; each ratio "
                "compares runs made moments apart). The service's pipeline (the rules backend) runs in a "
