@@ -233,3 +233,14 @@ def test_get_with_wait_answers_once_done_and_always_the_latest_result(tmp_path: 
         assert len(newer["measures"]) == len(got[0].json()["result"]["measures"]) + 1
         shown = CliRunner().invoke(cli, ["show", "g0", "--db", str(db), "--json"])
         assert json.loads(shown.output) == newer
+
+
+def test_the_readability_check_leaves_no_file_behind(tmp_path: Path) -> None:
+    with live(create_app(Settings(db=tmp_path / "r.db", backend="rules"))) as c:
+        bad = c.post("/v1/documents", files={"file": ("b.txt", b"\x00\x01" * 20, "text/plain")})
+        assert bad.status_code == 422 and bad.json()["detail"].startswith("b.txt: binary file")
+        assert c.post("/v1/documents?wait=20", files={"file": ("ok.txt", text(1).encode(), "text/plain")}
+                      ).json()["status"] == "ok"
+    scratch = tmp_path / "r.db.uploads" / ".check"
+    assert scratch.is_dir() and list(scratch.iterdir()) == []
+    assert sorted(p.name for p in (tmp_path / "r.db.uploads").iterdir()) == [".check", "ok.txt"]
