@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry
 from conftest import rows
 from live_server import live
 from test_service import serve_process
@@ -61,12 +62,16 @@ def wait_until(check, cap_s: float = 30.0, what: str = "") -> None:  # type: ign
 
 
 def test_rules_run_in_a_child_process_model_backends_in_a_thread(tmp_path: Path) -> None:
-    app = create_app(Settings(db=tmp_path / "r.db", backend="rules"))
+    registry = CollectorRegistry()
+    app = create_app(Settings(db=tmp_path / "r.db", backend="rules"), registry=registry)
     with live(app) as c:
         worker = app.state.service.worker
         assert isinstance(worker, WorkerProcess) and worker.process.pid != os.getpid()
         r = c.post("/v1/documents?wait=20", json={"doc_id": "p", "text": text(0)})
         assert r.status_code == 200 and r.json()["status"] == "ok"
+        # the child's report crossed the pipe before its answer did
+        assert registry.get_sample_value("summarizer_documents_total", {"outcome": "ok"}) == 1
+        assert registry.get_sample_value("summarizer_job_seconds_count", {"stage": "processing"}) == 1
         assert r.json()["result"] == c.get("/v1/documents/p").json()["result"]  # the same JSON read back
         assert rows(tmp_path / "r.db", "select pid from runs") == [(worker.process.pid,)]
         child = worker.process

@@ -413,11 +413,12 @@ class Worker:
         done = claim.done.pop(c.seq, None)
         if done is None:
             return  # not recorded (cut off by the shutdown): `stop` requeues it
-        self._finished(c, done, result_json(o.result) if o.result else None)
         now = time.perf_counter()
         spent, claim.last = now - claim.last, now
         self.seconds_per_doc = 0.8 * self.seconds_per_doc + 0.2 * spent
+        # Counted before it is answered: a client that reads /metrics after its answer sees it.
         self._report(claim, [(done["status"], max(0.0, claim.claimed_at.pop(c.seq, c.created) - c.created), spent)])
+        self._finished(c, done, result_json(o.result) if o.result else None)
 
     def _report(self, claim: _Claim, outcomes: list[tuple[str, float, float]]) -> None:
         """Metrics, document by document: a stream lasts as long as the queue is busy."""
