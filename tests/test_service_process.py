@@ -84,19 +84,13 @@ def test_rules_run_in_a_child_process_model_backends_in_a_thread(tmp_path: Path)
     assert rows(tmp_path / "t.db", "select pid from runs") == [(os.getpid(),)]
 
 
-def test_kill_9_takes_the_child_with_it_and_the_restart_stores_each_once(tmp_path: Path) -> None:
-    db = tmp_path / "r.db"
-    with serve_process(db, "--backend", "rules", "--jobs", "2") as (proc, c):
-        (child,) = children(proc.pid)
-        for i in range(30):
-            assert c.post("/v1/documents", json={"doc_id": f"k{i}", "text": text(i)}).status_code in (200, 202)
-        wait_until(lambda: len(children(child)) == 2, what="no pool")  # its --jobs 2 pool, from its first run
-        pool = children(child)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
-        wait_until(lambda: gone(child), what="the worker process outlived its server")
-        wait_until(lambda: all(gone(p) for p in pool), what="the pool outlived the worker process")
-    with live(create_app(Settings(db=db, backend="rules"))) as c:  # the restart
+def post_30(c, prefix: str) -> None:  # type: ignore[no-untyped-def]
+    for i in range(30):
+        assert c.post("/v1/documents", json={"doc_id": f"{prefix}{i}", "text": text(i)}).status_code in (200, 202)
+
+
+def restart_stores_all_30_once(db: Path) -> None:
+    with live(create_app(Settings(db=db, backend="rules"))) as c:
         wait_until(lambda: c.get("/healthz").json()["queue"]["ok"] == 30, what="not every document was stored")
         q = c.get("/healthz").json()["queue"]
         assert q["queued"] == q["running"] == q["failed"] == 0
@@ -104,12 +98,25 @@ def test_kill_9_takes_the_child_with_it_and_the_restart_stores_each_once(tmp_pat
     assert rows(db, "select count(*) from jobs where status = 'ok' and body is null") == [(30,)]
 
 
+def test_kill_9_takes_the_child_with_it_and_the_restart_stores_each_once(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    with serve_process(db, "--backend", "rules", "--jobs", "2") as (proc, c):
+        (child,) = children(proc.pid)
+        post_30(c, "k")
+        wait_until(lambda: len(children(child)) == 2, what="no pool")  # its --jobs 2 pool, from its first run
+        pool = children(child)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        wait_until(lambda: gone(child), what="the worker process outlived its server")
+        wait_until(lambda: all(gone(p) for p in pool), what="the pool outlived the worker process")
+    restart_stores_all_30_once(db)
+
+
 def test_sigterm_loses_nothing_and_the_child_exits(tmp_path: Path) -> None:
     db = tmp_path / "r.db"
     with serve_process(db, "--backend", "rules", "--jobs", "2") as (proc, c):
         (child,) = children(proc.pid)
-        for i in range(30):
-            assert c.post("/v1/documents", json={"doc_id": f"s{i}", "text": text(i)}).status_code in (200, 202)
+        post_30(c, "s")
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=60)
         assert proc.returncode in (0, -signal.SIGTERM)
@@ -118,9 +125,7 @@ def test_sigterm_loses_nothing_and_the_child_exits(tmp_path: Path) -> None:
     (ok,) = rows(db, "select count(*) from jobs where status = 'ok'")[0]
     assert rows(db, "select count(*) from jobs where status = 'queued'") == [(30 - ok,)]
     assert rows(db, "select count(*) from results") == [(ok,)]
-    with live(create_app(Settings(db=db, backend="rules"))) as c:
-        wait_until(lambda: c.get("/healthz").json()["queue"]["ok"] == 30, what="not every document was stored")
-    assert rows(db, "select count(*), count(distinct doc_id) from results") == [(30, 30)]
+    restart_stores_all_30_once(db)
 
 
 class _Stuck(RulesBackend):

@@ -261,7 +261,10 @@ class Worker:
     The pipeline stays open across claims (`RunSession`): one `runs` row (options
     `serve`), one set of worker processes and one connection per busy period, not
     per document. A claim takes up to `batch` queued documents (several when
-    clients post faster than one is processed), `jobs` of them at once. When the
+    clients post faster than one is processed), and the session is fed as a stream:
+    while documents are in flight the worker claims more as the pipeline has room,
+    so its processes never wait for the tail of one claim (`_stream`). Each document
+    is committed and answered as soon as it is stored. When the
     queue has been empty for `idle_refresh` seconds the session is closed: its run
     row gets its final counts and the derived tables (canonical units, views) are
     refreshed for the results it wrote. The thread sleeps on an event that a
