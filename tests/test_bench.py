@@ -101,7 +101,7 @@ def test_bench_serve_smoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         assert r["p50_ms"] <= r["p95_ms"] and r["docs_per_s"] > 0
         assert r["ratio"] == r["docs_per_s"] / r["cli_docs_per_s"]
         assert r["cli_cpu_ms"] > 0 and r["serve_cpu_ms"] is None  # no server process here to read
-        assert r["client_cpu_ms"] > 0
+        assert r["client_cpu_ms"] > 0 and r["pipeline_cpu_ms"] is None
     assert (out / "serve_docs_per_s.png").read_bytes().startswith(b"\x89PNG")
     with pytest.raises(ValueError, match="unknown serve modes"):
         run_bench(out, {"serve"}, clients=(2,), serve_docs=4, serve_modes=("poll",), log=lambda s: None)
