@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import multiprocessing
 import os
 import signal
@@ -406,7 +407,16 @@ class RunSession:
                                                  initargs=(backend if cpu_only else None,
                                                            bool(getattr(backend, "rules_first", False)), run_id,
                                                            results))
-                self.ppool.submit(int).result()  # workers fork now, before this process starts threads
+                # Workers fork now, before this process starts threads. With the garbage collector's
+                # objects frozen: a worker never finalizes what it inherited. A server forks from a
+                # thread while others may be inside SQLite; a worker that collected an inherited
+                # connection then locked SQLite's mutex, held forever by a thread it does not have
+                # (seen: `summarizer serve --jobs 2` hung with its pool blocked in sqlite3_free).
+                gc.freeze()
+                try:
+                    self.ppool.submit(int).result()
+                finally:
+                    gc.unfreeze()
             if threads:
                 self.tpool = ThreadPoolExecutor(max_workers=threads)
             self.heartbeat = runstatus.Heartbeat(db_path, run_id).__enter__()

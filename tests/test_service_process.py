@@ -254,3 +254,38 @@ def test_the_readability_check_leaves_no_file_behind(tmp_path: Path) -> None:
     scratch = tmp_path / "r.db.uploads" / ".check"
     assert scratch.is_dir() and list(scratch.iterdir()) == []
     assert sorted(p.name for p in (tmp_path / "r.db.uploads").iterdir()) == [".check", "ok.txt"]
+
+
+class _Marker:
+    """Garbage in a reference cycle that says which process collected it."""
+
+    def __init__(self, out: Path) -> None:
+        self.out, self.me = out, self
+
+    def __del__(self) -> None:
+        with self.out.open("a") as f:
+            f.write(f"{os.getpid()}\n")
+
+
+def test_pool_workers_never_collect_what_they_inherited(tmp_path: Path) -> None:
+    """A worker process that finalized an inherited SQLite connection could block forever on a
+    mutex held, at the fork, by another thread of a server: the pool forks with the collector's
+    objects frozen, so what a worker inherited is never collected there."""
+    import gc
+
+    out = tmp_path / "collected"
+    gc.disable()  # the cycle stays uncollected until the fork
+    try:
+        _Marker(out)
+        session = RunSession(tmp_path / "r.db", get_backend("rules"), jobs=2)
+        try:
+            assert session.ppool is not None
+            for _ in range(4):  # each worker collects (any of them may take a task)
+                session.ppool.submit(gc.collect).result()
+        finally:
+            session.completed = True
+            session.close()
+    finally:
+        gc.enable()
+    gc.collect()  # here, in this process, the cycle is garbage as any other
+    assert out.read_text().split() == [str(os.getpid())]
