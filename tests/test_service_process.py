@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from prometheus_client import CollectorRegistry
 from conftest import rows
 from live_server import live
+from prometheus_client import CollectorRegistry
 from test_service import serve_process
 from test_service_worker import post, wait_final
 

@@ -971,9 +971,10 @@ def write_report(out_dir: Path, res: dict[str, Any]) -> Path:
                "with `?wait=`, takes the 200 with the result and posts the next (one document in flight per "
                "client; latency = one post to its answer). Mode **submit**: each client posts its share without "
                "waiting (202), then collects each result from its status URL with `?wait=` (a long poll), as a "
-               "crawler would (latency = post to result collected). docs/s = documents over the wall time from the first post to the "
-               "last result. `summarizer run` = `run_batch` with the same `--jobs N` on the same files in a "
-               "fresh process, fresh db, run just before each level (the machine's load drifts; each ratio "
+               "crawler would (latency = post to result collected). docs/s = documents over the wall time "
+               "from the first post to the last result. `summarizer run` = `run_batch` with the same "
+               "`--jobs N` on the same files in a fresh process, fresh db, run just before each level (the "
+               "machine's load drifts; each ratio "
                "compares runs made moments apart). The service's pipeline (the rules backend) runs in a "
                "worker process of its own, HTTP in the server's process; with jobs N > 1 that worker process "
                "has min(N, cores) processes of its own that read and extract while it writes, as `run` does.",

@@ -248,8 +248,8 @@ async def get_document(
     `wait`, a document still queued or running is answered once it finishes (or when the
     wait is over): a client that posted many documents collects them without polling.
     """
-    if wait > 0:
-        job = await run_in_threadpool(state.jobs.latest_for, doc_id)  # type: ignore[union-attr]
+    if wait > 0 and state.jobs is not None:
+        job = await run_in_threadpool(state.jobs.latest_for, doc_id)
         if job is not None and job["status"] not in FINAL:
             await wait_for(state, job, wait)
     # Built from validated parts (the result is `result_json`): answered as is, as POST does.

@@ -9,9 +9,10 @@ interpreter to itself and HTTP runs beside it on the other core.
 
 The child runs the very `Worker` a thread would (same claims, same `RunSession`,
 same transaction for a job's outcome); the queue is already SQLite, so nothing
-about the work crosses the pipe. What does: a wake-up per submission (and stop,
-cancel) one way; each finished job (its row and result JSON, for the requests
-waiting on it) and each batch report (metrics) the other.
+about the work crosses between them. What does: one byte a command down a control
+pipe (a wake-up per submission, stop, cancel: a single write, no lock, so a signal
+handler may send one); each finished job (its row and result JSON, for the requests
+waiting on it) and each metrics report back over a multiprocessing pipe.
 
 Guarantees as with the thread: the child ignores SIGINT and SIGTERM (the server
 decides when to stop, and tells it); a stop lets the current work finish for the
@@ -38,6 +39,7 @@ from summarizer.service.jobs import BatchReport, JobStore, RecentResults, Worker
 log = logging.getLogger("summarizer.service")
 
 PARENT_GONE = 3  # the child's exit status when the server went away without stopping it
+WAKE, STOP, CANCEL = b"w", b"s", b"c"  # the server's commands, a byte each
 
 
 class WorkerProcess:
@@ -53,19 +55,23 @@ class WorkerProcess:
         self.on_finished: list[Callable[[str], None]] = []  # called with a job id (from the pipe's thread)
         self.on_batch: list[Callable[[BatchReport], None]] = []
         self.process: Any = None
-        self._conn: Connection | None = None
-        self._send_lock = threading.Lock()
+        self._conn: Connection | None = None  # the child's messages
+        self._control: int | None = None  # write end of the control pipe: one byte a command
         self._reader: threading.Thread | None = None
 
     def start(self) -> None:
         # fork: the child starts at once with the modules and the backend already loaded.
         ctx = multiprocessing.get_context("fork")
-        mine, theirs = ctx.Pipe()
-        self.process = ctx.Process(target=_child_main, args=(theirs, mine, *self._args),
+        mine, theirs = ctx.Pipe(duplex=False)
+        control_r, control_w = os.pipe()
+        self.process = ctx.Process(target=_child_main, args=(theirs, mine, control_r, control_w, *self._args),
                                    name="summarizer-worker")  # not daemonic: it may start its own pool
         self.process.start()
-        theirs.close()  # the child's end lives in the child only: our exit is its end-of-file
-        self._conn = mine
+        # The child's ends live in the child only: our exit (even kill -9) is its end-of-file.
+        theirs.close()
+        os.close(control_r)
+        os.set_blocking(control_w, False)  # a child that stopped reading never blocks the event loop
+        self._conn, self._control = mine, control_w
         self._reader = threading.Thread(target=self._read, name="summarizer-worker-pipe", daemon=True)
         self._reader.start()
 
@@ -74,20 +80,20 @@ class WorkerProcess:
         return self.process is not None and self.process.is_alive()
 
     def wake(self) -> None:
-        self._send("wake")
+        self._send(WAKE)
 
     def stop_taking_work(self) -> None:
-        self._send("stop")
+        self._send(STOP)
 
     def stop(self, grace: float = 10.0) -> int:
         """As `Worker.stop`: no more claims; the current work has `grace` seconds, then the backend
         is cancelled, then the child is killed. Returns how many documents were queued again."""
         proc = self.process
         if proc is not None:
-            self._send("stop")
+            self._send(STOP)
             proc.join(grace)
             if proc.is_alive():
-                self._send("cancel")
+                self._send(CANCEL)
                 proc.join(2.0)
             if proc.is_alive():
                 log.warning("the worker did not stop; killing it")
@@ -97,17 +103,20 @@ class WorkerProcess:
             self._reader.join(5.0)  # the pipe's last messages: answers for the waiting requests
         if self._conn is not None:
             self._conn.close()
+        if self._control is not None:
+            os.close(self._control)
+            self._control = None
         return self.store.requeue_orphans()
 
-    def _send(self, msg: str) -> None:
-        conn = self._conn
-        if conn is None:
+    def _send(self, command: bytes) -> None:
+        """One byte down the control pipe: a single write, no lock, so it is safe from a signal
+        handler (SIGTERM's `stop_taking_work`) that interrupted a `wake` in the same thread."""
+        if self._control is None:
             return
-        with self._send_lock:
-            try:
-                conn.send(msg)
-            except (OSError, ValueError):  # the child is gone: `stop` and `alive` say so
-                pass
+        try:
+            os.write(self._control, command)
+        except OSError:  # the child is gone (`stop` and `alive` say so), or its pipe is full of wake-ups
+            pass
 
     def _read(self) -> None:
         """The child's messages, until it exits."""
@@ -125,13 +134,14 @@ class WorkerProcess:
                 for fn in self.on_finished:
                     fn(job_id)
             elif msg[0] == "batch":
-                for fn in self.on_batch:
-                    fn(msg[1])
+                for report_to in self.on_batch:
+                    report_to(msg[1])
 
 
-def _child_main(conn: Connection, parent_end: Connection, backend: Backend, db_path: Path, jobs: int,
-                batch: int, idle_refresh: float) -> None:
+def _child_main(conn: Connection, parent_end: Connection, control: int, control_w: int, backend: Backend,
+                db_path: Path, jobs: int, batch: int, idle_refresh: float) -> None:
     parent_end.close()
+    os.close(control_w)  # only the server writes: its exit closes the pipe
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C and SIGTERM are the server's to handle
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     worker = Worker(JobStore(db_path), backend, db_path, jobs=jobs, batch=batch, idle_refresh=idle_refresh)
@@ -152,18 +162,20 @@ def _child_main(conn: Connection, parent_end: Connection, backend: Backend, db_p
     def listen() -> None:
         while True:
             try:
-                msg = conn.recv()
-            except (EOFError, OSError):
+                commands = os.read(control, 512)
+            except OSError:
+                commands = b""
+            if not commands:
                 # The server is gone: its restart queues again what we held. Our pool's processes
                 # go with us (they would wait on their queue forever).
                 for p in multiprocessing.active_children():
                     p.kill()
                 os._exit(PARENT_GONE)
-            if msg == "wake":
-                worker.wake()
-            elif msg == "stop":
+            if STOP in commands:
                 worker.stop_taking_work()
-            elif msg == "cancel":
+            elif WAKE in commands:
+                worker.wake()
+            if CANCEL in commands:
                 cancel = getattr(backend, "cancel", None)
                 if cancel is not None:
                     cancel()
