@@ -289,3 +289,26 @@ def test_pool_workers_never_collect_what_they_inherited(tmp_path: Path) -> None:
         gc.enable()
     gc.collect()  # here, in this process, the cycle is garbage as any other
     assert out.read_text().split() == [str(os.getpid())]
+
+
+def test_the_worker_process_never_collects_what_it_inherited(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from summarizer.service import worker_process
+
+    db = tmp_path / "r.db"
+    store.open_db(db).close()
+    out = tmp_path / "collected"
+    monkeypatch.setattr(worker_process, "_child_main", lambda *args: gc.collect())  # the child only collects
+    gc.disable()
+    try:
+        _Marker(out)
+        worker = WorkerProcess(JobStore(db), get_backend("rules"), db)
+        worker.start()
+        worker.process.join(30)
+    finally:
+        gc.enable()
+    assert worker.process.exitcode == 0
+    worker.stop(grace=1)
+    gc.collect()
+    assert out.read_text().split() == [str(os.getpid())]

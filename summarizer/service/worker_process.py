@@ -23,6 +23,7 @@ pipe and exits at once: the restart queues again what it held, as for the thread
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -66,7 +67,14 @@ class WorkerProcess:
         control_r, control_w = os.pipe()
         self.process = ctx.Process(target=_child_main, args=(theirs, mine, control_r, control_w, *self._args),
                                    name="summarizer-worker")  # not daemonic: it may start its own pool
-        self.process.start()
+        # Forked with the collector's objects frozen, as `RunSession` forks its pool: the child never
+        # finalizes a SQLite connection it inherited from a thread it does not have (whose lock it
+        # could wait on forever).
+        gc.freeze()
+        try:
+            self.process.start()
+        finally:
+            gc.unfreeze()
         # The child's ends live in the child only: our exit (even kill -9) is its end-of-file.
         theirs.close()
         os.close(control_r)
