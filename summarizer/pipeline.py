@@ -38,7 +38,7 @@ import time
 import traceback
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent import futures
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -409,6 +409,7 @@ class RunSession:
         self.writer = _Writer(db, backend, run_id, force, self.summary, on_doc, keep_results)
         self.writer.in_transaction = in_transaction
         self.writer.each = commit_each
+        self._queue: deque[_Item] = deque()  # fed to `process`, not written yet
         self.ppool: ProcessPoolExecutor | None = None
         self.tpool: ThreadPoolExecutor | None = None
         try:
@@ -418,7 +419,16 @@ class RunSession:
                                                  initargs=(backend if cpu_only else None,
                                                            bool(getattr(backend, "rules_first", False)), run_id,
                                                            results))
-                self.ppool.submit(int).result()  # workers fork now, before this process starts threads
+                # Workers fork now, before this process starts threads. With the garbage collector's
+                # objects frozen: a worker never finalizes what it inherited. A server forks from a
+                # thread while others may be inside SQLite; a worker that collected an inherited
+                # connection then locked SQLite's mutex, held forever by a thread it does not have
+                # (seen: `summarizer serve --jobs 2` hung with its pool blocked in sqlite3_free).
+                gc.freeze()
+                try:
+                    self.ppool.submit(int).result()
+                finally:
+                    gc.unfreeze()
             if threads:
                 self.tpool = ThreadPoolExecutor(max_workers=threads)
             self.heartbeat = runstatus.Heartbeat(db_path, run_id).__enter__()
@@ -447,21 +457,32 @@ class RunSession:
             prep = _cpu_stage(item.path, item.doc_id, self.backend if self.cpu_only else None, rules_first=False)
             item.prepared = prep if self.cpu_only else _model_stage(self.backend, prep)
 
-    def process(self, files: list[Path]) -> None:
+    def process(self, files: Iterable[Path | None]) -> None:
         """Run these files through every stage; every outcome is committed and reported on return.
+
+        `files` may be a generator that yields work as it arrives (the service's worker):
+        None stands for "nothing new just now", and the oldest document in flight is
+        written (waited for, if need be) before the generator is asked again; it reads
+        `in_flight` to tell whether there is any. So new documents join while earlier
+        ones are still in the worker processes, and the pool never idles at the tail of
+        one batch while the next waits.
 
         Ids are handed out per call (a file fed again later is a new version, not a
         duplicate in this run). StoreError/sqlite3.Error: the database failed; the
         caller closes the session (`closing` does), which records why.
         """
-        if self.grows:
-            self.planned += len(files)
         db, ident, writer = self.db, self.ident, self.writer
         ids = identity.DocIds(db)
         try:
-            queue: deque[_Item] = deque()
+            queue = self._queue = deque()
             limit = _in_flight(self.jobs, self.procs)
             for path in files:
+                if path is None:
+                    if queue:
+                        _drain_one(queue, writer, self._compute)
+                    continue
+                if self.grows:
+                    self.planned += 1
                 sha = identity.file_sha256(path)
                 got = ids.assign(path, sha)
                 item = _Item(path, got.doc_id, got.note, sha)
@@ -483,6 +504,18 @@ class RunSession:
         except (StoreError, sqlite3.Error) as exc:
             self.failure = str(exc) if isinstance(exc, StoreError) else guard.describe(exc, self.db_path)
             raise
+        finally:
+            self._queue = deque()
+
+    @property
+    def in_flight(self) -> int:
+        """Documents fed to `process` and not yet written (a generator feeding it reads this)."""
+        return len(self._queue)
+
+    @property
+    def room(self) -> int:
+        """How many more documents `process` takes before it writes the oldest."""
+        return max(0, _in_flight(self.jobs, self.procs) - 1 - len(self._queue))
 
     @contextlib.contextmanager
     def closing(self, refresh: bool = True) -> Iterator[RunSession]:

@@ -91,14 +91,20 @@ def test_bench_serve_smoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     out = tmp_path / "bench"
     md = run_bench(out, {"serve"}, clients=(2,), serve_docs=4, log=lambda s: None)
     text = md.read_text(encoding="utf-8")
-    assert "| jobs | clients | serve docs/s | run docs/s | serve / run | p50 ms | p95 ms |" in text
-    assert seen_jobs == cli_jobs == [1]  # the service and `run` get the same --jobs
+    assert "| jobs | clients | mode | serve docs/s | run docs/s | serve / run | p50 ms | p95 ms |" in text
+    # the service and `run` get the same --jobs; one `run` per level, one server per client mode
+    assert seen_jobs == [1, 1] and cli_jobs == [1]
     rows = json.loads((out / "bench.json").read_text(encoding="utf-8"))["serve"]["rows"]
-    assert [(r["jobs"], r["clients"], r["docs"], r["cli_docs"], r["failed"]) for r in rows] == [(1, 2, 4, 4, 0)]
-    assert rows[0]["p50_ms"] <= rows[0]["p95_ms"] and rows[0]["docs_per_s"] > 0
-    assert rows[0]["ratio"] == rows[0]["docs_per_s"] / rows[0]["cli_docs_per_s"]
+    assert [(r["jobs"], r["clients"], r["mode"], r["docs"], r["cli_docs"], r["failed"]) for r in rows] == [
+        (1, 2, "wait", 4, 4, 0), (1, 2, "submit", 4, 4, 0)]
+    for r in rows:
+        assert r["p50_ms"] <= r["p95_ms"] and r["docs_per_s"] > 0
+        assert r["ratio"] == r["docs_per_s"] / r["cli_docs_per_s"]
+        assert r["cli_cpu_ms"] > 0 and r["serve_cpu_ms"] is None  # no server process here to read
+        assert r["client_cpu_ms"] > 0 and r["pipeline_cpu_ms"] is None
     assert (out / "serve_docs_per_s.png").read_bytes().startswith(b"\x89PNG")
-    assert rows[0]["cli_cpu_ms"] > 0 and rows[0]["serve_cpu_ms"] is None  # no server process here to read
+    with pytest.raises(ValueError, match="unknown serve modes"):
+        run_bench(out, {"serve"}, clients=(2,), serve_docs=4, serve_modes=("poll",), log=lambda s: None)
 
 
 def test_proc_cpu_counts_a_process_and_its_children() -> None:

@@ -124,12 +124,16 @@ def test_queued_documents_are_claimed_together_and_each_stored_once(setup: tuple
     worker = make_worker(jobs, db, batch=32, idle_refresh=3600)
     reports: list[BatchReport] = []
     worker.on_batch.append(reports.append)
+    claims: list[int] = []
+    real_claim = jobs.claim
+    jobs.claim = lambda limit: (got := real_claim(limit), claims.append(len(got)))[0]  # type: ignore[method-assign]
     worker.start()  # all six are queued before the worker looks: one claim takes them all
     try:
         done = [wait_final(jobs, k) for k in keys]
     finally:
         worker.stop(grace=10)
-    assert [len(r.outcomes) for r in reports] == [6]
+    assert [n for n in claims if n] == [6]
+    assert sum(len(r.outcomes) for r in reports) == 6  # reported document by document
     assert {d["status"] for d in done} == {"ok"} and len({d["run_id"] for d in done}) == 1
     assert rows(db, "select count(*), count(distinct doc_id) from results") == [(6, 6)]
     assert rows(db, "select count(*) from doc_runs") == [(6,)]

@@ -613,9 +613,20 @@ def distinct_docs(src: Path, n: int, dest: Path) -> list[Path]:
     return files
 
 
-def _post_all(base_url: str, files: list[Path], clients: int, wait_s: float = 300.0) -> dict[str, Any]:
-    """`clients` threads share the files; each posts one, waits for its result, posts the next."""
+SERVE_MODES = ("wait", "submit")
+
+
+def _post_all(base_url: str, files: list[Path], clients: int, wait_s: float = 300.0,
+              mode: str = "wait") -> dict[str, Any]:
+    """`clients` threads share the files.
+
+    mode `wait`: each posts one with `?wait=`, takes the 200 with the result, posts the next
+    (one document in flight per client). mode `submit`: each posts its share without waiting
+    (202), then collects every result from its status URL with `?wait=` (a long poll), as a
+    crawler would: the queue holds many documents at once, so the service can batch them as
+    `run` does."""
     import queue
+    import resource
     import threading
 
     import httpx2
@@ -627,37 +638,50 @@ def _post_all(base_url: str, files: list[Path], clients: int, wait_s: float = 30
     failures: list[str] = []
     lock = threading.Lock()
 
+    def done(f: Path, r: Any, t0: float) -> None:
+        dt_s = time.perf_counter() - t0
+        with lock:
+            if r.status_code == 200 and r.json().get("status") == "ok":
+                latencies.append(dt_s)
+            else:
+                failures.append(f"{f.name}: {r.status_code} {r.text[:200]}")
+
     def client() -> None:
+        posted: list[tuple[Path, str, float]] = []
         with httpx2.Client(base_url=base_url, timeout=wait_s + 30) as http:
             while True:
                 try:
                     f = todo.get_nowait()
                 except queue.Empty:
-                    return
+                    break
                 t0 = time.perf_counter()
-                r = http.post("/v1/documents", params={"wait": wait_s},
+                r = http.post("/v1/documents", params={"wait": wait_s} if mode == "wait" else None,
                               files={"file": (f.name, f.read_bytes(), "text/plain")})
-                dt_s = time.perf_counter() - t0
-                with lock:
-                    if r.status_code == 200 and r.json().get("status") == "ok":
-                        latencies.append(dt_s)
-                    else:
-                        failures.append(f"{f.name}: {r.status_code} {r.text[:200]}")
+                if mode == "wait" or r.status_code not in (200, 202):
+                    done(f, r, t0)
+                else:
+                    posted.append((f, r.json()["status_url"], t0))
+            for f, url, t0 in posted:  # submit mode: collect, each with a long poll (no polling loop)
+                done(f, http.get(url, params={"wait": wait_s}), t0)
 
     threads = [threading.Thread(target=client) for _ in range(clients)]
+    ru0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     wall = time.perf_counter() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_SELF)
     lat = sorted(latencies)
 
     def pct(q: float) -> float | None:
         return lat[min(len(lat) - 1, int(q * len(lat)))] if lat else None
 
+    cpu = ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime
     return {"wall_s": wall, "ok": len(lat), "failed": len(failures), "failures": failures[:5],
-            "p50_ms": 1000 * pct(0.50) if lat else None, "p95_ms": 1000 * pct(0.95) if lat else None}
+            "p50_ms": 1000 * pct(0.50) if lat else None, "p95_ms": 1000 * pct(0.95) if lat else None,
+            "client_cpu_ms": 1000 * cpu / len(lat) if lat else None}
 
 
 _SERVER_PIDS: dict[str, int] = {}  # base URL -> pid of the `summarizer serve` answering there
@@ -677,6 +701,14 @@ def proc_cpu_s(pid: int) -> float | None:
         return total / tick
     except (OSError, ValueError):
         return None
+
+
+def child_pids(pid: int) -> list[int]:
+    """Live child processes of a process (Linux /proc; empty where there is none)."""
+    try:
+        return [int(k) for t in Path(f"/proc/{pid}/task").iterdir() for k in (t / "children").read_text().split()]
+    except (OSError, ValueError):
+        return []
 
 
 @contextlib.contextmanager
@@ -715,10 +747,15 @@ def serve_subprocess(db: Path, *args: str, timeout: float = 60.0) -> Iterator[st
 
 
 def bench_serve(work: Path, docs_dir: Path, log: Callable[[str], None], clients: Iterable[int] = (1, 4, 16),
-                n_docs: int = 200, jobs: Iterable[int] = (1,)) -> dict[str, Any]:
-    """Per level, `run_batch` on the documents and then the service on them, back to back: on a
-    shared machine the load drifts over minutes, so each ratio compares runs made moments apart.
-    Both get the same `--jobs` (`summarizer run --jobs N` and `summarizer serve --jobs N`)."""
+                n_docs: int = 200, jobs: Iterable[int] = (1,), modes: Iterable[str] = SERVE_MODES) -> dict[str, Any]:
+    """Per level, `run_batch` on the documents and then the service on them (once per client
+    mode), back to back: on a shared machine the load drifts over minutes, so each ratio
+    compares runs made moments apart. Both get the same `--jobs` (`summarizer run --jobs N`
+    and `summarizer serve --jobs N`)."""
+    modes = tuple(modes)
+    if set(modes) - set(SERVE_MODES):
+        raise ValueError(f"unknown serve modes {sorted(set(modes) - set(SERVE_MODES))}; choose from "
+                         f"{', '.join(SERVE_MODES)}")
     folder = work / "serve_docs"
     files = distinct_docs(docs_dir, n_docs, folder)
     rows = []
@@ -727,27 +764,36 @@ def bench_serve(work: Path, docs_dir: Path, log: Callable[[str], None], clients:
             load0 = round(os.getloadavg()[0], 2)
             cli = _worker("rules", {"docs": str(folder), "db": str(work / f"serve_cli_{j}_{c}.db"), "jobs": j})
             cli_rate = cli["docs"] / cli["wall_s"]
-            with serve_subprocess(work / f"serve_{j}_{c}.db", "--backend", "rules", "--jobs", str(j),
-                                  "--queue", str(n_docs + 100)) as base:
-                pid = _SERVER_PIDS.get(base)
-                cpu0 = proc_cpu_s(pid) if pid else None
-                r = _post_all(base, files, c)
-                cpu1 = proc_cpu_s(pid) if pid else None
-            serve_cpu = cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else None
             cli_cpu = (cli.get("cpu_main_s") or 0) + (cli.get("cpu_workers_s") or 0)
-            rate = r["ok"] / r["wall_s"] if r["wall_s"] else 0.0
-            rows.append({"jobs": j, "clients": c, "docs": r["ok"], "cli_docs": cli["docs"],
-                         "cli_wall_s": cli["wall_s"], "cli_docs_per_s": cli_rate, "wall_s": r["wall_s"],
-                         "docs_per_s": rate, "ratio": rate / cli_rate, "p50_ms": r["p50_ms"], "p95_ms": r["p95_ms"],
-                         "failed": r["failed"] + cli["docs"] - cli["ok"], "failures": r["failures"],
-                         "loadavg": [load0, round(os.getloadavg()[0], 2)],
-                         # CPU ms per document: the server process and its workers, from the first post to
-                         # the last answer (the clients excluded); `run` whole (its view refresh included).
-                         "serve_cpu_ms": 1000 * serve_cpu / r["ok"] if serve_cpu is not None and r["ok"] else None,
-                         "cli_cpu_ms": 1000 * cli_cpu / cli["docs"] if cli["docs"] else None})
-            log(f"serve: jobs {j}, {c:>2} clients: {r['ok']} docs in {r['wall_s']:.2f}s, {rate:.1f} docs/s; "
-                f"summarizer run {cli_rate:.1f} docs/s; ratio {rate / cli_rate:.2f}; p50 {r['p50_ms'] or 0:.0f} ms, "
-                f"p95 {r['p95_ms'] or 0:.0f} ms")
+            for mode in modes:
+                with serve_subprocess(work / f"serve_{j}_{c}_{mode}.db", "--backend", "rules", "--jobs", str(j),
+                                      "--queue", str(n_docs + 100)) as base:
+                    pid = _SERVER_PIDS.get(base)
+                    kids = child_pids(pid) if pid else []  # the worker process (the pipeline), if any
+                    cpu0 = proc_cpu_s(pid) if pid else None
+                    pipe0 = proc_cpu_s(kids[0]) if len(kids) == 1 else None
+                    r = _post_all(base, files, c, mode=mode)
+                    cpu1 = proc_cpu_s(pid) if pid else None
+                    pipe1 = proc_cpu_s(kids[0]) if len(kids) == 1 else None
+                serve_cpu = cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else None
+                pipe_cpu = pipe1 - pipe0 if pipe0 is not None and pipe1 is not None else None
+                rate = r["ok"] / r["wall_s"] if r["wall_s"] else 0.0
+                rows.append({"jobs": j, "clients": c, "mode": mode, "docs": r["ok"], "cli_docs": cli["docs"],
+                             "cli_wall_s": cli["wall_s"], "cli_docs_per_s": cli_rate, "wall_s": r["wall_s"],
+                             "docs_per_s": rate, "ratio": rate / cli_rate, "p50_ms": r["p50_ms"],
+                             "p95_ms": r["p95_ms"], "failed": r["failed"] + cli["docs"] - cli["ok"],
+                             "failures": r["failures"], "loadavg": [load0, round(os.getloadavg()[0], 2)],
+                             # CPU ms per document: the server process and its workers, from the first post
+                             # to the last answer; the clients (this process) apart; `run` whole (its view
+                             # refresh included).
+                             "serve_cpu_ms": 1000 * serve_cpu / r["ok"] if serve_cpu is not None and r["ok"] else None,
+                             "client_cpu_ms": r["client_cpu_ms"],
+                             # of which the worker process (the pipeline and its pool); the rest is HTTP
+                             "pipeline_cpu_ms": 1000 * pipe_cpu / r["ok"] if pipe_cpu is not None and r["ok"] else None,
+                             "cli_cpu_ms": 1000 * cli_cpu / cli["docs"] if cli["docs"] else None})
+                log(f"serve: jobs {j}, {c:>2} clients, {mode}: {r['ok']} docs in {r['wall_s']:.2f}s, "
+                    f"{rate:.1f} docs/s; summarizer run {cli_rate:.1f} docs/s; ratio {rate / cli_rate:.2f}; "
+                    f"p50 {r['p50_ms'] or 0:.0f} ms, p95 {r['p95_ms'] or 0:.0f} ms")
     return {"docs": n_docs, "rows": rows}
 
 
@@ -920,32 +966,45 @@ def write_report(out_dir: Path, res: dict[str, Any]) -> Path:
     if "serve" in res:
         sv = res["serve"]
         md += [f"## serve: the HTTP service vs `summarizer run` (rules backend, {sv['docs']} distinct documents)", "",
-               "`summarizer serve --backend rules --jobs N` in its own process, a fresh db per level; C client "
-               "threads each upload a document (multipart) with `?wait=`, take the 200 with the result, and post "
-               "the next. docs/s = documents over the wall time from the first post to the last answer; latency = "
-               "one post to its answer. `summarizer run` = `run_batch` with the same `--jobs N` on the same files "
-               "in a fresh process, fresh db, run just before each level (the machine's load drifts; each ratio "
-               "compares runs made moments apart). jobs 1: one process does everything (the service's HTTP "
-               "handling shares it with the pipeline); jobs N > 1: min(N, cores) worker processes read and "
-               "extract, the main process writes (and, for the service, answers HTTP).", "",
-               _table(["jobs", "clients", "serve docs/s", "run docs/s", "serve / run", "p50 ms", "p95 ms",
-                       "serve wall s", "run wall s", "serve CPU ms/doc", "run CPU ms/doc", "documents", "failed",
-                       "load avg start/end"],
-                      [[r.get("jobs", 1), r["clients"], r["docs_per_s"], r["cli_docs_per_s"], r["ratio"], r["p50_ms"],
-                        r["p95_ms"], r["wall_s"], r["cli_wall_s"], r.get("serve_cpu_ms"), r.get("cli_cpu_ms"),
-                        r["docs"], r["failed"], "/".join(str(x) for x in r.get("loadavg", []))]
+               "`summarizer serve --backend rules --jobs N` in its own process, a fresh db per level and mode; C "
+               "client threads share the documents (multipart uploads). Mode **wait**: each client posts one "
+               "with `?wait=`, takes the 200 with the result and posts the next (one document in flight per "
+               "client; latency = one post to its answer). Mode **submit**: each client posts its share without "
+               "waiting (202), then collects each result from its status URL with `?wait=` (a long poll), as a "
+               "crawler would (latency = post to result collected). docs/s = documents over the wall time "
+               "from the first post to the last result. `summarizer run` = `run_batch` with the same "
+               "`--jobs N` on the same files in a fresh process, fresh db, run just before each level (the "
+               "machine's load drifts; each ratio "
+               "compares runs made moments apart). The service's pipeline (the rules backend) runs in a "
+               "worker process of its own, HTTP in the server's process; with jobs N > 1 that worker process "
+               "has min(N, cores) processes of its own that read and extract while it writes, as `run` does.",
+               "",
+               _table(["jobs", "clients", "mode", "serve docs/s", "run docs/s", "serve / run", "p50 ms", "p95 ms",
+                       "serve wall s", "run wall s", "serve CPU ms/doc", "of which pipeline", "client CPU ms/doc",
+                       "run CPU ms/doc", "documents", "failed", "load avg start/end"],
+                      [[r.get("jobs", 1), r["clients"], r.get("mode", "wait"), r["docs_per_s"], r["cli_docs_per_s"],
+                        r["ratio"], r["p50_ms"], r["p95_ms"], r["wall_s"], r["cli_wall_s"], r.get("serve_cpu_ms"),
+                        r.get("pipeline_cpu_ms"), r.get("client_cpu_ms"), r.get("cli_cpu_ms"), r["docs"], r["failed"],
+                        "/".join(str(x) for x in r.get("loadavg", []))]
                        for r in sv["rows"]]), "",
                "CPU ms/doc: what each side cost whatever else shared the cores: the server process and its "
-               "worker processes from the first post to the last answer (not the clients), and the whole "
-               "`run` (its view refresh included; the service refreshes when idle, after the clock stops).", "",
+               "worker processes from the first post to the last answer (of which pipeline: the worker process "
+               "and its pool; the rest is HTTP and intake); the client threads (the bench's own "
+               "process, on the same two cores); and the whole `run` (its view refresh included; the service "
+               "refreshes when idle, after the clock stops).", "",
                "![service throughput](serve_docs_per_s.png)", ""]
         series = []
         for j, style in zip(sorted({r.get("jobs", 1) for r in sv["rows"]}), ("o", "s", "^", "v")):
             rs = [r for r in sv["rows"] if r.get("jobs", 1) == j]
-            xs = [r["clients"] for r in rs]
-            series += [(f"serve, jobs {j}", xs, [r["docs_per_s"] for r in rs], f"{style}-"),
-                       (f"run, jobs {j} (just before)", xs, [r["cli_docs_per_s"] for r in rs], f"k{style}--"),
-                       (f"0.8 x run, jobs {j}", xs, [0.8 * r["cli_docs_per_s"] for r in rs], "k:")]
+            for mode, line in (("wait", "-"), ("submit", "-.")):
+                ms = [r for r in rs if r.get("mode", "wait") == mode]
+                if ms:
+                    series.append((f"serve {mode}, jobs {j}", [r["clients"] for r in ms],
+                                   [r["docs_per_s"] for r in ms], f"{style}{line}"))
+            levels = {r["clients"]: r for r in rs}
+            xs = sorted(levels)
+            series += [(f"run, jobs {j} (just before)", xs, [levels[x]["cli_docs_per_s"] for x in xs], f"k{style}--"),
+                       (f"0.8 x run, jobs {j}", xs, [0.8 * levels[x]["cli_docs_per_s"] for x in xs], "k:")]
         _plot(out_dir / "serve_docs_per_s.png", "rules backend: service vs CLI", "concurrent clients", "docs/s",
               series)
     from summarizer.devtools.bench_limits import report_lines
@@ -964,7 +1023,7 @@ def run_bench(out_dir: Path, parts: set[str], sizes: Iterable[int] = (1000, 1000
               gold_dir: Path = GOLD, peer_cap_s: float = 360.0, scopes: Iterable[str] = ("targets", "residual"),
               stub_docs: int = 0, scale_sizes: Iterable[int] = (500, 5000), linear_mb: float = 10.0,
               clients: Iterable[int] = (1, 4, 16), serve_docs: int = 200, serve_jobs: Iterable[int] = (1,),
-              rules_jobs: Iterable[int] = (1, 2),
+              serve_modes: Iterable[str] = SERVE_MODES, rules_jobs: Iterable[int] = (1, 2),
               log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)) -> Path:
     unknown = set(parts) - set(PARTS)
     if unknown:
@@ -999,7 +1058,8 @@ def run_bench(out_dir: Path, parts: set[str], sizes: Iterable[int] = (1000, 1000
                 d.pop("text", None)
                 d.pop("extractions", None)
         if "serve" in parts:
-            res["serve"] = bench_serve(work, docs_dir, log, tuple(clients), serve_docs, tuple(serve_jobs))
+            res["serve"] = bench_serve(work, docs_dir, log, tuple(clients), serve_docs, tuple(serve_jobs),
+                                       tuple(serve_modes))
         if parts & {"scale", "linear"}:
             from summarizer.devtools import bench_limits
 

@@ -430,6 +430,9 @@ def bench(
     serve_docs: Annotated[int, typer.Option(help="Distinct documents for the serve part")] = 200,
     serve_jobs: Annotated[str, typer.Option(help="--jobs levels for the serve part (given to both "
                                                  "`serve` and `run`)")] = "1",
+    serve_modes: Annotated[str, typer.Option(help="Client modes for the serve part: wait (post with ?wait=, "
+                                                  "one in flight per client), submit (post all, then collect)")
+                           ] = "wait,submit",
 ) -> None:
     """Speed, cost and scale: Markdown tables and PNG plots (not a test)."""
     from summarizer.devtools.bench import run_bench
@@ -439,6 +442,7 @@ def bench(
                      latency, peer_cap_s=peer_cap, stub_docs=stub_docs,
                      clients=tuple(int(x) for x in clients.split(",")), serve_docs=serve_docs,
                      serve_jobs=tuple(int(x) for x in serve_jobs.split(",")),
+                     serve_modes=tuple(x.strip() for x in serve_modes.split(",") if x.strip()),
                      rules_jobs=tuple(int(x) for x in rules_jobs.split(",")))
     typer.echo(f"wrote {path}")
 

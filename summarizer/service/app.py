@@ -26,6 +26,7 @@ from summarizer.service.intake import Rejected
 from summarizer.service.jobs import JobStore, Worker
 from summarizer.service.metrics import Metrics, RequestMetrics
 from summarizer.service.settings import Settings
+from summarizer.service.worker_process import WorkerProcess
 
 log = logging.getLogger("summarizer.service")
 
@@ -48,7 +49,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None, ba
         if requeued:
             log.warning("queued again %d documents a stopped server left unfinished", requeued)
         metrics.watch_queue(state.jobs)
-        state.worker = Worker(state.jobs, state.backend, settings.db, jobs=settings.jobs, batch=settings.batch)
+        state.worker = _worker_for(settings, state.jobs, state.backend)
         state.worker.on_finished.append(state.waiters.wake_from_thread)
         state.worker.on_batch.append(metrics.record_batch)
         state.worker.start()
@@ -93,6 +94,16 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None, ba
         return JSONResponse({"detail": f"{where}: {err.get('msg')}".strip(": ")}, status_code=422)
 
     return app
+
+
+def _worker_for(settings: Settings, jobs: JobStore, backend: Any) -> Worker | WorkerProcess:
+    """The pipeline in a process of its own for a backend that is pure CPU (`worker=auto`): it then
+    has an interpreter lock of its own, and HTTP runs beside it. A model backend stays in a thread:
+    its time goes to waiting on the model, and `/healthz` reads its state (a model loaded)."""
+    use_process = settings.worker == "process" or (
+        settings.worker == "auto" and bool(getattr(backend, "cpu_only", False)))
+    kind = WorkerProcess if use_process else Worker
+    return kind(jobs, backend, settings.db, jobs=settings.jobs, batch=settings.batch)
 
 
 def serve(settings: Settings, access_log: bool = False) -> None:

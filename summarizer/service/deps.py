@@ -19,6 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from summarizer.service.jobs import JobStore, Worker
 from summarizer.service.metrics import Metrics
 from summarizer.service.settings import Settings
+from summarizer.service.worker_process import WorkerProcess
 
 
 @dataclass
@@ -61,7 +62,7 @@ class ServiceState:
     settings: Settings
     metrics: Metrics
     jobs: JobStore | None = None
-    worker: Worker | None = None
+    worker: Worker | WorkerProcess | None = None
     backend: Any = None
     waiters: Waiters = field(default_factory=Waiters)
     stopping: bool = False

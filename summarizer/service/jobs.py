@@ -19,7 +19,7 @@ import dataclasses
 import logging
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -233,6 +233,11 @@ class RecentResults:
             got = self._items.get(job_id)
         return got[0] if got is not None and got[0].get("created") == created else None
 
+    def entry(self, job_id: str) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+        """(finished row, result) as put, for handing on to another process."""
+        with self._lock:
+            return self._items.get(job_id)
+
     def get(self, job_id: str, created: float | None = None) -> dict[str, Any] | None:
         """This attempt's result (None: not here, or the job has no result)."""
         with self._lock:
@@ -256,7 +261,10 @@ class Worker:
     The pipeline stays open across claims (`RunSession`): one `runs` row (options
     `serve`), one set of worker processes and one connection per busy period, not
     per document. A claim takes up to `batch` queued documents (several when
-    clients post faster than one is processed), `jobs` of them at once. When the
+    clients post faster than one is processed), and the session is fed as a stream:
+    while documents are in flight the worker claims more as the pipeline has room,
+    so its processes never wait for the tail of one claim (`_stream`). Each document
+    is committed and answered as soon as it is stored. When the
     queue has been empty for `idle_refresh` seconds the session is closed: its run
     row gets its final counts and the derived tables (canonical units, views) are
     refreshed for the results it wrote. The thread sleeps on an event that a
@@ -282,7 +290,8 @@ class Worker:
         self._running: list[int] = []
         self._busy = threading.Lock()
         self.session: RunSession | None = None
-        self._claim: _Claim | None = None  # the claim being processed (read by `_on_doc`)
+        self._claim: _Claim | None = None  # what the open stream fed (read by `_record`, `_on_doc`)
+        self._claimed_at: dict[int, float] = {}  # claimed, not fed yet: seq -> time of the claim
         self._fed: set[str] = set()  # files fed to the open session
         self._carry: set[str] = set()  # result ids a failed session wrote: the next one refreshes them
         self.seconds_per_doc = 0.05  # moving average, for Retry-After
@@ -342,10 +351,8 @@ class Worker:
                     # Woken by a submission; the timeout only serves the idle close above.
                     self._wake.wait(self.idle_refresh / 2 if self.session is not None else None)
                     continue
-                with self._busy:
-                    self._running = [c.seq for c in claimed]
                 try:
-                    self._process(claimed)
+                    self._stream(claimed)
                 finally:
                     with self._busy:
                         cut_short, self._running = bool(self._running), []
@@ -405,15 +412,26 @@ class Worker:
         requests waiting on the job."""
         claim = self._claim
         assert claim is not None
-        c = claim.by_path[o.path]
+        c = claim.by_path.pop(o.path)
         done = claim.done.pop(c.seq, None)
         if done is None:
             return  # not recorded (cut off by the shutdown): `stop` requeues it
-        self._finished(c, done, result_json(o.result) if o.result else None)
         now = time.perf_counter()
         spent, claim.last = now - claim.last, now
         self.seconds_per_doc = 0.8 * self.seconds_per_doc + 0.2 * spent
-        claim.outcomes.append((done["status"], max(0.0, claim.started - c.created), spent))
+        # Counted before it is answered: a client that reads /metrics after its answer sees it.
+        self._report(claim, [(done["status"], max(0.0, claim.claimed_at.pop(c.seq, c.created) - c.created), spent)])
+        self._finished(c, done, result_json(o.result) if o.result else None)
+
+    def _report(self, claim: _Claim, outcomes: list[tuple[str, float, float]]) -> None:
+        """Metrics, document by document: a stream lasts as long as the queue is busy."""
+        after = self.backend.stats
+        delta = CallStats(**{f.name: getattr(after, f.name) - getattr(claim.stats, f.name)
+                             for f in dataclasses.fields(CallStats) if f.name != "extra"})
+        claim.stats = dataclasses.replace(after)
+        report = BatchReport(outcomes, delta)
+        for fn in self.on_batch:
+            fn(report)
 
     def _finished(self, c: Claimed, done: dict[str, Any], result: dict[str, Any] | None) -> None:
         """Keep a finished job (as now committed) for the requests waiting on it, and wake them."""
@@ -425,75 +443,93 @@ class Worker:
         for fn in self.on_finished:
             fn(c.id)
 
-    def _process(self, claimed: list[Claimed]) -> None:
-        """Feed the claim to the open session. A result's id is (document, run): a file the
-        session was fed already (a new version of a document, or a failed one posted again)
-        goes to a fresh session, so each version keeps its own result and outcome row."""
-        for group in _distinct_paths(claimed):
-            if self._stop.is_set():
-                return  # the rest stays `running`: `stop` requeues it
-            if self.session is not None and any(c.path in self._fed for c in group):
-                self._close_session(completed=True)
-            self._process_group(group)
+    def _stream(self, claimed: list[Claimed]) -> None:
+        """Feed the open session from the queue until it is empty: new claims join while earlier
+        documents are still in flight (`RunSession.process` given a generator), so the worker
+        processes never idle at the tail of one claim while the next documents wait.
 
-    def _process_group(self, claimed: list[Claimed]) -> None:
-        by_path: dict[str, Claimed] = {}
+        A result's id is (document, run): a file the session was fed already (a new version of
+        a document, a failed one posted again, two uploads of one name) waits until what is in
+        flight is written, and goes to a fresh session."""
+        pending: deque[Claimed] = deque()
+        self._take(pending, claimed)
+        try:
+            while pending and not self._stop.is_set():
+                if self.session is not None and pending[0].path in self._fed:
+                    self._close_session(completed=True)
+                self._stream_session(pending)
+        finally:
+            self._claimed_at.clear()  # (what was claimed and not fed is requeued by `stop`)
+
+    def _take(self, pending: deque[Claimed], claimed: list[Claimed]) -> None:
+        now = time.time()
+        with self._busy:
+            self._running += [c.seq for c in claimed]
         for c in claimed:
-            p = Path(c.path)
-            p.parent.mkdir(parents=True, exist_ok=True)
-            if c.body is not None:  # (a job only loses its bytes once finished: the file has them)
-                p.write_bytes(c.body)
-            by_path[str(p)] = c
-        claim = self._claim = _Claim(by_path, time.time(), time.perf_counter())
-        before = dataclasses.replace(self.backend.stats) if self.session is not None else CallStats()
+            self._claimed_at[c.seq] = now
+        pending.extend(claimed)
+
+    def _feed(self, session: RunSession, claim: _Claim, pending: deque[Claimed]) -> Iterator[Path | None]:
+        """The session's input while the queue is busy (see `RunSession.process`)."""
+        while not self._stop.is_set():  # stopping: what is not fed stays `running`; `stop` requeues it
+            if not pending and session.room > 0:
+                self._wake.clear()  # before the claim: a job queued after it wakes the idle wait
+                try:
+                    self._take(pending, self.store.claim(min(self.batch, session.room)))
+                except Exception as exc:  # a locked database: write what is in flight, claim later
+                    log.warning("cannot read the queue: %s", exc)
+            if pending:
+                c = pending[0]
+                if c.path in self._fed:
+                    return  # a second version of a file in this session: a fresh session takes it
+                pending.popleft()
+                p = Path(c.path)
+                p.parent.mkdir(parents=True, exist_ok=True)
+                if c.body is not None:  # (a job only loses its bytes once finished: the file has them)
+                    p.write_bytes(c.body)
+                claim.by_path[str(p)] = c
+                claim.claimed_at[c.seq] = self._claimed_at.pop(c.seq, time.time())
+                self._fed.add(str(p))
+                yield p
+            elif session.in_flight:
+                yield None  # nothing new: write the oldest in flight, then look again
+            else:
+                return
+
+    def _stream_session(self, pending: deque[Claimed]) -> None:
+        claim = self._claim = _Claim(time.perf_counter())
         try:
             session = self._open_session()
-            self._fed.update(by_path)
-            session.process([Path(c.path) for c in claimed])
+            claim.stats = dataclasses.replace(self.backend.stats)
+            session.process(self._feed(session, claim, pending))
         except Exception as exc:  # the database or the backend as a whole: every unfinished job says why
             msg = str(exc) or type(exc).__name__
             log.warning("run failed: %s", msg)
             run_id = self.session.run_id if self.session is not None else None
             self._close_session(completed=False, failure=msg)  # the next claim opens a fresh run
             if not self._stop.is_set():
+                # Every job fed or claimed and not answered fails with the reason (posting it again
+                # queues it again); the next claim opens a fresh run.
                 with self._busy:
-                    left = [c for c in claimed if c.seq in self._running]
+                    left = [c for c in claim.by_path.values() if c.seq in self._running] + list(pending)
+                pending.clear()
                 for c in left:
                     self._finished(c, self.store.finish(c.seq, "failed", msg, c.doc_id, run_id), None)
-                    claim.outcomes.append(("failed", max(0.0, claim.started - c.created), 0.0))
+                    at = claim.claimed_at.pop(c.seq, None) or self._claimed_at.pop(c.seq, c.created)
+                    self._report(claim, [("failed", max(0.0, at - c.created), 0.0)])
         except BaseException:  # Cancelled: the server is stopping; `stop` requeues what did not finish
             if not self._stop.is_set():
                 raise
         finally:
             self._claim = None
-        after = self.backend.stats
-        delta = CallStats(**{f.name: getattr(after, f.name) - getattr(before, f.name)
-                             for f in dataclasses.fields(CallStats) if f.name != "extra"})
-        report = BatchReport(claim.outcomes, delta)
-        for fn in self.on_batch:
-            fn(report)
-
-
-def _distinct_paths(claimed: list[Claimed]) -> list[list[Claimed]]:
-    """The claim cut, in order, into runs of jobs whose files differ (two uploads with the same
-    name are kept at one path: the second is written only once the first is done)."""
-    groups: list[list[Claimed]] = [[]]
-    seen: set[str] = set()
-    for c in claimed:
-        if c.path in seen:
-            groups.append([])
-            seen = set()
-        groups[-1].append(c)
-        seen.add(c.path)
-    return [g for g in groups if g]
 
 
 @dataclass
 class _Claim:
-    """The documents of one claim, by path, and what happened to them so far."""
+    """The documents fed to the open session and not yet answered, by path."""
 
-    by_path: dict[str, Claimed]
-    started: float  # time.time() at the claim
     last: float  # perf_counter at the last outcome
-    outcomes: list[tuple[str, float, float]] = field(default_factory=list)
+    by_path: dict[str, Claimed] = field(default_factory=dict)
+    claimed_at: dict[int, float] = field(default_factory=dict)  # seq -> time.time() of its claim
     done: dict[int, dict[str, Any]] = field(default_factory=dict)  # seq -> the row `_record` wrote
+    stats: CallStats = field(default_factory=CallStats)  # the backend's counts at the last report

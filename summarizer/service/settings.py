@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,6 +43,10 @@ class Settings(BaseSettings):
     batch: int = Field(32, ge=1, description="Most documents one worker run takes from the queue")
     stop_grace: float = Field(10.0, ge=0, description="Seconds a stopping server lets the current run finish "
                               "before it cancels it and requeues its documents")
+    worker: Literal["auto", "process", "thread"] = Field(
+        "auto", description="Where the pipeline runs: a process of its own (its own interpreter lock, beside "
+        "HTTP), a thread of the server, or auto: a process for a backend that is pure CPU (rules), a thread "
+        "for the model backends (their time is spent waiting on the model)")
     api_token: SecretStr | None = Field(None, description="Bearer token every /v1 request must carry")
     uploads: Path | None = Field(None, description="Where submitted files are kept (default: <db>.uploads)")
     # Backend options, passed as `summarizer run` passes them.
