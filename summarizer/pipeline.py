@@ -412,6 +412,14 @@ class RunSession:
         self._queue: deque[_Item] = deque()  # fed to `process`, not written yet
         self.ppool: ProcessPoolExecutor | None = None
         self.tpool: ThreadPoolExecutor | None = None
+        # What exists now (modules, schemas, the caller's objects) is left out of garbage collection
+        # until the session closes (`close` unfreezes it: delayed, never leaked). A run allocates
+        # and drops many objects; scanning the long-lived ones again and again cost it about 0.3 ms
+        # per document. The worker processes fork with it frozen too: a worker never finalizes what
+        # it inherited. (A server forks from a thread while others may be inside SQLite; a worker
+        # that collected an inherited connection then locked SQLite's mutex, held forever by a
+        # thread it does not have: `summarizer serve --jobs 2` hung with its pool in sqlite3_free.)
+        gc.freeze()
         try:
             if procs:
                 load._register_formats()  # imported once here, not in every worker
@@ -419,20 +427,12 @@ class RunSession:
                                                  initargs=(backend if cpu_only else None,
                                                            bool(getattr(backend, "rules_first", False)), run_id,
                                                            results))
-                # Workers fork now, before this process starts threads. With the garbage collector's
-                # objects frozen: a worker never finalizes what it inherited. A server forks from a
-                # thread while others may be inside SQLite; a worker that collected an inherited
-                # connection then locked SQLite's mutex, held forever by a thread it does not have
-                # (seen: `summarizer serve --jobs 2` hung with its pool blocked in sqlite3_free).
-                gc.freeze()
-                try:
-                    self.ppool.submit(int).result()
-                finally:
-                    gc.unfreeze()
+                self.ppool.submit(int).result()  # workers fork now (frozen, above), before this process starts threads
             if threads:
                 self.tpool = ThreadPoolExecutor(max_workers=threads)
             self.heartbeat = runstatus.Heartbeat(db_path, run_id).__enter__()
         except BaseException:
+            gc.unfreeze()
             self._shutdown_pools()
             db.table("runs").update(run_id, {"finished_at": store.now(), "status": "failed"})
             raise
@@ -540,6 +540,7 @@ class RunSession:
         if self.closed:
             return
         self.closed = True
+        gc.unfreeze()
         summary, db = self.summary, self.db
         if self.config_failed:
             status = "failed"
