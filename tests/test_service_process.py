@@ -145,6 +145,8 @@ def test_a_child_that_does_not_stop_is_killed_and_its_documents_queued_again(tmp
     worker.start()
     try:
         first = wait_final(jobs, post(jobs, tmp_path, "a", text(0), worker))
+        # The row commits in the child before its answer comes up the pipe: wait for the answer too.
+        wait_until(lambda: worker.results.job(first["id"], first["created"]) is not None)
         assert first["status"] == "ok" and worker.results.job(first["id"], first["created"])["status"] == "ok"
         post(jobs, tmp_path, "b", "一、卡住。\n", worker)
         wait_until(lambda: rows(db, "select status from jobs where doc_id = 'b'") == [("running",)])
