@@ -413,6 +413,51 @@ def test_worker_processes_collect_garbage_less_often_and_skip_what_the_fork_brou
     assert threshold > gc.get_threshold()[0] and frozen > 1000  # this process is left as it was
 
 
+def test_clause_and_sentence_starts_by_rfind_equal_the_walk_back() -> None:
+    from summarizer.extract import goals
+
+    def walk(text: str, pos: int, lo: int, stops: str) -> int:
+        i = pos
+        while i > lo and text[i - 1] not in stops:
+            i -= 1
+        return i
+
+    rnd = random.Random(8)
+    for _ in range(4000):
+        t = "".join(rnd.choice("中文，。；\n|a、") for _ in range(rnd.randrange(0, 30)))
+        pos, lo = rnd.randrange(0, len(t) + 1), rnd.randrange(0, len(t) + 1)
+        assert goals._clause_start(t, pos, lo) == walk(t, pos, lo, goals._CLAUSE_SEP), (t, pos, lo)
+        assert goals._sentence_start(t, pos, lo) == walk(t, pos, lo, "。；;！？\n|"), (t, pos, lo)
+
+
+def test_duty_split_without_brackets_by_pattern_equals_the_bracket_walk() -> None:
+    from summarizer.extract import duty
+
+    def walk(text: str, start: int, end: int, seps: str) -> list[tuple[int, int]]:
+        parts, depth, a = [], 0, start
+        for i in range(start, end):
+            ch = text[i]
+            if ch in "（(【[":
+                depth += 1
+            elif ch in "）)】]":
+                depth = max(0, depth - 1)
+            elif depth == 0 and ch in seps:
+                parts.append((a, i))
+                a = i + 1
+        parts.append((a, end))
+        return [duty._strip(text, s, e) for s, e in parts if duty._strip(text, s, e)[0] < duty._strip(text, s, e)[1]]
+
+    rnd = random.Random(12)
+    plain = 0
+    for _ in range(4000):
+        t = "".join(rnd.choice("局委、/；;，, （）()【】[]市") for _ in range(rnd.randrange(0, 30)))
+        start, end = sorted((rnd.randrange(0, len(t) + 1), rnd.randrange(0, len(t) + 1)))
+        for seps in ("、/", "；;", "，,"):
+            assert duty._split_top(t, start, end, seps) == walk(t, start, end, seps), (t, start, end, seps)
+        plain += duty._BRACKETS_RE.search(t, start, end) is None
+    assert plain > 500  # both paths are exercised
+
+
 def test_a_worker_process_that_dies_fails_its_document_and_the_run_goes_on(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import os
 

@@ -9,6 +9,7 @@ turns any such clause into (unit, role) pairs with offsets, and reports units th
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -86,20 +87,34 @@ class DutyNote:
     carried: list[Duty] = field(default_factory=list)
 
 
+_BRACKETS_RE = re.compile(r"[（(【\[）)】\]]")
+
+
 def _split_top(text: str, start: int, end: int, seps: str) -> list[tuple[int, int]]:
     """Split text[start:end] on separators outside brackets."""
-    parts, depth, a = [], 0, start
-    for i in range(start, end):
-        ch = text[i]
-        if ch in "（(【[":
-            depth += 1
-        elif ch in "）)】]":
-            depth = max(0, depth - 1)
-        elif depth == 0 and ch in seps:
-            parts.append((a, i))
-            a = i + 1
+    parts, a = [], start
+    if _BRACKETS_RE.search(text, start, end) is None:  # most clauses: every separator splits
+        for i in _separators(seps).finditer(text, start, end):
+            parts.append((a, i.start()))
+            a = i.start() + 1
+    else:
+        depth = 0
+        for i in range(start, end):
+            ch = text[i]
+            if ch in "（(【[":
+                depth += 1
+            elif ch in "）)】]":
+                depth = max(0, depth - 1)
+            elif depth == 0 and ch in seps:
+                parts.append((a, i))
+                a = i + 1
     parts.append((a, end))
-    return [_strip(text, s, e) for s, e in parts if _strip(text, s, e)[0] < _strip(text, s, e)[1]]
+    return [(s, e) for s, e in (_strip(text, s, e) for s, e in parts) if s < e]
+
+
+@functools.lru_cache(maxsize=16)
+def _separators(seps: str) -> re.Pattern[str]:
+    return re.compile(f"[{re.escape(seps)}]")
 
 
 def _strip(text: str, a: int, b: int) -> tuple[int, int]:

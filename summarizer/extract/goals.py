@@ -158,10 +158,16 @@ def _indicator(clause: str) -> str:
 
 
 def _clause_start(text: str, pos: int, lo: int) -> int:
-    i = pos
-    while i > lo and text[i - 1] not in _CLAUSE_SEP:
-        i -= 1
-    return i
+    """Just after the last clause separator in text[lo:pos], else lo (`rfind` per separator: a
+    character-by-character walk back ran once per figure)."""
+    return _after_last(text, _CLAUSE_SEP, pos, lo)
+
+
+def _after_last(text: str, stops: str, pos: int, lo: int) -> int:
+    """Just after the last of `stops` in text[lo:pos], else lo (pos itself when pos <= lo)."""
+    if pos <= lo:
+        return pos
+    return max(lo, max(text.rfind(c, lo, pos) for c in stops) + 1)
 
 
 _PERIOD_SCOPE_RE = re.compile(r"(?:^|(?<=[。；;\n]))\s*(20\d\d)\s*[—\-–~至]\s*(20\d\d)\s*年\s*[，,]")
@@ -337,10 +343,7 @@ def _object_after(text: str, pos: int, end: int) -> int:
 
 
 def _sentence_start(text: str, pos: int, lo: int) -> int:
-    i = pos
-    while i > lo and text[i - 1] not in "。；;！？\n|":
-        i -= 1
-    return i
+    return _after_last(text, "。；;！？\n|", pos, lo)
 
 
 # `A、B分别达到65%和55%` / `A、B均达到45%以上`: one target per item, sharing the quote.
