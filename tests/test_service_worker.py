@@ -9,6 +9,7 @@ commits with its document's result or not at all.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -59,12 +60,21 @@ def make_worker(jobs: JobStore, db: Path, **kw: object) -> Worker:
     return Worker(jobs, get_backend("rules"), db, **kw)  # type: ignore[arg-type]
 
 
+@contextlib.contextmanager
+def running(jobs: JobStore, db: Path, **kw: object) -> Iterator[Worker]:
+    """A started worker, stopped (with a grace of 10 s) however the block ends."""
+    worker = make_worker(jobs, db, **kw)
+    worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop(grace=10)
+
+
 def test_one_run_across_claims_closed_with_its_counts_when_stopped(setup: tuple[JobStore, Path],
                                                                       tmp_path: Path) -> None:
     jobs, db = setup
-    worker = make_worker(jobs, db, idle_refresh=3600)  # never idle long enough to close on its own
-    worker.start()
-    try:
+    with running(jobs, db, idle_refresh=3600) as worker:  # never idle long enough to close on its own
         a = wait_final(jobs, post(jobs, tmp_path, "a", doc_path("001").read_text("utf-8-sig"), worker))
         b = wait_final(jobs, post(jobs, tmp_path, "b", "一、加强组织领导。（责任单位：市政府办公室）\n", worker))
         assert a["status"] == b["status"] == "ok"
@@ -73,8 +83,6 @@ def test_one_run_across_claims_closed_with_its_counts_when_stopped(setup: tuple[
         (run,) = [as_listed(conn, r) for r in store.iter_runs(conn)]
         assert run["status"] == "running" and run["succeeded"] == 2 and run["documents"] == 2  # counts so far
         conn.close()
-    finally:
-        worker.stop(grace=10)
     assert rows(db, "select status, documents, succeeded, failed, options from runs") == [("ok", 2, 2, 0, "serve")]
     assert rows(db, "select count(*) from results") == [(2,)]
     # The closing run refreshed the derived tables for what it wrote: b's responsible unit is there.
@@ -85,9 +93,7 @@ def test_one_run_across_claims_closed_with_its_counts_when_stopped(setup: tuple[
 def test_an_idle_queue_closes_the_run_and_the_next_document_opens_another(setup: tuple[JobStore, Path],
                                                                           tmp_path: Path) -> None:
     jobs, db = setup
-    worker = make_worker(jobs, db, idle_refresh=0.2)
-    worker.start()
-    try:
+    with running(jobs, db, idle_refresh=0.2) as worker:
         a = wait_final(jobs, post(jobs, tmp_path, "a", "一、加强组织领导。\n", worker))
         deadline = time.monotonic() + 30
         while rows(db, "select status from runs where id = ?", a["run_id"]) == [("running",)]:
@@ -96,20 +102,14 @@ def test_an_idle_queue_closes_the_run_and_the_next_document_opens_another(setup:
         assert rows(db, "select status, succeeded from runs where id = ?", a["run_id"]) == [("ok", 1)]
         b = wait_final(jobs, post(jobs, tmp_path, "b", "二、强化资金保障。\n", worker))
         assert b["status"] == "ok" and b["run_id"] != a["run_id"]
-    finally:
-        worker.stop(grace=10)
 
 
 def test_a_failed_document_does_not_end_the_run_and_the_next_one_is_served(setup: tuple[JobStore, Path],
                                                                            tmp_path: Path) -> None:
     jobs, db = setup
-    worker = make_worker(jobs, db, idle_refresh=3600)
-    worker.start()
-    try:
+    with running(jobs, db, idle_refresh=3600) as worker:
         bad = wait_final(jobs, post(jobs, tmp_path, "noise", NOISE, worker))
         good = wait_final(jobs, post(jobs, tmp_path, "good", "一、加强组织领导。\n", worker))
-    finally:
-        worker.stop(grace=10)
     assert bad["status"] == "failed"
     assert bad["error"] == "noise.txt: no document text left after cleaning (only page noise)"
     assert good["status"] == "ok" and good["run_id"] == bad["run_id"]

@@ -430,32 +430,23 @@ def test_clause_and_sentence_starts_by_rfind_equal_the_walk_back() -> None:
         assert goals._sentence_start(t, pos, lo) == walk(t, pos, lo, "。；;！？\n|"), (t, pos, lo)
 
 
-def test_duty_split_without_brackets_by_pattern_equals_the_bracket_walk() -> None:
+def test_duty_separators_found_by_pattern_equal_the_bracket_walk_where_there_are_no_brackets() -> None:
     from summarizer.extract import duty
-
-    def walk(text: str, start: int, end: int, seps: str) -> list[tuple[int, int]]:
-        parts, depth, a = [], 0, start
-        for i in range(start, end):
-            ch = text[i]
-            if ch in "（(【[":
-                depth += 1
-            elif ch in "）)】]":
-                depth = max(0, depth - 1)
-            elif depth == 0 and ch in seps:
-                parts.append((a, i))
-                a = i + 1
-        parts.append((a, end))
-        return [duty._strip(text, s, e) for s, e in parts if duty._strip(text, s, e)[0] < duty._strip(text, s, e)[1]]
 
     rnd = random.Random(12)
     plain = 0
     for _ in range(4000):
         t = "".join(rnd.choice("局委、/；;，, （）()【】[]市") for _ in range(rnd.randrange(0, 30)))
         start, end = sorted((rnd.randrange(0, len(t) + 1), rnd.randrange(0, len(t) + 1)))
+        if duty._BRACKETS_RE.search(t, start, end) is not None:
+            continue
+        plain += 1
         for seps in ("、/", "；;", "，,"):
-            assert duty._split_top(t, start, end, seps) == walk(t, start, end, seps), (t, start, end, seps)
-        plain += duty._BRACKETS_RE.search(t, start, end) is None
-    assert plain > 500  # both paths are exercised
+            assert ([m.start() for m in duty._separators(seps).finditer(t, start, end)]
+                    == duty._cuts_outside_brackets(t, start, end, seps)), (t, start, end, seps)
+    assert plain > 500
+    # Parts stripped and empty ones left out, brackets or not.
+    assert duty._split_top("，市局、（县、区）局、", 0, 11, "、") == [(1, 3), (4, 10)]
 
 
 def test_a_worker_process_that_dies_fails_its_document_and_the_run_goes_on(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -91,25 +91,27 @@ _BRACKETS_RE = re.compile(r"[（(【\[）)】\]]")
 
 
 def _split_top(text: str, start: int, end: int, seps: str) -> list[tuple[int, int]]:
-    """Split text[start:end] on separators outside brackets."""
-    parts, a = [], start
-    if _BRACKETS_RE.search(text, start, end) is None:  # most clauses: every separator splits
-        for i in _separators(seps).finditer(text, start, end):
-            parts.append((a, i.start()))
-            a = i.start() + 1
-    else:
-        depth = 0
-        for i in range(start, end):
-            ch = text[i]
-            if ch in "（(【[":
-                depth += 1
-            elif ch in "）)】]":
-                depth = max(0, depth - 1)
-            elif depth == 0 and ch in seps:
-                parts.append((a, i))
-                a = i + 1
-    parts.append((a, end))
-    return [(s, e) for s, e in (_strip(text, s, e) for s, e in parts) if s < e]
+    """Split text[start:end] on separators outside brackets (stripped, empty parts left out)."""
+    if _BRACKETS_RE.search(text, start, end) is not None:
+        cuts = _cuts_outside_brackets(text, start, end, seps)
+    else:  # most clauses: every separator cuts, found by one pattern
+        cuts = [m.start() for m in _separators(seps).finditer(text, start, end)]
+    bounds = zip([start, *(c + 1 for c in cuts)], [*cuts, end])
+    return [(s, e) for s, e in (_strip(text, a, b) for a, b in bounds) if s < e]
+
+
+def _cuts_outside_brackets(text: str, start: int, end: int, seps: str) -> list[int]:
+    """Where a separator stands outside brackets in text[start:end] (a walk: brackets nest)."""
+    cuts, depth = [], 0
+    for i in range(start, end):
+        ch = text[i]
+        if ch in "（(【[":
+            depth += 1
+        elif ch in "）)】]":
+            depth = max(0, depth - 1)
+        elif depth == 0 and ch in seps:
+            cuts.append(i)
+    return cuts
 
 
 @functools.lru_cache(maxsize=16)
