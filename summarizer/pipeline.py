@@ -497,6 +497,8 @@ class RunSession:
                 queue.append(item)
                 while len(queue) >= limit:
                     _drain_one(queue, writer, self._compute)
+            if queue and (self.ppool is not None or self.tpool is not None):
+                writer.catch_up_index()  # while the last documents are still in the pools (see there)
             while queue:
                 _drain_one(queue, writer, self._compute)
             writer.flush()
@@ -647,6 +649,19 @@ class _Writer:
         self.changed.update(rids)
         for o in outcomes:
             self._emit(o)
+
+    def catch_up_index(self) -> None:
+        """Commit what is buffered and index every result written so far.
+
+        Called once the input is exhausted while the last documents are still in the
+        worker processes (or model calls): the index then catches up while they work,
+        instead of after the last document, when the other core has nothing to do. At
+        1,000 documents that tail was about 490 documents' indexing (0.1-0.2 s)."""
+        self.flush()
+        if self.unindexed:
+            with store.write_lock(self.db):
+                search.index_pending(self.db)
+            self.unindexed = 0
 
     def _emit(self, outcome: DocOutcome) -> None:
         s = self.summary

@@ -486,3 +486,38 @@ def test_run_one_stores_a_document_then_skips_it_unchanged(tmp_path: Path) -> No
     assert first.status == "ok" and first.result is not None and first.result.measures
     assert run_one(db, doc, get_backend("rules"), "r1", False).status == "skipped"
     assert db.table("results").count == 1 and db.table("doc_runs").count == 1  # same (run, path): one row
+
+
+def test_search_index_catches_up_while_the_last_documents_are_in_the_workers(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Once every file is submitted, what is written is indexed at once, not after the last
+    document (when the other core would idle); every result ends up indexed all the same."""
+    from summarizer import pipeline
+    from summarizer.store import search
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    limit = pipeline._in_flight(2, 2)
+    n = limit + 20
+    for i in range(n):
+        (folder / f"d{i:03d}.txt").write_text(f"一、重点任务\n1.推进第{i}项改造。到2025年完成改造企业{i + 3}家。"
+                                             "（责任单位：市经信局）\n", "utf-8")
+    written: list[str] = []
+    calls: list[tuple[int, int]] = []  # (documents reported when the index caught up, results it indexed)
+    real = search.index_pending
+
+    def watched(db):  # type: ignore[no-untyped-def]
+        calls.append((len(written), search.pending(db)))
+        return real(db)
+
+    monkeypatch.setattr(search, "index_pending", watched)
+    db_path = tmp_path / "r.db"
+    summary = run_batch([folder], db_path, get_backend("rules"), jobs=2, keep_results=False,
+                        on_doc=lambda o: written.append(o.doc_id))
+    assert summary.count("ok") == n
+    # The input ran out when `limit` documents were still to be written: the index caught up on the
+    # others then, and the end of the run indexed only the last ones.
+    assert calls == [(n - limit + 1, n - limit + 1), (n, limit - 1)]
+    db = store.open_db(db_path)
+    assert search.pending(db) == 0
+    assert db.conn.execute("select count(*) from measures_fts").fetchone()[0] == \
+        db.conn.execute("select count(*) from measures").fetchone()[0]
