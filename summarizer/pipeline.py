@@ -237,7 +237,8 @@ def _cpu_stage(path: Path, doc_id: str, backend: Any = None, rules_first: bool |
         cleaned, doc = prepare(doc_id, raw.text)
         if not cleaned.strip():
             raise SummarizerError(f"{path}: no document text left after cleaning (only page noise)")
-        out.raw, out.cleaned = raw, cleaned
+        # Most documents need no cleaning: the same string object twice is sent once (pickle's memo).
+        out.raw, out.cleaned = raw, raw.text if cleaned == raw.text else cleaned
         if backend is not None:
             # The abstract and measure lines: the template here (a cpu_only backend asks no model).
             out.result = add_summaries(backend.extract(doc), cleaned, getattr(backend, "ask_abstract", None))
