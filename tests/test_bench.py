@@ -19,7 +19,7 @@ def test_bench_rules_and_stub_smoke(tmp_path: Path) -> None:
                    scopes=("targets",), log=lambda s: None)
     text = md.read_text(encoding="utf-8")
     assert md == out / "bench.md"
-    assert "| documents | jobs | wall s | docs/s |" in text
+    assert "| documents | jobs | round | wall s | docs/s |" in text
     assert "| scope | mode | jobs | calls |" in text
     assert "nproc" in text and "Python" in text
     for png in ("time_vs_docs.png", "time_vs_jobs.png"):
@@ -34,6 +34,24 @@ def test_bench_rules_and_stub_smoke(tmp_path: Path) -> None:
     for r in rows:
         assert r["calls"] > 0 and r["failed"] == 0
         assert r["rerun_calls"] == 0 and r["rerun_cache_hits"] == r["calls"]  # the llm_calls cache
+
+
+def test_bench_rules_rounds_report_each_run_and_the_medians(tmp_path: Path) -> None:
+    out = tmp_path / "bench"
+    md = run_bench(out, {"rules"}, sizes=(3,), rules_jobs=(1, 2), rules_repeat=3, log=lambda s: None)
+    res = json.loads((out / "bench.json").read_text(encoding="utf-8"))
+    assert [(r["round"], r["jobs"]) for r in res["rules"]] == [(k, j) for k in (1, 2, 3) for j in (1, 2)]
+    assert all(r["ok"] == 3 for r in res["rules"])
+    for m in res["rules_medians"]:
+        runs = [r for r in res["rules"] if r["jobs"] == m["jobs"]]
+        assert m["rounds"] == 3
+        assert m["mb_per_s"] == sorted(r["mb_per_s"] for r in runs)[1]
+        assert (m["mb_min"], m["mb_max"]) == (min(r["mb_per_s"] for r in runs), max(r["mb_per_s"] for r in runs))
+        # a round's speed-up compares its own runs
+        pairs = [r for r in res["rules"] if r["jobs"] == 1], [r for r in res["rules"] if r["jobs"] == 2]
+        ups = sorted(a["wall_s"] / b["wall_s"] for a, b in zip(*pairs))
+        assert m["speedup"] == (1.0 if m["jobs"] == 1 else ups[1])
+    assert "Medians over the rounds" in md.read_text(encoding="utf-8")
 
 
 def test_stub_answer_is_grounded_in_the_chunk() -> None:

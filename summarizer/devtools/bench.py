@@ -41,6 +41,7 @@ import platform
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -158,36 +159,63 @@ def _rules_worker(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def bench_rules(sizes: Iterable[int], work: Path, docs_dir: Path, log: Callable[[str], None],
-                jobs: Iterable[int] = (1, 2)) -> list[dict]:
+                jobs: Iterable[int] = (1, 2), repeat: int = 1) -> list[dict]:
+    """Each size's jobs levels run one after another, `repeat` times over (rounds): on a
+    machine whose speed drifts from minute to minute, one run of each says little, and a
+    speed-up compares the runs of one round, made moments apart (`rules_medians`)."""
     rows = []
+    jobs = tuple(jobs)
     for n in sizes:
         d = work / f"rules_{n}"
         replicate(docs_dir, n, d / "docs")
-        base = None
-        for j in jobs:
-            db = d / f"results_{j}.db"
-            r = _worker("rules", {"docs": str(d / "docs"), "db": str(db), "jobs": j})
-            for f in d.glob(f"results_{j}.db*"):
-                f.unlink()  # 10,000 documents make a 1 GB database: one at a time
-            r["size"], r["jobs"] = n, j
-            r["docs_per_s"] = r["docs"] / r["wall_s"]
-            r["mb_per_s"] = r["bytes"] / 1e6 / r["wall_s"]
-            r["ms_per_doc"] = 1000 * r["wall_s"] / n
-            base = base or r["wall_s"]
-            r["speedup"] = base / r["wall_s"]
-            r["cpu_ms_per_doc"] = 1000 * (r["cpu_main_s"] + r["cpu_workers_s"]) / n
-            # On idle cores the run takes as long as its busiest process: the main one, or the
-            # workers' CPU spread over the cores they have (an estimate, not a measurement).
-            cores = min(j, os.cpu_count() or 1) if j > 1 else 1
-            r["idle_estimate_s"] = max(r["cpu_main_s"], r["cpu_workers_s"] / cores) if j > 1 else r["cpu_main_s"]
-            r["idle_mb_per_s"] = r["bytes"] / 1e6 / r["idle_estimate_s"] if r["idle_estimate_s"] else None
-            rows.append(r)
-            log(f"rules {n:>5} docs jobs {j}: {r['wall_s']:.2f}s, {r['mb_per_s']:.2f} MB/s, "
-                f"{r['ms_per_doc']:.1f} ms/doc, x{r['speedup']:.2f}, peak {r['peak_rss_mb']} MB "
-                f"(workers {r['worker_peak_rss_mb']} MB), CPU main {r['cpu_main_s']:.1f}s workers "
-                f"{r['cpu_workers_s']:.1f}s, load {r['loadavg']}")
+        for rep in range(max(1, repeat)):
+            rows += _rules_round(n, d, jobs, rep, log)
         shutil.rmtree(d / "docs")
     return rows
+
+
+def _rules_round(n: int, d: Path, jobs: tuple[int, ...], rep: int, log: Callable[[str], None]) -> list[dict]:
+    """One run per jobs level on the replicated documents in `d`; speed-ups against this round's first."""
+    rows = []
+    base = None
+    for j in jobs:
+        db = d / f"results_{j}.db"
+        r = _worker("rules", {"docs": str(d / "docs"), "db": str(db), "jobs": j})
+        for f in d.glob(f"results_{j}.db*"):
+            f.unlink()  # 10,000 documents make a 1 GB database: one at a time
+        r["size"], r["jobs"], r["round"] = n, j, rep + 1
+        r["docs_per_s"] = r["docs"] / r["wall_s"]
+        r["mb_per_s"] = r["bytes"] / 1e6 / r["wall_s"]
+        r["ms_per_doc"] = 1000 * r["wall_s"] / n
+        base = base or r["wall_s"]
+        r["speedup"] = base / r["wall_s"]
+        r["cpu_ms_per_doc"] = 1000 * (r["cpu_main_s"] + r["cpu_workers_s"]) / n
+        # On idle cores the run takes as long as its busiest process: the main one, or the
+        # workers' CPU spread over the cores they have (an estimate, not a measurement).
+        cores = min(j, os.cpu_count() or 1) if j > 1 else 1
+        r["idle_estimate_s"] = max(r["cpu_main_s"], r["cpu_workers_s"] / cores) if j > 1 else r["cpu_main_s"]
+        r["idle_mb_per_s"] = r["bytes"] / 1e6 / r["idle_estimate_s"] if r["idle_estimate_s"] else None
+        rows.append(r)
+        log(f"rules {n:>5} docs jobs {j}: {r['wall_s']:.2f}s, {r['mb_per_s']:.2f} MB/s, "
+            f"{r['ms_per_doc']:.1f} ms/doc, x{r['speedup']:.2f}, peak {r['peak_rss_mb']} MB "
+            f"(workers {r['worker_peak_rss_mb']} MB), CPU main {r['cpu_main_s']:.1f}s workers "
+            f"{r['cpu_workers_s']:.1f}s, load {r['loadavg']}")
+    return rows
+
+
+def rules_medians(rows: list[dict]) -> list[dict]:
+    """Per size and jobs level: the median of the rounds' MB/s and speed-ups, and their range."""
+    out = []
+    for key in dict.fromkeys((r["size"], r.get("jobs", 1)) for r in rows):
+        rs = [r for r in rows if (r["size"], r.get("jobs", 1)) == key]
+        mb, up = [r["mb_per_s"] for r in rs], [r["speedup"] for r in rs if r.get("speedup")]
+        out.append({"size": key[0], "jobs": key[1], "rounds": len(rs), "mb_per_s": statistics.median(mb),
+                    "mb_min": min(mb), "mb_max": max(mb), "speedup": statistics.median(up) if up else None,
+                    "speedup_min": min(up) if up else None, "speedup_max": max(up) if up else None,
+                    "ms_per_doc": statistics.median(r["ms_per_doc"] for r in rs),
+                    "cpu_ms_per_doc": statistics.median(r["cpu_ms_per_doc"] for r in rs),
+                    "peak_rss_mb": max(r["peak_rss_mb"] for r in rs)})
+    return out
 
 
 # ---- part 2: the openai backend against a latency stub ------------------------------------
@@ -848,11 +876,12 @@ def write_report(out_dir: Path, res: dict[str, Any]) -> Path:
     if "rules" in res:
         rows = res["rules"]
         md += ["## rules: clean + outline + rules + store (run_batch, fresh db, one subprocess per size and jobs)", "",
-               _table(["documents", "jobs", "wall s", "docs/s", "MB raw text/s", "ms/doc (time/size)",
+               _table(["documents", "jobs", "round", "wall s", "docs/s", "MB raw text/s", "ms/doc (time/size)",
                        "speed-up vs jobs 1", "peak RSS MB (main)", "peak RSS MB (largest worker)",
                        "CPU s main", "CPU s workers", "CPU ms/doc", "MB/s on idle cores (estimate)",
                        "load avg start/end"],
-                      [[r["size"], r.get("jobs", 1), r["wall_s"], r["docs_per_s"], r["mb_per_s"], r["ms_per_doc"],
+                      [[r["size"], r.get("jobs", 1), r.get("round", 1), r["wall_s"], r["docs_per_s"], r["mb_per_s"],
+                        r["ms_per_doc"],
                         r.get("speedup"), r["peak_rss_mb"], r.get("worker_peak_rss_mb"), r.get("cpu_main_s"),
                         r.get("cpu_workers_s"), r.get("cpu_ms_per_doc"), r.get("idle_mb_per_s"),
                         "/".join(str(x) for x in r.get("loadavg", []))] for r in rows]), "",
@@ -867,12 +896,23 @@ def write_report(out_dir: Path, res: dict[str, Any]) -> Path:
                "program; the load average (1 min, at start and end of each run) shows how much else ran "
                "on the machine's cores meanwhile.", "",
                "![time vs documents](time_vs_docs.png)", ""]
+        med = rules_medians(rows)
+        if any(m["rounds"] > 1 for m in med):
+            md += ["Medians over the rounds (each round runs every jobs level once, one after another; a "
+                   "speed-up compares the runs of one round):", "",
+                   _table(["documents", "jobs", "rounds", "MB raw text/s, median", "min", "max",
+                           "speed-up, median", "min", "max", "ms/doc, median", "CPU ms/doc, median",
+                           "peak RSS MB (main), max"],
+                          [[m["size"], m["jobs"], m["rounds"], m["mb_per_s"], m["mb_min"], m["mb_max"],
+                            m["speedup"], m["speedup_min"], m["speedup_max"], m["ms_per_doc"], m["cpu_ms_per_doc"],
+                            m["peak_rss_mb"]] for m in med]), ""]
         series = []
         for j, style in ((1, "o-"), (2, "s-"), (4, "^-"), (8, "v-")):
-            rs = [r for r in rows if r.get("jobs", 1) == j]
+            rs = [{"size": m["size"], "wall_s": m["ms_per_doc"] * m["size"] / 1000} for m in med if m["jobs"] == j]
             if rs:
                 series.append((f"jobs {j}", [r["size"] for r in rs], [r["wall_s"] for r in rs], style))
-        first = [r for r in rows if r.get("jobs", 1) == rows[0].get("jobs", 1)]
+        first = [{"size": m["size"], "wall_s": m["ms_per_doc"] * m["size"] / 1000} for m in med
+                 if m["jobs"] == rows[0].get("jobs", 1)]
         series.append((f"linear from the smallest (jobs {rows[0].get('jobs', 1)})", [r["size"] for r in first],
                        [first[0]["wall_s"] * r["size"] / first[0]["size"] for r in first], "k--"))
         _plot(out_dir / "time_vs_docs.png", "rules backend: wall time vs documents", "documents", "seconds",
@@ -1023,7 +1063,7 @@ def run_bench(out_dir: Path, parts: set[str], sizes: Iterable[int] = (1000, 1000
               gold_dir: Path = GOLD, peer_cap_s: float = 360.0, scopes: Iterable[str] = ("targets", "residual"),
               stub_docs: int = 0, scale_sizes: Iterable[int] = (500, 5000), linear_mb: float = 10.0,
               clients: Iterable[int] = (1, 4, 16), serve_docs: int = 200, serve_jobs: Iterable[int] = (1,),
-              serve_modes: Iterable[str] = SERVE_MODES, rules_jobs: Iterable[int] = (1, 2),
+              serve_modes: Iterable[str] = SERVE_MODES, rules_jobs: Iterable[int] = (1, 2), rules_repeat: int = 1,
               log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)) -> Path:
     unknown = set(parts) - set(PARTS)
     if unknown:
@@ -1035,7 +1075,8 @@ def run_bench(out_dir: Path, parts: set[str], sizes: Iterable[int] = (1000, 1000
     with tempfile.TemporaryDirectory(prefix="summarizer-bench-") as tmp:
         work = Path(tmp)
         if "rules" in parts:
-            res["rules"] = bench_rules(sizes, work, docs_dir, log, rules_jobs)
+            res["rules"] = bench_rules(sizes, work, docs_dir, log, rules_jobs, rules_repeat)
+            res["rules_medians"] = rules_medians(res["rules"])
         if "llm-stub" in parts:
             res["llm_stub"] = bench_stub(list(jobs), latency, work, docs_dir, log, tuple(scopes), stub_docs)
         if parts & {"local", "peer"}:

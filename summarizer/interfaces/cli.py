@@ -422,6 +422,8 @@ def bench(
         "rules,llm-stub,local,scale,linear,serve"),
     sizes: Annotated[str, typer.Option(help="Corpus sizes for the rules part")] = "1000,10000",
     rules_jobs: Annotated[str, typer.Option(help="--jobs levels for the rules part")] = "1,2",
+    rules_repeat: Annotated[int, typer.Option(help="Rounds of the rules part (each runs every jobs level once); "
+                                                   "the report adds the medians")] = 1,
     jobs: Annotated[str, typer.Option(help="Concurrency levels for the stub part")] = "1,2,4,8",
     latency: Annotated[float, typer.Option(help="Simulated seconds per stub request")] = 0.2,
     peer_cap: Annotated[float, typer.Option(help="Seconds allowed for the LangExtract peer")] = 360.0,
@@ -443,7 +445,7 @@ def bench(
                      clients=tuple(int(x) for x in clients.split(",")), serve_docs=serve_docs,
                      serve_jobs=tuple(int(x) for x in serve_jobs.split(",")),
                      serve_modes=tuple(x.strip() for x in serve_modes.split(",") if x.strip()),
-                     rules_jobs=tuple(int(x) for x in rules_jobs.split(",")))
+                     rules_jobs=tuple(int(x) for x in rules_jobs.split(",")), rules_repeat=rules_repeat)
     typer.echo(f"wrote {path}")
 
 
