@@ -42,6 +42,8 @@ def test_bench_rules_rounds_report_each_run_and_the_medians(tmp_path: Path) -> N
     res = json.loads((out / "bench.json").read_text(encoding="utf-8"))
     assert [(r["round"], r["jobs"]) for r in res["rules"]] == [(k, j) for k in (1, 2, 3) for j in (1, 2)]
     assert all(r["ok"] == 3 for r in res["rules"])
+    if Path("/proc/stat").exists():  # the machine's idle and stolen seconds meanwhile (Linux)
+        assert all(r["machine_idle_s"] >= 0 and r["machine_steal_s"] >= 0 for r in res["rules"])
     for m in res["rules_medians"]:
         runs = [r for r in res["rules"] if r["jobs"] == m["jobs"]]
         assert m["rounds"] == 3

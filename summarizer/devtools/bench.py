@@ -99,6 +99,20 @@ def _maxrss_mb() -> float:
         return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
 
 
+def cpu_ticks() -> dict[str, float] | None:
+    """Seconds all cores spent busy, idle and stolen (by the hypervisor from this virtual
+    machine) since boot, from Linux's /proc/stat; None where there is none. Between two
+    readings: how busy the machine was during a run, and whether its host took CPU away."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return {"busy": (user + nice + system + irq + softirq) / tick, "idle": (idle + iowait) / tick,
+            "steal": steal / tick}
+
+
 def _worker(kind: str, args: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
     """Run `kind` in a fresh interpreter (own peak RSS); its JSON answer goes through a file."""
     with tempfile.NamedTemporaryFile("r", suffix=".json", delete=False) as f:
@@ -144,10 +158,13 @@ def _rules_worker(args: dict[str, Any]) -> dict[str, Any]:
     rss0 = _maxrss_mb()
     load0 = os.getloadavg()[0]
     me0 = resource.getrusage(resource.RUSAGE_SELF)
+    ticks0 = cpu_ticks()
     t0 = time.perf_counter()
     summary = run_batch([docs], args["db"], backend, jobs=int(args.get("jobs", 1)), keep_results=False,
                         results=False)  # as the CLI runs it
     wall = time.perf_counter() - t0
+    ticks1 = cpu_ticks()
+    machine_s = {k: ticks1[k] - ticks0[k] for k in ticks0} if ticks0 and ticks1 else {}
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return {"docs": summary.documents, "ok": summary.count("ok"), "wall_s": wall, "bytes": raw_bytes,
             "rss_before_mb": rss0, "peak_rss_mb": _maxrss_mb(),
@@ -155,7 +172,9 @@ def _rules_worker(args: dict[str, Any]) -> dict[str, Any]:
             # CPU seconds: what the run cost whatever else shared the cores.
             "cpu_main_s": (me.ru_utime + me.ru_stime) - (me0.ru_utime + me0.ru_stime),
             "cpu_workers_s": kids.ru_utime + kids.ru_stime,
-            "loadavg": [round(load0, 2), round(os.getloadavg()[0], 2)]}
+            "loadavg": [round(load0, 2), round(os.getloadavg()[0], 2)],
+            # the whole machine's cores meanwhile (this run and anything else): idle and stolen seconds
+            "machine_idle_s": machine_s.get("idle"), "machine_steal_s": machine_s.get("steal")}
 
 
 def bench_rules(sizes: Iterable[int], work: Path, docs_dir: Path, log: Callable[[str], None],
@@ -879,16 +898,20 @@ def write_report(out_dir: Path, res: dict[str, Any]) -> Path:
                _table(["documents", "jobs", "round", "wall s", "docs/s", "MB raw text/s", "ms/doc (time/size)",
                        "speed-up vs jobs 1", "peak RSS MB (main)", "peak RSS MB (largest worker)",
                        "CPU s main", "CPU s workers", "CPU ms/doc", "MB/s on idle cores (estimate)",
-                       "load avg start/end"],
+                       "load avg start/end", "cores idle s", "CPU stolen s"],
                       [[r["size"], r.get("jobs", 1), r.get("round", 1), r["wall_s"], r["docs_per_s"], r["mb_per_s"],
                         r["ms_per_doc"],
                         r.get("speedup"), r["peak_rss_mb"], r.get("worker_peak_rss_mb"), r.get("cpu_main_s"),
                         r.get("cpu_workers_s"), r.get("cpu_ms_per_doc"), r.get("idle_mb_per_s"),
-                        "/".join(str(x) for x in r.get("loadavg", []))] for r in rows]), "",
+                        "/".join(str(x) for x in r.get("loadavg", [])), r.get("machine_idle_s"),
+                        r.get("machine_steal_s")] for r in rows]), "",
                "The measured columns are wall, docs/s, MB/s, ms/doc and speed-up. The CPU columns say what the "
                "run cost whatever else shared the cores; the last estimate is raw MB / the busiest process's "
                "CPU time (the main process, or the workers' CPU time over min(jobs, cores)), i.e. the rate "
-               "the same work would reach with the cores to itself. It is an estimate, not a measurement.", "",
+               "the same work would reach with the cores to itself. It is an estimate, not a measurement. "
+               "`cores idle s` and `CPU stolen s` are the whole machine's during the run (Linux /proc/stat, "
+               "all cores): idle time with `--jobs 2` is time the run left a core unused; stolen time is "
+               "CPU the virtual machine's host gave to others.", "",
                "The sample corpus (5 documents) copied under distinct ids; MB = raw UTF-8 bytes of the files. "
                "Linear growth shows as a flat ms/doc column. jobs 1 runs everything in one process; jobs N "
                "reads, cleans and runs the rules in min(N, cores) worker processes while the main process "
