@@ -330,3 +330,53 @@ def test_results_are_dropped_after_reporting_but_counted(tmp_path: Path) -> None
     assert lean.totals == full.totals and full.totals["goals"] == sum(len(o.result.goals) for o in full.outcomes)
     threaded = run_batch([DOCS], tmp_path / "c.db", get_backend("rules"), keep_results=False, jobs=2)
     assert threaded.totals == full.totals
+
+
+def _find_documents_by_walk(paths: list[Path]) -> tuple[list[Path], list[Path]]:
+    """The listing as it was: os.walk, a stat and a real path per file, Paths compared to sort."""
+    docs: list[Path] = []
+    skipped: list[Path] = []
+    seen: set[str] = set()
+    for p in paths:
+        if p.is_dir():
+            unreadable: list[OSError] = []
+            found: list[tuple[Path, bool]] = []
+            for root, _dirs, names in os.walk(p, onerror=unreadable.append):
+                for name in names:
+                    f = Path(root, name)
+                    if f.is_file():
+                        found.append((f, load.supported(f)))
+                    elif load.supported(f):
+                        found.append((f, True))
+            found = sorted(found + [(Path(e.filename), True) for e in unreadable if e.filename is not None])
+        else:
+            found = [(p, True)]
+        for f, is_doc in found:
+            key = os.path.realpath(f)
+            if key not in seen:
+                seen.add(key)
+                (docs if is_doc else skipped).append(f)
+    return docs, skipped
+
+
+def test_folder_listing_by_scandir_equals_the_walk_with_a_stat_per_file(tmp_path: Path) -> None:
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("POSIX only")
+    root = tmp_path / "corpus"
+    for sub in ("a", "a/deep", "b", "B", "z-last"):
+        (root / sub).mkdir(parents=True)
+    for name in ("a/1.txt", "a/10.txt", "a/2.TXT", "a/deep/x.html", "a/notes.bin", "b/1.txt", "B/0.docx",
+                 "z-last/k.pdf", "top.txt", "Top.txt", "a b.txt", "文件.txt"):
+        (root / name).write_text("x", "utf-8")
+    (root / "b/same.txt").symlink_to(root / "a/1.txt")  # the same file twice: listed once
+    (root / "b/elsewhere.txt").symlink_to(tmp_path / "outside.txt")  # broken link with a document type
+    (root / "b/folder-link").symlink_to(root / "a", target_is_directory=True)  # not followed
+    os.mkfifo(root / "a/pipe.txt")
+    os.mkfifo(root / "a/pipe.bin")
+    (tmp_path / "via").symlink_to(root, target_is_directory=True)
+    for paths in ([root], [root / "a/1.txt", root], [tmp_path / "via", root], [root / "b", root / "a"],
+                  [root / "b/same.txt", root / "a"], [tmp_path / "via" / "a"]):
+        assert load.find_documents(paths) == _find_documents_by_walk(paths), paths
+    docs, skipped = load.find_documents([root])
+    assert root / "a/pipe.txt" in docs and root / "b/elsewhere.txt" in docs and root / "a/notes.bin" in skipped
+    assert not any("folder-link" in str(p) for p in docs + skipped)

@@ -134,9 +134,9 @@ def find_documents(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     skipped: list[Path] = []
     seen: set[str] = set()
     for p in paths:
-        found = _folder_entries(p) if p.is_dir() else [(p, True)]  # missing or odd files fail later
-        for f, is_doc in found:
-            key = os.path.realpath(f)
+        found = _folder_entries(p) if p.is_dir() else [(p, True, None)]  # missing or odd files fail later
+        for f, is_doc, real in found:
+            key = real or os.path.realpath(f)
             if key in seen:
                 continue
             seen.add(key)
@@ -144,16 +144,44 @@ def find_documents(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     return docs, skipped
 
 
-def _folder_entries(folder: Path) -> list[tuple[Path, bool]]:
-    """(path, is it a document?) for everything under folder, sorted; unreadable folders count as documents."""
+def _folder_entries(folder: Path) -> list[tuple[Path, bool, str | None]]:
+    """(path, is it a document?, its real path if known) for everything under folder, sorted as
+    paths sort; unreadable folders count as documents. Symlinked folders are not followed.
+
+    One `scandir` per folder: its entries know which are folders and regular files, and a
+    file that is not a symlink has its folder's real path plus its name. Listing 10,000
+    files with `os.walk`, a `stat` per file and a real path per file (a system call per
+    path component) cost 0.55-0.65 s before any document was read."""
     unreadable: list[OSError] = []
-    entries: list[tuple[Path, bool]] = []
-    for root, _dirs, names in os.walk(folder, onerror=unreadable.append):  # symlinked folders are not followed
-        for name in names:
-            f = Path(root, name)
-            if f.is_file():
-                entries.append((f, supported(f)))
+    entries: list[tuple[Path, bool, str | None]] = []
+    folders = [os.fspath(folder)]
+    while folders:
+        top = folders.pop()
+        try:
+            with os.scandir(top) as listing:
+                listed = list(listing)
+        except OSError as exc:
+            unreadable.append(exc)
+            continue
+        real_top = os.path.realpath(top)
+        for entry in listed:
+            if _is(entry.is_dir):  # a symlink to a folder counts as one, and is not walked into
+                if not _is(entry.is_symlink):
+                    folders.append(entry.path)
+                continue
+            f = Path(entry.path)
+            real = None if _is(entry.is_symlink) else os.path.join(real_top, entry.name)
+            if _is(entry.is_file):
+                entries.append((f, supported(f), real))
             elif supported(f):  # a FIFO, device or broken link with a document extension: say so
-                entries.append((f, True))
-    entries += [(Path(e.filename), True) for e in unreadable if e.filename is not None]
-    return sorted(entries)
+                entries.append((f, True, real))
+    entries += [(Path(e.filename), True, None) for e in unreadable if e.filename is not None]
+    return sorted(entries, key=lambda e: e[0].parts)  # as Paths sort (by their parts), without comparing Paths
+
+
+def _is(test: Callable[[], bool]) -> bool:
+    """A DirEntry test; an entry that cannot be examined is not one (as `Path.is_file` says)."""
+    try:
+        return test()
+    except OSError:
+        return False
