@@ -123,7 +123,9 @@ def run(
     live = console.is_terminal or bool(os.environ.get("SUMMARIZER_PROGRESS"))
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=console, transient=True, disable=not live)
-    task = progress.add_task("extracting", total=sum(in_shard(p, part) for p in find_documents(paths)[0]))
+    # The bar's total lists the folders once more: only for a bar someone sees.
+    task = progress.add_task("extracting", total=sum(in_shard(p, part) for p in find_documents(paths)[0])
+                             if live else None)
 
     def show(o: DocOutcome) -> None:
         label, colour = marks[o.status]
