@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("summarizer.service")
 
+HOLD_BACKLOG = 2  # documents ready after this one for its commit to wait for theirs (see `Worker`)
 MAX_ATTEMPTS = 3  # a job whose processing was cut off this many times is failed, not retried forever
 FINAL = ("ok", "degraded", "failed")
 
@@ -220,7 +221,7 @@ class RecentResults:
         self._lock = threading.Lock()
         self.size = size
 
-    def put(self, job_id: str, row: dict[str, Any], result: dict[str, Any] | None) -> None:
+    def put(self, job_id: str, row: dict[str, Any], result: dict[str, Any] | str | None) -> None:
         with self._lock:
             self._items[job_id] = (row, result)
             self._items.move_to_end(job_id)
@@ -279,10 +280,20 @@ class Worker:
         self.jobs = jobs
         self.batch = max(batch, jobs)
         self.idle_refresh = idle_refresh
-        # Each document is committed and answered as soon as it is stored: its client can post
-        # the next one while the rest of the claim is processed, so the queue does not run dry
-        # between claims (batched commits made the clients move in lock-step with the claims).
+        # A document is committed and answered as soon as it is stored, unless at least
+        # `hold_backlog` others are ready to be processed right after it (claimed, or in the
+        # pipeline): then its commit waits for the next ones (the writer's own caps still hold:
+        # 64 documents, 0.25 s). With a deep queue (clients that post without waiting, or many)
+        # that saves a commit per document; when the clients wait for each answer before posting
+        # again the pipeline never has that many ready, so each is answered at once. (Commits
+        # batched by claim made the clients move in lock-step: all answered at the end of a claim,
+        # then the queue empty while they posted again.) hold_backlog=0: commit each document.
         self.commit_each = True
+        self.hold_backlog = HOLD_BACKLOG
+        # ship_text: keep each answer as the model's JSON text (`DocOutcome.result_text`), not as
+        # `result_json`: the worker process sends it on and the server renders it, on its own core
+        # (the pipeline's process is what limits the service; rendering costs it 1 to 2 ms a document).
+        self.ship_text = False
         self.on_finished: list[Callable[[str], None]] = []  # called with a job id (from this thread)
         self.on_batch: list[Callable[[BatchReport], None]] = []
         self._wake = threading.Event()
@@ -421,7 +432,7 @@ class Worker:
         self.seconds_per_doc = 0.8 * self.seconds_per_doc + 0.2 * spent
         # Counted before it is answered: a client that reads /metrics after its answer sees it.
         self._report(claim, [(done["status"], max(0.0, claim.claimed_at.pop(c.seq, c.created) - c.created), spent)])
-        self._finished(c, done, result_json(o.result) if o.result else None)
+        self._finished(c, done, o.result_text() if self.ship_text else result_json(o.result) if o.result else None)
 
     def _report(self, claim: _Claim, outcomes: list[tuple[str, float, float]]) -> None:
         """Metrics, document by document: a stream lasts as long as the queue is busy."""
@@ -490,11 +501,19 @@ class Worker:
                 claim.by_path[str(p)] = c
                 claim.claimed_at[c.seq] = self._claimed_at.pop(c.seq, time.time())
                 self._fed.add(str(p))
+                # The next document the writer stores leaves these in the pipeline or claimed.
+                self._hold(session, len(pending) + session.in_flight)
                 yield p
             elif session.in_flight:
+                self._hold(session, session.in_flight - 1)
                 yield None  # nothing new: write the oldest in flight, then look again
             else:
                 return
+
+    def _hold(self, session: RunSession, ready: int) -> None:
+        """Does the next document the writer stores wait for the next ones' commit: yes when
+        `ready` documents are ready to be processed after it (see `hold_backlog`)."""
+        session.writer.each = self.commit_each and not (self.hold_backlog and ready >= self.hold_backlog)
 
     def _stream_session(self, pending: deque[Claimed]) -> None:
         claim = self._claim = _Claim(time.perf_counter())
