@@ -2,9 +2,10 @@
 
 What these pin down: a document with nothing ready behind it is committed (and answered)
 on its own, so a client that waits for each answer is never held back; with a deep queue
-several documents share a commit; `hold_backlog=0` commits each; the worker process
-sends each result as the model's JSON (shipped from the pool as is, at `--jobs 2`) and
-the server answers with the very JSON `summarizer show --json` prints.
+several documents share a commit; `hold_backlog=0` commits each; while documents wait
+behind it, the worker process sends a result as the model's JSON (shipped from the pool
+as is, at `--jobs 2`) for the server to render, otherwise rendered; either way the server
+answers with the very JSON `summarizer show --json` prints.
 """
 
 from __future__ import annotations
@@ -57,10 +58,15 @@ def setup_store(tmp_path: Path) -> tuple[JobStore, Path]:
 
 def test_one_document_at_a_time_is_committed_at_once(tmp_path: Path, commits: list[int]) -> None:
     jobs, db = setup_store(tmp_path)
+    keys = []
     with running(jobs, db, idle_refresh=3600) as worker:
+        worker.ship_text = True  # as in the worker process
         for i in range(4):  # a client that waits for each answer before posting the next
-            assert wait_final(jobs, post(jobs, tmp_path, f"w{i}", text(i), worker))["status"] == "ok"
+            keys.append(post(jobs, tmp_path, f"w{i}", text(i), worker))
+            assert wait_final(jobs, keys[-1])["status"] == "ok"
     assert commits == [1, 1, 1, 1]
+    # nothing behind any of them: each answer was rendered by the worker (the pipeline idles next)
+    assert all(isinstance(worker.results.entry(k)[1], dict) for k in keys)  # type: ignore[index]
 
 
 @pytest.mark.parametrize("hold", [2, 0])
@@ -69,6 +75,7 @@ def test_a_deep_queue_shares_commits_unless_told_not_to(tmp_path: Path, commits:
     keys = [post(jobs, tmp_path, f"q{i}", text(i)) for i in range(12)]  # queued before the worker starts
     worker = make_worker(jobs, db, idle_refresh=3600)
     worker.hold_backlog = hold
+    worker.ship_text = True  # as in the worker process
     answered: list[str] = []
     worker.on_finished.append(answered.append)
     worker.start()
@@ -83,6 +90,11 @@ def test_a_deep_queue_shares_commits_unless_told_not_to(tmp_path: Path, commits:
     else:
         assert commits == [1] * 12
     assert answered == keys  # answered in the order they were stored, each once
+    # with documents behind it an answer goes on as the model's JSON (rendered by the server);
+    # the last one, with nothing behind, is rendered by the worker
+    sent = [worker.results.entry(k)[1] for k in keys]  # type: ignore[index]
+    assert isinstance(sent[0], str) and isinstance(sent[-1], dict)
+    assert DocumentResult.model_validate_json(sent[0]).doc_id == "q0"
     assert rows(db, "select count(*), count(distinct doc_id) from results") == [(12, 12)]
 
 
@@ -118,13 +130,23 @@ def test_an_outcome_gives_its_result_as_the_models_json(tmp_path: Path, jobs: in
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_the_worker_process_answers_with_show_json(tmp_path: Path, jobs: int) -> None:
     db = tmp_path / "r.db"
+    store.open_db(db).close()
+    queue = JobStore(db)
+    # queued before the server starts: its worker process finds a deep queue, so the answers come
+    # up as the model's JSON and the server renders them
+    keys = [post(queue, tmp_path, f"q{i}", text(i)) for i in range(8)]
     app = create_app(Settings(db=db, backend="rules", jobs=jobs))
     with live(app) as c:
-        assert type(app.state.service.worker).__name__ == "WorkerProcess"
-        got = [c.post("/v1/documents", params={"wait": 20}, json={"doc_id": f"s{i}", "text": text(i)})
+        worker = app.state.service.worker
+        assert type(worker).__name__ == "WorkerProcess"
+        # one at a time (nothing behind each: rendered by the worker process)
+        got = [c.post("/v1/documents", params={"wait": 20}, json={"doc_id": f"s{i}", "text": text(i + 100)})
                for i in range(3)]
         assert [(r.status_code, r.json()["status"]) for r in got] == [(200, "ok")] * 3
-        for i, r in enumerate(got):
-            shown = CliRunner().invoke(cli, ["show", f"s{i}", "--db", str(db), "--json"])
-            assert shown.exit_code == 0 and json.loads(shown.output) == r.json()["result"]
+        got += [c.get(f"/v1/documents/q{i}", params={"wait": 20}) for i in range(8)]
+        for doc_id, r in zip([f"s{i}" for i in range(3)] + [f"q{i}" for i in range(8)], got):
+            shown = CliRunner().invoke(cli, ["show", doc_id, "--db", str(db), "--json"])
+            assert shown.exit_code == 0 and r.json()["status"] == "ok", (doc_id, shown.output, r.text[:300])
+            assert json.loads(shown.output) == r.json()["result"]
             assert r.json()["result"]["goals"]  # a real result, not an empty shape
+        assert all(worker.results.entry(k) is not None for k in keys)

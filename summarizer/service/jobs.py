@@ -290,10 +290,14 @@ class Worker:
         # then the queue empty while they posted again.) hold_backlog=0: commit each document.
         self.commit_each = True
         self.hold_backlog = HOLD_BACKLOG
-        # ship_text: keep each answer as the model's JSON text (`DocOutcome.result_text`), not as
-        # `result_json`: the worker process sends it on and the server renders it, on its own core
-        # (the pipeline's process is what limits the service; rendering costs it 1 to 2 ms a document).
+        # ship_text: while other documents are ready behind it, keep an answer as the model's JSON
+        # text (`DocOutcome.result_text`), not as `result_json`: the worker process sends it on and
+        # the server renders it on its own core (the pipeline's process is what limits a busy
+        # service; rendering costs it 1 to 2 ms a document). With nothing behind it the pipeline
+        # would idle next, and the answer is rendered here: that was measured faster for a client
+        # waiting on each answer (one document in flight, every step on its path).
         self.ship_text = False
+        self._behind = 0  # documents ready after the one being written (set with the commit decision)
         self.on_finished: list[Callable[[str], None]] = []  # called with a job id (from this thread)
         self.on_batch: list[Callable[[BatchReport], None]] = []
         self._wake = threading.Event()
@@ -432,7 +436,11 @@ class Worker:
         self.seconds_per_doc = 0.8 * self.seconds_per_doc + 0.2 * spent
         # Counted before it is answered: a client that reads /metrics after its answer sees it.
         self._report(claim, [(done["status"], max(0.0, claim.claimed_at.pop(c.seq, c.created) - c.created), spent)])
-        self._finished(c, done, o.result_text() if self.ship_text else result_json(o.result) if o.result else None)
+        if self.ship_text and self._behind > 0:
+            result: dict[str, Any] | str | None = o.result_text()  # rendered by the server
+        else:
+            result = result_json(o.result) if o.result else None
+        self._finished(c, done, result)
 
     def _report(self, claim: _Claim, outcomes: list[tuple[str, float, float]]) -> None:
         """Metrics, document by document: a stream lasts as long as the queue is busy."""
@@ -444,7 +452,7 @@ class Worker:
         for fn in self.on_batch:
             fn(report)
 
-    def _finished(self, c: Claimed, done: dict[str, Any], result: dict[str, Any] | None) -> None:
+    def _finished(self, c: Claimed, done: dict[str, Any], result: dict[str, Any] | str | None) -> None:
         """Keep a finished job (as now committed) for the requests waiting on it, and wake them."""
         self.results.put(c.id, {"id": c.id, "seq": c.seq, "name": c.name, "created": c.created,
                                 "attempts": c.attempts, **done}, result)
@@ -513,6 +521,7 @@ class Worker:
     def _hold(self, session: RunSession, ready: int) -> None:
         """Does the next document the writer stores wait for the next ones' commit: yes when
         `ready` documents are ready to be processed after it (see `hold_backlog`)."""
+        self._behind = ready
         session.writer.each = self.commit_each and not (self.hold_backlog and ready >= self.hold_backlog)
 
     def _stream_session(self, pending: deque[Claimed]) -> None:
