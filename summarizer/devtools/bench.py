@@ -931,7 +931,7 @@ def write_report(out_dir: Path, res: dict[str, Any]) -> Path:
                        for r in sv["rows"]]), "",
                "CPU ms/doc: what each side cost whatever else shared the cores: the server process and its "
                "worker processes from the first post to the last answer (of which pipeline: the worker process "
-               "and its pool; the rest is HTTP and intake); the client processes (on the same two "
+               "and its pool; the rest is HTTP, intake and the answers' JSON); the client processes (on the same two "
                "cores, from the first post to their last answer); and the whole `run` (its view refresh "
                "included; the service refreshes when idle, after the clock stops).", "",
                "![service throughput](serve_docs_per_s.png)", ""]

@@ -217,7 +217,9 @@ class RecentResults:
     """
 
     def __init__(self, size: int = 256) -> None:
-        self._items: OrderedDict[str, tuple[dict[str, Any], dict[str, Any] | None]] = OrderedDict()
+        # the result as `result_json`; in the worker process it may be the model's JSON text (see
+        # `Worker.ship_text`), which it only sends on to the server
+        self._items: OrderedDict[str, tuple[dict[str, Any], dict[str, Any] | str | None]] = OrderedDict()
         self._lock = threading.Lock()
         self.size = size
 
@@ -234,7 +236,7 @@ class RecentResults:
             got = self._items.get(job_id)
         return got[0] if got is not None and got[0].get("created") == created else None
 
-    def entry(self, job_id: str) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+    def entry(self, job_id: str) -> tuple[dict[str, Any], dict[str, Any] | str | None] | None:
         """(finished row, result) as put, for handing on to another process."""
         with self._lock:
             return self._items.get(job_id)
@@ -243,7 +245,7 @@ class RecentResults:
         """This attempt's result (None: not here, or the job has no result)."""
         with self._lock:
             got = self._items.get(job_id)
-        if got is None or (created is not None and got[0].get("created") != created):
+        if got is None or (created is not None and got[0].get("created") != created) or isinstance(got[1], str):
             return None
         return got[1]
 
