@@ -78,6 +78,8 @@ def test_a_deep_queue_shares_commits_unless_told_not_to(tmp_path: Path, commits:
     worker.ship_text = True  # as in the worker process
     answered: list[str] = []
     worker.on_finished.append(answered.append)
+    processing: list[float] = []  # seconds of processing each document is reported (the metrics' histogram)
+    worker.on_batch.append(lambda report: processing.extend(p for _, _, p in report.outcomes))
     worker.start()
     try:
         done = [wait_final(jobs, k) for k in keys]
@@ -90,6 +92,12 @@ def test_a_deep_queue_shares_commits_unless_told_not_to(tmp_path: Path, commits:
     else:
         assert commits == [1] * 12
     assert answered == keys  # answered in the order they were stored, each once
+    # the documents of one commit share its time: none is reported as taking no time at all
+    assert len(processing) == 12 and min(processing) > 0
+    at = 0
+    for size in commits:
+        assert len(set(processing[at:at + size])) == 1
+        at += size
     # with documents behind it an answer goes on as the model's JSON (rendered by the server);
     # the last one, with nothing behind, is rendered by the worker
     sent = [worker.results.entry(k)[1] for k in keys]  # type: ignore[index]

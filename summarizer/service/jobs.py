@@ -433,8 +433,12 @@ class Worker:
         done = claim.done.pop(c.seq, None)
         if done is None:
             return  # not recorded (cut off by the shutdown): `stop` requeues it
-        now = time.perf_counter()
-        spent, claim.last = now - claim.last, now
+        if claim.left == 0:  # the first outcome of a commit: its documents share the time since the last one
+            now = time.perf_counter()
+            claim.left = len(claim.done) + 1  # (what the commit recorded and is not reported yet, and this)
+            claim.share, claim.last = (now - claim.last) / claim.left, now
+        claim.left -= 1
+        spent = claim.share
         self.seconds_per_doc = 0.8 * self.seconds_per_doc + 0.2 * spent
         # Counted before it is answered: a client that reads /metrics after its answer sees it.
         self._report(claim, [(done["status"], max(0.0, claim.claimed_at.pop(c.seq, c.created) - c.created), spent)])
@@ -558,7 +562,9 @@ class Worker:
 class _Claim:
     """The documents fed to the open session and not yet answered, by path."""
 
-    last: float  # perf_counter at the last outcome
+    last: float  # perf_counter at the last commit's first outcome
+    left: int = 0  # outcomes of the last commit not reported yet
+    share: float = 0.0  # seconds of processing each document of the last commit is counted
     by_path: dict[str, Claimed] = field(default_factory=dict)
     claimed_at: dict[int, float] = field(default_factory=dict)  # seq -> time.time() of its claim
     done: dict[int, dict[str, Any]] = field(default_factory=dict)  # seq -> the row `_record` wrote
