@@ -60,3 +60,11 @@ def test_clients_share_the_documents_each_answered_once(tmp_path: Path, mode: st
 def test_unknown_mode_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown client mode 'poll'"):
         loadclient.post_all("http://127.0.0.1:9", [], clients=1, mode="poll")
+
+
+def test_a_client_process_that_dies_is_reported_not_waited_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    monkeypatch.setattr(loadclient, "_client", lambda *args: os._exit(1))  # dies before it reports
+    with pytest.raises(RuntimeError, match="1 client process"):
+        loadclient.post_all("http://127.0.0.1:9", docs(tmp_path / "d", 1), clients=1)

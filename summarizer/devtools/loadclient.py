@@ -22,6 +22,7 @@ from __future__ import annotations
 import http.client
 import json
 import multiprocessing
+import queue
 import resource
 import time
 import uuid
@@ -136,7 +137,16 @@ def post_all(base_url: str, files: list[Path], clients: int, wait_s: float = 300
         p.start()
     t0 = time.perf_counter()
     go.set()
-    got = [out.get() for _ in procs]
+    got: list[tuple[list[float], list[str], float]] = []
+    while len(got) < len(procs):
+        try:
+            got.append(out.get(timeout=1.0))
+        except queue.Empty:
+            if not any(p.is_alive() for p in procs):  # all gone: what is left must already be in transit
+                try:
+                    got.append(out.get(timeout=1.0))
+                except queue.Empty:
+                    raise RuntimeError(f"{len(procs) - len(got)} client process(es) died without reporting") from None
     wall = time.perf_counter() - t0
     for p in procs:
         p.join()
