@@ -158,3 +158,23 @@ def test_the_worker_process_answers_with_show_json(tmp_path: Path, jobs: int) ->
             assert json.loads(shown.output) == r.json()["result"]
             assert r.json()["result"]["goals"]  # a real result, not an empty shape
         assert all(worker.results.entry(k) is not None for k in keys)
+
+
+def test_a_long_poll_for_a_finished_document_reads_its_job_once(tmp_path: Path) -> None:
+    app = create_app(Settings(db=tmp_path / "r.db", backend="rules", worker="thread"))
+    with live(app) as c:
+        first = c.post("/v1/documents", params={"wait": 20}, json={"doc_id": "f0", "text": text(0)})
+        assert first.json()["status"] == "ok"
+        jobs = app.state.service.jobs
+        calls: list[str] = []
+        real = jobs.latest_for
+
+        def spy(doc_id: str) -> dict | None:  # type: ignore[type-arg]
+            calls.append(doc_id)
+            return real(doc_id)
+
+        jobs.latest_for = spy
+        got = c.get("/v1/documents/f0", params={"wait": 20})
+        assert got.status_code == 200 and got.json() == {**first.json(), "status_url": "/v1/documents/f0"}
+        assert calls == ["f0"]  # finished already: one lookup (one thread hop), no second read
+        assert c.get("/v1/documents/none", params={"wait": 1}).status_code == 404
