@@ -76,6 +76,11 @@ class DocOutcome:
     result: DocumentResult | None = None
     counts: tuple[int, int, int] | None = None  # goals, measures, responsibilities stored
 
+    def result_text(self) -> str | None:
+        """The result as the model's JSON, for a caller that sends it on to another process
+        (the service's worker): one call whether the result came as a model or as JSON."""
+        return self.result.model_dump_json() if self.result is not None else None
+
 
 class _ShippedOutcome(DocOutcome):
     """An outcome whose result came from a worker as JSON: parsed only if someone reads it
@@ -96,6 +101,10 @@ class _ShippedOutcome(DocOutcome):
         self.__dict__["_result"] = value
         if value is None:
             self._json = None
+
+    def result_text(self) -> str | None:
+        """The JSON as the worker shipped it, passed on without being parsed here."""
+        return self._json if self._json is not None else super().result_text()
 
 
 @dataclass

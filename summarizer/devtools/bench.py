@@ -19,8 +19,8 @@ Parts (any subset):
 - ``peer``: LangExtract pointed at the same local model through its
   OpenAI-compatible endpoint, mapped to the gold format and scored the same way.
 - ``serve``: `summarizer serve --backend rules` (a subprocess, fresh db per level)
-  posted the same distinct documents by 1, 4 and 16 client threads, each waiting
-  for its result (`?wait=`): docs/s and p50/p95 latency per document, next to
+  posted the same distinct documents by 1, 4 and 16 client processes (modes `wait`
+  and `submit`, `summarizer.devtools.loadclient`): docs/s and p50/p95 latency per document, next to
   `run_batch` (what `summarizer run` does) on the same documents in a fresh
   process, run just before each level.
 - ``scale`` and ``linear`` (`summarizer.devtools.bench_limits`): peak RSS for 500
@@ -51,6 +51,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from summarizer.devtools import loadclient
 from summarizer.devtools.chatstub import ChatStub, Reply
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -660,75 +661,14 @@ def distinct_docs(src: Path, n: int, dest: Path) -> list[Path]:
     return files
 
 
-SERVE_MODES = ("wait", "submit")
+SERVE_MODES = loadclient.MODES
 
 
 def _post_all(base_url: str, files: list[Path], clients: int, wait_s: float = 300.0,
               mode: str = "wait") -> dict[str, Any]:
-    """`clients` threads share the files.
-
-    mode `wait`: each posts one with `?wait=`, takes the 200 with the result, posts the next
-    (one document in flight per client). mode `submit`: each posts its share without waiting
-    (202), then collects every result from its status URL with `?wait=` (a long poll), as a
-    crawler would: the queue holds many documents at once, so the service can batch them as
-    `run` does."""
-    import queue
-    import resource
-    import threading
-
-    import httpx2
-
-    todo: queue.Queue[Path] = queue.Queue()
-    for f in files:
-        todo.put(f)
-    latencies: list[float] = []
-    failures: list[str] = []
-    lock = threading.Lock()
-
-    def done(f: Path, r: Any, t0: float) -> None:
-        dt_s = time.perf_counter() - t0
-        with lock:
-            if r.status_code == 200 and r.json().get("status") == "ok":
-                latencies.append(dt_s)
-            else:
-                failures.append(f"{f.name}: {r.status_code} {r.text[:200]}")
-
-    def client() -> None:
-        posted: list[tuple[Path, str, float]] = []
-        with httpx2.Client(base_url=base_url, timeout=wait_s + 30) as http:
-            while True:
-                try:
-                    f = todo.get_nowait()
-                except queue.Empty:
-                    break
-                t0 = time.perf_counter()
-                r = http.post("/v1/documents", params={"wait": wait_s} if mode == "wait" else None,
-                              files={"file": (f.name, f.read_bytes(), "text/plain")})
-                if mode == "wait" or r.status_code not in (200, 202):
-                    done(f, r, t0)
-                else:
-                    posted.append((f, r.json()["status_url"], t0))
-            for f, url, t0 in posted:  # submit mode: collect, each with a long poll (no polling loop)
-                done(f, http.get(url, params={"wait": wait_s}), t0)
-
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    ru0 = resource.getrusage(resource.RUSAGE_SELF)
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - t0
-    ru1 = resource.getrusage(resource.RUSAGE_SELF)
-    lat = sorted(latencies)
-
-    def pct(q: float) -> float | None:
-        return lat[min(len(lat) - 1, int(q * len(lat)))] if lat else None
-
-    cpu = ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime
-    return {"wall_s": wall, "ok": len(lat), "failed": len(failures), "failures": failures[:5],
-            "p50_ms": 1000 * pct(0.50) if lat else None, "p95_ms": 1000 * pct(0.95) if lat else None,
-            "client_cpu_ms": 1000 * cpu / len(lat) if lat else None}
+    """`clients` client processes share the files, in one of `SERVE_MODES`
+    (`summarizer.devtools.loadclient`: each its own process and keep-alive connection)."""
+    return loadclient.post_all(base_url, files, clients, wait_s, mode)
 
 
 _SERVER_PIDS: dict[str, int] = {}  # base URL -> pid of the `summarizer serve` answering there
@@ -1030,8 +970,10 @@ def write_report(out_dir: Path, res: dict[str, Any]) -> Path:
         sv = res["serve"]
         md += [f"## serve: the HTTP service vs `summarizer run` (rules backend, {sv['docs']} distinct documents)", "",
                "`summarizer serve --backend rules --jobs N` in its own process, a fresh db per level and mode; C "
-               "client threads share the documents (multipart uploads). Mode **wait**: each client posts one "
-               "with `?wait=`, takes the 200 with the result and posts the next (one document in flight per "
+               "client processes share the documents (multipart uploads, each client a process of its own with "
+               "one keep-alive connection, `http.client`, bodies encoded before the clock starts: a real client "
+               "is on another machine, here it takes from the server's two cores). Mode **wait**: each client "
+               "posts one with `?wait=`, takes the 200 with the result and posts the next (one document in flight per "
                "client; latency = one post to its answer). Mode **submit**: each client posts its share without "
                "waiting (202), then collects each result from its status URL with `?wait=` (a long poll), as a "
                "crawler would (latency = post to result collected). docs/s = documents over the wall time "
@@ -1052,9 +994,9 @@ def write_report(out_dir: Path, res: dict[str, Any]) -> Path:
                        for r in sv["rows"]]), "",
                "CPU ms/doc: what each side cost whatever else shared the cores: the server process and its "
                "worker processes from the first post to the last answer (of which pipeline: the worker process "
-               "and its pool; the rest is HTTP and intake); the client threads (the bench's own "
-               "process, on the same two cores); and the whole `run` (its view refresh included; the service "
-               "refreshes when idle, after the clock stops).", "",
+               "and its pool; the rest is HTTP, intake and the answers' JSON); the client processes (on the same two "
+               "cores, from the first post to their last answer); and the whole `run` (its view refresh "
+               "included; the service refreshes when idle, after the clock stops).", "",
                "![service throughput](serve_docs_per_s.png)", ""]
         series = []
         for j, style in zip(sorted({r.get("jobs", 1) for r in sv["rows"]}), ("o", "s", "^", "v")):

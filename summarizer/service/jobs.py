@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("summarizer.service")
 
+HOLD_BACKLOG = 2  # documents ready after this one for its commit to wait for theirs (see `Worker`)
 MAX_ATTEMPTS = 3  # a job whose processing was cut off this many times is failed, not retried forever
 FINAL = ("ok", "degraded", "failed")
 
@@ -216,11 +217,13 @@ class RecentResults:
     """
 
     def __init__(self, size: int = 256) -> None:
-        self._items: OrderedDict[str, tuple[dict[str, Any], dict[str, Any] | None]] = OrderedDict()
+        # the result as `result_json`; in the worker process it may be the model's JSON text (see
+        # `Worker.ship_text`), which it only sends on to the server
+        self._items: OrderedDict[str, tuple[dict[str, Any], dict[str, Any] | str | None]] = OrderedDict()
         self._lock = threading.Lock()
         self.size = size
 
-    def put(self, job_id: str, row: dict[str, Any], result: dict[str, Any] | None) -> None:
+    def put(self, job_id: str, row: dict[str, Any], result: dict[str, Any] | str | None) -> None:
         with self._lock:
             self._items[job_id] = (row, result)
             self._items.move_to_end(job_id)
@@ -233,7 +236,7 @@ class RecentResults:
             got = self._items.get(job_id)
         return got[0] if got is not None and got[0].get("created") == created else None
 
-    def entry(self, job_id: str) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+    def entry(self, job_id: str) -> tuple[dict[str, Any], dict[str, Any] | str | None] | None:
         """(finished row, result) as put, for handing on to another process."""
         with self._lock:
             return self._items.get(job_id)
@@ -242,7 +245,7 @@ class RecentResults:
         """This attempt's result (None: not here, or the job has no result)."""
         with self._lock:
             got = self._items.get(job_id)
-        if got is None or (created is not None and got[0].get("created") != created):
+        if got is None or (created is not None and got[0].get("created") != created) or isinstance(got[1], str):
             return None
         return got[1]
 
@@ -279,10 +282,24 @@ class Worker:
         self.jobs = jobs
         self.batch = max(batch, jobs)
         self.idle_refresh = idle_refresh
-        # Each document is committed and answered as soon as it is stored: its client can post
-        # the next one while the rest of the claim is processed, so the queue does not run dry
-        # between claims (batched commits made the clients move in lock-step with the claims).
+        # A document is committed and answered as soon as it is stored, unless at least
+        # `hold_backlog` others are ready to be processed right after it (claimed, or in the
+        # pipeline): then its commit waits for the next ones (the writer's own caps still hold:
+        # 64 documents, 0.25 s). With a deep queue (clients that post without waiting, or many)
+        # that saves a commit per document; when the clients wait for each answer before posting
+        # again the pipeline never has that many ready, so each is answered at once. (Commits
+        # batched by claim made the clients move in lock-step: all answered at the end of a claim,
+        # then the queue empty while they posted again.) hold_backlog=0: commit each document.
         self.commit_each = True
+        self.hold_backlog = HOLD_BACKLOG
+        # ship_text: while other documents are ready behind it, keep an answer as the model's JSON
+        # text (`DocOutcome.result_text`), not as `result_json`: the worker process sends it on and
+        # the server renders it on its own core (the pipeline's process is what limits a busy
+        # service; rendering costs it 1 to 2 ms a document). With nothing behind it the pipeline
+        # would idle next, and the answer is rendered here: that was measured faster for a client
+        # waiting on each answer (one document in flight, every step on its path).
+        self.ship_text = False
+        self._behind = 0  # documents ready after the one being written (set with the commit decision)
         self.on_finished: list[Callable[[str], None]] = []  # called with a job id (from this thread)
         self.on_batch: list[Callable[[BatchReport], None]] = []
         self._wake = threading.Event()
@@ -416,12 +433,20 @@ class Worker:
         done = claim.done.pop(c.seq, None)
         if done is None:
             return  # not recorded (cut off by the shutdown): `stop` requeues it
-        now = time.perf_counter()
-        spent, claim.last = now - claim.last, now
+        if claim.left == 0:  # the first outcome of a commit: its documents share the time since the last one
+            now = time.perf_counter()
+            claim.left = len(claim.done) + 1  # (what the commit recorded and is not reported yet, and this)
+            claim.share, claim.last = (now - claim.last) / claim.left, now
+        claim.left -= 1
+        spent = claim.share
         self.seconds_per_doc = 0.8 * self.seconds_per_doc + 0.2 * spent
         # Counted before it is answered: a client that reads /metrics after its answer sees it.
         self._report(claim, [(done["status"], max(0.0, claim.claimed_at.pop(c.seq, c.created) - c.created), spent)])
-        self._finished(c, done, result_json(o.result) if o.result else None)
+        if self.ship_text and self._behind > 0:
+            result: dict[str, Any] | str | None = o.result_text()  # rendered by the server
+        else:
+            result = result_json(o.result) if o.result else None
+        self._finished(c, done, result)
 
     def _report(self, claim: _Claim, outcomes: list[tuple[str, float, float]]) -> None:
         """Metrics, document by document: a stream lasts as long as the queue is busy."""
@@ -433,7 +458,7 @@ class Worker:
         for fn in self.on_batch:
             fn(report)
 
-    def _finished(self, c: Claimed, done: dict[str, Any], result: dict[str, Any] | None) -> None:
+    def _finished(self, c: Claimed, done: dict[str, Any], result: dict[str, Any] | str | None) -> None:
         """Keep a finished job (as now committed) for the requests waiting on it, and wake them."""
         self.results.put(c.id, {"id": c.id, "seq": c.seq, "name": c.name, "created": c.created,
                                 "attempts": c.attempts, **done}, result)
@@ -490,11 +515,20 @@ class Worker:
                 claim.by_path[str(p)] = c
                 claim.claimed_at[c.seq] = self._claimed_at.pop(c.seq, time.time())
                 self._fed.add(str(p))
+                # The next document the writer stores leaves these in the pipeline or claimed.
+                self._hold(session, len(pending) + session.in_flight)
                 yield p
             elif session.in_flight:
+                self._hold(session, session.in_flight - 1)
                 yield None  # nothing new: write the oldest in flight, then look again
             else:
                 return
+
+    def _hold(self, session: RunSession, ready: int) -> None:
+        """Does the next document the writer stores wait for the next ones' commit: yes when
+        `ready` documents are ready to be processed after it (see `hold_backlog`)."""
+        self._behind = ready
+        session.writer.each = self.commit_each and not (self.hold_backlog and ready >= self.hold_backlog)
 
     def _stream_session(self, pending: deque[Claimed]) -> None:
         claim = self._claim = _Claim(time.perf_counter())
@@ -528,7 +562,9 @@ class Worker:
 class _Claim:
     """The documents fed to the open session and not yet answered, by path."""
 
-    last: float  # perf_counter at the last outcome
+    last: float  # perf_counter at the last commit's first outcome
+    left: int = 0  # outcomes of the last commit not reported yet
+    share: float = 0.0  # seconds of processing each document of the last commit is counted
     by_path: dict[str, Claimed] = field(default_factory=dict)
     claimed_at: dict[int, float] = field(default_factory=dict)  # seq -> time.time() of its claim
     done: dict[int, dict[str, Any]] = field(default_factory=dict)  # seq -> the row `_record` wrote

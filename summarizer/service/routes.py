@@ -248,16 +248,31 @@ async def get_document(
     `wait`, a document still queued or running is answered once it finishes (or when the
     wait is over): a client that posted many documents collects them without polling.
     """
-    if wait > 0 and state.jobs is not None:
-        job = await run_in_threadpool(state.jobs.latest_for, doc_id)
-        if job is not None and job["status"] not in FINAL:
-            await wait_for(state, job, wait)
     # Built from validated parts (the result is `result_json`): answered as is, as POST does.
+    if wait > 0 and state.jobs is not None:
+        view, job = await run_in_threadpool(view_unless_pending, state, doc_id)
+        if job is None:
+            return JSONResponse(view)
+        await wait_for(state, job, wait)
     return JSONResponse(await run_in_threadpool(document_view, state, doc_id))
 
 
-def document_view(state: ServiceState, doc_id: str) -> dict[str, Any]:
+def view_unless_pending(state: ServiceState, doc_id: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(the document's view, None), or (None, its job) while that is queued or running: a long poll
+    for a finished document costs one thread hop and one job lookup, not two."""
     job = state.jobs.latest_for(doc_id)  # type: ignore[union-attr]
+    if job is not None and job["status"] not in FINAL:
+        return None, job
+    return view_of(state, doc_id, job), None
+
+
+def document_view(state: ServiceState, doc_id: str) -> dict[str, Any]:
+    return view_of(state, doc_id, state.jobs.latest_for(doc_id))  # type: ignore[union-attr]
+
+
+def view_of(state: ServiceState, doc_id: str, job: dict[str, Any] | None) -> dict[str, Any]:
+    """A document's view, given its latest job (None: the service has none; `summarizer run` may have
+    stored it)."""
     if job is not None:
         return describe(state, job)
     conn = state.jobs.conn  # type: ignore[union-attr]

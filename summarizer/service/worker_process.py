@@ -11,8 +11,10 @@ The child runs the very `Worker` a thread would (same claims, same `RunSession`,
 same transaction for a job's outcome); the queue is already SQLite, so nothing
 about the work crosses between them. What does: one byte a command down a control
 pipe (a wake-up per submission, stop, cancel: a single write, no lock, so a signal
-handler may send one); each finished job (its row and result JSON, for the requests
-waiting on it) and each metrics report back over a multiprocessing pipe.
+handler may send one); each finished job (its row and its result, for the requests
+waiting on it: while other documents wait in the pipeline, as the model's JSON, rendered
+here so that the busy pipeline's process does not pay for it) and each metrics report
+back over a multiprocessing pipe.
 
 Guarantees as with the thread: the child ignores SIGINT and SIGTERM (the server
 decides when to stop, and tells it); a stop lets the current work finish for the
@@ -35,6 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from summarizer.backends import Backend
+from summarizer.interfaces.render import result_json
+from summarizer.models import DocumentResult
 from summarizer.service.jobs import BatchReport, JobStore, RecentResults, Worker
 
 log = logging.getLogger("summarizer.service")
@@ -137,6 +141,8 @@ class WorkerProcess:
                 return
             if msg[0] == "done":
                 _, job_id, row, result, per_doc = msg
+                if isinstance(result, str):  # the model's JSON (the child was busy): the answer is built
+                    result = result_json(DocumentResult.model_validate_json(result))  # here, on our core
                 self.results.put(job_id, row, result)
                 self.seconds_per_doc = per_doc
                 for fn in self.on_finished:
@@ -153,6 +159,7 @@ def _child_main(conn: Connection, parent_end: Connection, control: int, control_
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C and SIGTERM are the server's to handle
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     worker = Worker(JobStore(db_path), backend, db_path, jobs=jobs, batch=batch, idle_refresh=idle_refresh)
+    worker.ship_text = True  # while busy, answers go up the pipe as the model's JSON; the server renders them
     lock = threading.Lock()
 
     def send(msg: tuple[Any, ...]) -> None:
