@@ -430,6 +430,22 @@ def test_clause_and_sentence_starts_by_rfind_equal_the_walk_back() -> None:
         assert goals._sentence_start(t, pos, lo) == walk(t, pos, lo, "。；;！？\n|"), (t, pos, lo)
 
 
+def test_clause_and_sentence_starts_by_bisection_equal_the_rfind_search() -> None:
+    from summarizer.extract import goals
+
+    rnd = random.Random(17)
+    texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
+    texts += ["".join(rnd.choice("中文，,。；;！？：:\n|a、") for _ in range(rnd.randrange(0, 40)))
+              for _ in range(1500)]
+    for t in texts:
+        start, end = sorted((rnd.randrange(0, len(t) + 1), rnd.randrange(0, len(t) + 1)))
+        starts = goals._Starts(t, start, end)
+        for _ in range(40):
+            pos, lo = rnd.randrange(start, end + 1), rnd.randrange(start, end + 1)
+            assert starts.clause_start(pos, lo) == goals._clause_start(t, pos, lo), (t, start, end, pos, lo)
+            assert starts.sentence_start(pos, lo) == goals._sentence_start(t, pos, lo), (t, start, end, pos, lo)
+
+
 def test_duty_separators_found_by_pattern_equal_the_bracket_walk_where_there_are_no_brackets() -> None:
     from summarizer.extract import duty
 
