@@ -502,3 +502,28 @@ def test_run_one_stores_a_document_then_skips_it_unchanged(tmp_path: Path) -> No
     assert first.status == "ok" and first.result is not None and first.result.measures
     assert run_one(db, doc, get_backend("rules"), "r1", False).status == "skipped"
     assert db.table("results").count == 1 and db.table("doc_runs").count == 1  # same (run, path): one row
+
+
+def test_rules_result_with_assigned_items_equals_one_validated_whole() -> None:
+    """The rules backend assigns its validated goals and measures (pydantic re-runs their
+    validators on instances passed to a model) and gives responsibilities as plain data:
+    the same result, fields set and all, as validating the whole from instances."""
+    from summarizer.backends.rules import RulesBackend, measure_duties
+    from summarizer.models import DocumentResult, GroundedMeasure, Responsibility
+    from summarizer.pipeline import prepare
+
+    checked = 0
+    for src in sorted(DOCS.glob("*.txt")):
+        _, doc = prepare(src.stem, src.read_text("utf-8"))
+        got = RulesBackend().extract(doc)
+        for m, duties in zip(got.measures, measure_duties(doc.outline)):
+            built = GroundedMeasure(
+                number=m.number, title=m.title, section=m.section, start=m.start, end=m.end, quote=m.quote,
+                body_end=m.body_end, responsibilities=[Responsibility(unit=d.unit, role=d.role) for d in duties])
+            assert m == built and m.model_fields_set == built.model_fields_set
+            checked += len(duties)
+        whole = DocumentResult(doc_id=got.doc_id, plan=got.plan, goals=got.goals, measures=got.measures,
+                               dropped=got.dropped)
+        assert got == whole and got.model_fields_set == whole.model_fields_set
+        assert got.model_dump_json() == whole.model_dump_json()
+    assert checked > 50
