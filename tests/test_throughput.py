@@ -527,3 +527,39 @@ def test_rules_result_with_assigned_items_equals_one_validated_whole() -> None:
         assert got == whole and got.model_fields_set == whole.model_fields_set
         assert got.model_dump_json() == whole.model_dump_json()
     assert checked > 50
+
+
+def test_result_rows_equal_rows_built_column_by_column() -> None:
+    """`store.result_rows` passes a dump of scalars on as it is; the rows (keys in order, values)
+    are those of checking every column, as before, on the samples (a plan's issuers are a list)."""
+    import json
+
+    from summarizer.backends.rules import RulesBackend
+    from summarizer.brief.abstract import add_summaries
+    from summarizer.pipeline import prepare
+
+    def columns(dumped: dict[str, Any], exclude: str = "") -> dict[str, Any]:
+        return {k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v
+                for k, v in dumped.items() if k != exclude}
+
+    results = []
+    for src in sorted(DOCS.glob("*.txt")):
+        cleaned, doc = prepare(src.stem, src.read_text("utf-8"))
+        results.append(add_summaries(RulesBackend().extract(doc), cleaned))
+    assert any(r.plan.issuers for r in results) and any(m.responsibilities for m in results[1].measures)
+    for result in results:
+        rid, rows = store.result_rows(result, "run1", "sha", "rules", "", "v1")
+        keys = {"result_id": rid, "doc_id": result.doc_id, "run_id": "run1"}
+        plain = {
+            "plans": [{**keys, **columns(result.plan.model_dump(mode="json"))}],
+            "goals": [{"id": f"{rid}g{i:03d}", **keys, "seq": i, **columns(g.model_dump(mode="json"))}
+                      for i, g in enumerate(result.goals)],
+            "measures": [{"id": f"{rid}m{i:03d}", **keys, "seq": i,
+                          **columns(m.model_dump(mode="json"), "responsibilities")}
+                         for i, m in enumerate(result.measures)],
+            "responsibilities": [{"id": f"{rid}m{i:03d}r{j:03d}", "measure_id": f"{rid}m{i:03d}", **keys, "seq": j,
+                                  **columns(r.model_dump(mode="json"))}
+                                 for i, m in enumerate(result.measures) for j, r in enumerate(m.responsibilities)],
+        }
+        for table, expected in plain.items():
+            assert [list(r.items()) for r in rows[table]] == [list(r.items()) for r in expected], table
