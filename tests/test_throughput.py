@@ -189,7 +189,7 @@ def test_split_targets_reader_matches_the_plain_regex_scan() -> None:
     """`_split_matches` only skips starts that cannot match: same matches as finditer."""
     rnd = random.Random(7)
     pieces = ["分别", "均", "达到", "为", "，", "。", "、", "和", "5", "12.5", "%", "亿元", "家", "以上", "指标",
-              "收入", "\n", "a", " ", "市", "县", "人均"]
+              "收入", "\n", "a", " ", "市", "县", "人均", "均衡", "分别牵头", "提高"]
     texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
     texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randrange(1, 160))) for _ in range(1500)]
     found = 0

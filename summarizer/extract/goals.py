@@ -380,9 +380,10 @@ def _sentence_start(text: str, pos: int, lo: int) -> int:
 
 
 # `A、B分别达到65%和55%` / `A、B均达到45%以上`: one target per item, sharing the quote.
+_SPLIT_VERBS = ("达到|提高到|提升到|降至|降低到|下降到|为|不低于|不少于|不超过|控制在|下降|降低|减少|增长|提高|提升|"
+                "超过")
 _SPLIT_RE = re.compile(
-    rf"(?P<subj>[^，,。；;：:\n]{{2,60}}?)(?P<kw>分别|均)(?P<verb>达到|提高到|提升到|降至|降低到|下降到|为|不低于|不少于|"
-    rf"不超过|控制在|下降|降低|减少|增长|提高|提升|超过)?(?P<vals>{_NUM}\s*(?:{_UNIT_RE})?"
+    rf"(?P<subj>[^，,。；;：:\n]{{2,60}}?)(?P<kw>分别|均)(?P<verb>{_SPLIT_VERBS})?(?P<vals>{_NUM}\s*(?:{_UNIT_RE})?"
     rf"(?:\s*[、和及与,，]\s*{_NUM}\s*(?:{_UNIT_RE})?)*)(?P<bound>及以上|以上|以下|以内|左右)?"
 )
 _SPLIT_VALUE_RE = re.compile(rf"(?P<v>{_NUM})\s*(?P<u>{_UNIT_RE})?")
@@ -397,8 +398,10 @@ def _split_matches(text: str, start: int, end: int) -> Iterator[re.Match[str]]:
     A match starts 2..60 characters before a 分别/均 with no clause break between, so
     only those starts are tried (anchored, in ascending order, each at most once),
     instead of running the lazy subject at every position of the document (a tenth
-    of the rules' time went there)."""
-    keys = sorted(m.start() for m in _SPLIT_KEY_RE.finditer(text, start, end))
+    of the rules' time went there). A 分别/均 that no verb and figure follow (人均, 均衡,
+    分别牵头: most of them) is the key of no match, and its starts are not tried: up to 58
+    failing attempts each (a match from them through a later key is found from that key)."""
+    keys = [m.start() for m in _SPLIT_KEY_RE.finditer(text, start, end) if _SPLIT_TAIL_RE.match(text, m.end(), end)]
     pos, tried = start, start - 1  # next free position; highest start tried so far
     for p in keys:
         if p - 2 < pos:
@@ -417,6 +420,7 @@ def _split_matches(text: str, start: int, end: int) -> Iterator[re.Match[str]]:
 
 
 _SPLIT_KEY_RE = re.compile("分别|均")
+_SPLIT_TAIL_RE = re.compile(rf"(?:{_SPLIT_VERBS})?\d")  # what `_SPLIT_RE` needs right after its key
 
 
 def _split_targets(text: str, start: int, end: int, scopes: list[tuple[int, int, int]]) -> list[GoalCandidate]:
