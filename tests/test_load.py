@@ -35,3 +35,29 @@ def test_missing_file_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(InputError) as err:
         read_document(tmp_path / "nope.txt")
     assert str(err.value) == f"{tmp_path / 'nope.txt'}: no such file"
+
+
+def test_a_text_file_is_read_once_and_hashed_from_the_bytes_it_decodes(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import hashlib
+
+    from summarizer.ingest import limits
+
+    reads: list[Path] = []
+    real = limits.read_bounded
+
+    def counting(path: Path, html: bool = False) -> bytes:
+        reads.append(path)
+        return real(path, html)
+
+    monkeypatch.setattr(limits, "read_bounded", counting)
+    for name, data, enc in (("a.txt", TEXT.encode("gbk"), "gb18030"), ("b.txt", TEXT.encode("utf-16"), "utf-16")):
+        path = tmp_path / name
+        path.write_bytes(data)
+        doc = read_document(path)
+        assert (doc.text, doc.encoding, doc.sha256) == (TEXT, enc, hashlib.sha256(data).hexdigest())
+    assert reads == [tmp_path / "a.txt", tmp_path / "b.txt"]
+    (tmp_path / "page.html").write_text(f"<html><body><p>{TEXT}</p></body></html>", "utf-8")
+    assert TEXT in read_document(tmp_path / "page.html").text  # other readers read the file themselves
+    with pytest.raises(InputError, match="empty file"):
+        (tmp_path / "empty.txt").write_bytes(b" \n")
+        read_document(tmp_path / "empty.txt")

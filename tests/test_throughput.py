@@ -189,7 +189,7 @@ def test_split_targets_reader_matches_the_plain_regex_scan() -> None:
     """`_split_matches` only skips starts that cannot match: same matches as finditer."""
     rnd = random.Random(7)
     pieces = ["分别", "均", "达到", "为", "，", "。", "、", "和", "5", "12.5", "%", "亿元", "家", "以上", "指标",
-              "收入", "\n", "a", " ", "市", "县", "人均"]
+              "收入", "\n", "a", " ", "市", "县", "人均", "均衡", "分别牵头", "提高"]
     texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
     texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randrange(1, 160))) for _ in range(1500)]
     found = 0
@@ -430,6 +430,22 @@ def test_clause_and_sentence_starts_by_rfind_equal_the_walk_back() -> None:
         assert goals._sentence_start(t, pos, lo) == walk(t, pos, lo, "。；;！？\n|"), (t, pos, lo)
 
 
+def test_clause_and_sentence_starts_by_bisection_equal_the_rfind_search() -> None:
+    from summarizer.extract import goals
+
+    rnd = random.Random(17)
+    texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
+    texts += ["".join(rnd.choice("中文，,。；;！？：:\n|a、") for _ in range(rnd.randrange(0, 40)))
+              for _ in range(1500)]
+    for t in texts:
+        start, end = sorted((rnd.randrange(0, len(t) + 1), rnd.randrange(0, len(t) + 1)))
+        starts = goals._Starts(t, start, end)
+        for _ in range(40):
+            pos, lo = rnd.randrange(start, end + 1), rnd.randrange(start, end + 1)
+            assert starts.clause_start(pos, lo) == goals._clause_start(t, pos, lo), (t, start, end, pos, lo)
+            assert starts.sentence_start(pos, lo) == goals._sentence_start(t, pos, lo), (t, start, end, pos, lo)
+
+
 def test_duty_separators_found_by_pattern_equal_the_bracket_walk_where_there_are_no_brackets() -> None:
     from summarizer.extract import duty
 
@@ -521,3 +537,64 @@ def test_search_index_catches_up_while_the_last_documents_are_in_the_workers(tmp
     assert search.pending(db) == 0
     assert db.conn.execute("select count(*) from measures_fts").fetchone()[0] == \
         db.conn.execute("select count(*) from measures").fetchone()[0]
+
+
+def test_rules_result_with_assigned_items_equals_one_validated_whole() -> None:
+    """The rules backend assigns its validated goals and measures (pydantic re-runs their
+    validators on instances passed to a model) and gives responsibilities as plain data:
+    the same result, fields set and all, as validating the whole from instances."""
+    from summarizer.backends.rules import RulesBackend, measure_duties
+    from summarizer.models import DocumentResult, GroundedMeasure, Responsibility
+    from summarizer.pipeline import prepare
+
+    checked = 0
+    for src in sorted(DOCS.glob("*.txt")):
+        _, doc = prepare(src.stem, src.read_text("utf-8"))
+        got = RulesBackend().extract(doc)
+        for m, duties in zip(got.measures, measure_duties(doc.outline)):
+            built = GroundedMeasure(
+                number=m.number, title=m.title, section=m.section, start=m.start, end=m.end, quote=m.quote,
+                body_end=m.body_end, responsibilities=[Responsibility(unit=d.unit, role=d.role) for d in duties])
+            assert m == built and m.model_fields_set == built.model_fields_set
+            checked += len(duties)
+        whole = DocumentResult(doc_id=got.doc_id, plan=got.plan, goals=got.goals, measures=got.measures,
+                               dropped=got.dropped)
+        assert got == whole and got.model_fields_set == whole.model_fields_set
+        assert got.model_dump_json() == whole.model_dump_json()
+    assert checked > 50
+
+
+def test_result_rows_equal_rows_built_column_by_column() -> None:
+    """`store.result_rows` passes a dump of scalars on as it is; the rows (keys in order, values)
+    are those of checking every column, as before, on the samples (a plan's issuers are a list)."""
+    import json
+
+    from summarizer.backends.rules import RulesBackend
+    from summarizer.brief.abstract import add_summaries
+    from summarizer.pipeline import prepare
+
+    def columns(dumped: dict[str, Any], exclude: str = "") -> dict[str, Any]:
+        return {k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v
+                for k, v in dumped.items() if k != exclude}
+
+    results = []
+    for src in sorted(DOCS.glob("*.txt")):
+        cleaned, doc = prepare(src.stem, src.read_text("utf-8"))
+        results.append(add_summaries(RulesBackend().extract(doc), cleaned))
+    assert any(r.plan.issuers for r in results) and any(m.responsibilities for m in results[1].measures)
+    for result in results:
+        rid, rows = store.result_rows(result, "run1", "sha", "rules", "", "v1")
+        keys = {"result_id": rid, "doc_id": result.doc_id, "run_id": "run1"}
+        plain = {
+            "plans": [{**keys, **columns(result.plan.model_dump(mode="json"))}],
+            "goals": [{"id": f"{rid}g{i:03d}", **keys, "seq": i, **columns(g.model_dump(mode="json"))}
+                      for i, g in enumerate(result.goals)],
+            "measures": [{"id": f"{rid}m{i:03d}", **keys, "seq": i,
+                          **columns(m.model_dump(mode="json"), "responsibilities")}
+                         for i, m in enumerate(result.measures)],
+            "responsibilities": [{"id": f"{rid}m{i:03d}r{j:03d}", "measure_id": f"{rid}m{i:03d}", **keys, "seq": j,
+                                  **columns(r.model_dump(mode="json"))}
+                                 for i, m in enumerate(result.measures) for j, r in enumerate(m.responsibilities)],
+        }
+        for table, expected in plain.items():
+            assert [list(r.items()) for r in rows[table]] == [list(r.items()) for r in expected], table

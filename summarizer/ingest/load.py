@@ -106,8 +106,13 @@ def read_document(path: Path) -> RawDocument:
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise InputError(path, f"unsupported file type {path.suffix or '(none)'}")
-    sha256 = hashlib.sha256(limits.read_bounded(path)).hexdigest()  # the bytes are dropped at once
-    text, encoding = reader(path)
+    data = limits.read_bounded(path)
+    sha256 = hashlib.sha256(data).hexdigest()
+    if reader is read_text_file:  # the bytes just hashed are the text's: one read, not two
+        text, encoding = decode_bytes(data, path)
+    else:
+        del data  # dropped at once: a reader may need the memory for what it parses out of the file
+        text, encoding = reader(path)
     limits.check_text(path, text)
     return RawDocument(doc_id=path.stem, path=str(path), text=text, encoding=encoding, sha256=sha256)
 

@@ -271,13 +271,20 @@ def _row(model: BaseModel, exclude: set[str] = frozenset()) -> dict[str, Any]:  
     return _columns(model.model_dump(mode="json", exclude=exclude))
 
 
-def _columns(dumped: dict[str, Any], exclude: str = "") -> dict[str, Any]:
-    """A model's JSON dump as column values: lists and objects as JSON text."""
+def _columns(dumped: dict[str, Any]) -> dict[str, Any]:
+    """A model's JSON dump as column values: lists and objects as JSON text.
+
+    A dump of scalars only (every goal and responsibility row, and a measure's once its
+    responsibilities are taken out) is its own column values, returned as it is: types
+    checked in one C-level pass instead of a Python loop per column (a quarter of the
+    rows' cost, about 1 M instructions per document)."""
+    if _JSON_TYPES.isdisjoint(map(type, dumped.values())):
+        return dumped
     return {key: json.dumps(value, ensure_ascii=False) if type(value) in _JSON_TYPES else value
-            for key, value in dumped.items() if key != exclude}
+            for key, value in dumped.items()}
 
 
-_JSON_TYPES = (list, dict)  # a JSON dump holds exactly these containers (`type in` is cheaper than isinstance)
+_JSON_TYPES = frozenset((list, dict))  # a JSON dump holds exactly these containers (`type in` beats isinstance)
 
 
 def _id(*parts: object) -> str:
@@ -373,6 +380,12 @@ def save_result(db: sqlite_utils.Database, result: DocumentResult, run_id: str, 
     return rid
 
 
+def _without(dumped: dict[str, Any], key: str) -> dict[str, Any]:
+    """The dump with one key taken out, in place: `result_rows` made it and has read that key."""
+    del dumped[key]
+    return dumped
+
+
 def result_rows(result: DocumentResult, run_id: str, sha256: str, backend: str, model: str,
                 prompt_version: str) -> tuple[str, dict[str, list[dict[str, Any]]]]:
     """(result id, table -> rows) for one result: no database needed, so a worker process
@@ -394,7 +407,7 @@ def result_rows(result: DocumentResult, run_id: str, sha256: str, backend: str, 
         "plans": [{**keys, **_row(result.plan)}],
         "goals": [{"id": _child_id(rid, "g", i), **keys, "seq": i, **_columns(g)}
                   for i, g in enumerate(dumped["goals"])],
-        "measures": [{"id": mid, **keys, "seq": i, **_columns(m, "responsibilities")}
+        "measures": [{"id": mid, **keys, "seq": i, **_columns(_without(m, "responsibilities"))}
                      for i, (mid, m) in enumerate(zip(mids, dumped["measures"]))],
         "responsibilities": duties,
         "unit_mentions": units.mention_rows(rid, duties, result.plan.issuers),
