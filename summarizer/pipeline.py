@@ -643,7 +643,7 @@ class _Writer:
         if not self.buffer:
             return
         items, outcomes, rids = self.buffer, [], []
-        with store.write_lock(self.db):
+        with store.journals_in_memory(self.db), store.write_lock(self.db):
             for item in items:
                 outcome, rid = self._write(item)
                 if self.in_transaction is not None:

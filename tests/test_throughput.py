@@ -598,3 +598,22 @@ def test_result_rows_equal_rows_built_column_by_column() -> None:
         }
         for table, expected in plain.items():
             assert [list(r.items()) for r in rows[table]] == [list(r.items()) for r in expected], table
+
+
+def test_a_batch_keeps_its_savepoint_journals_in_memory_and_restores_the_setting_after(tmp_path: Path) -> None:
+    """Each document's savepoint journal stays in memory while a batch is written (not a
+    temporary file per document); afterwards temporary storage is as it was, so the derived
+    tables' large sorts still spill to disk."""
+    from summarizer.pipeline import RunSession
+
+    folder = _corpus(tmp_path, copies=1)
+    session = RunSession(tmp_path / "r.db", get_backend("rules"), documents=None)
+    seen: list[int] = []
+    session.writer.in_transaction = lambda db, outcome: seen.append(
+        db.conn.execute("PRAGMA temp_store").fetchone()[0])
+    before = session.db.conn.execute("PRAGMA temp_store").fetchone()[0]
+    with session.closing():
+        session.process(sorted(folder.rglob("*.txt")))
+        session.completed = True
+    assert seen and set(seen) == {2}  # 2: MEMORY, inside every batch
+    assert session.db.conn.execute("PRAGMA temp_store").fetchone()[0] == before != 2

@@ -263,6 +263,25 @@ def write_lock(db: sqlite_utils.Database) -> Iterator[None]:
     conn.commit()
 
 
+@contextlib.contextmanager
+def journals_in_memory(db: sqlite_utils.Database) -> Iterator[None]:
+    """SQLite's temporary files in memory for the block, then as they were.
+
+    For a batch of documents written each in its own savepoint: a savepoint journals
+    the pages its document changes, and past 64 KB that journal went to a temporary
+    file, about 100 page writes per document (0.3 ms of system time per document,
+    measured at 1,000 documents). One document's journal is small, so memory holds it.
+    Only around such a batch: a large sort (the derived tables' refresh over a whole
+    database) must still spill to disk, or memory would grow with the database."""
+    conn = db.conn
+    before = conn.execute("PRAGMA temp_store").fetchone()[0]
+    conn.execute("PRAGMA temp_store = MEMORY")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA temp_store = {int(before)}")
+
+
 def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
