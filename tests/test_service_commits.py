@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import rows
 from live_server import live
-from test_service_worker import make_worker, post, running, wait_final
+from test_service_worker import make_worker, post, queued, running, text, wait_final
 from typer.testing import CliRunner
 
 from summarizer import pipeline
@@ -29,10 +29,6 @@ from summarizer.service.app import create_app
 from summarizer.service.jobs import JobStore
 from summarizer.service.settings import Settings
 from summarizer.store import db as store
-
-
-def text(i: int) -> str:
-    return f"{i + 1}、加强组织领导。到2025年，建成{i + 10}个智能工厂。（责任单位：市财政局）\n"
 
 
 @pytest.fixture
@@ -137,12 +133,9 @@ def test_an_outcome_gives_its_result_as_the_models_json(tmp_path: Path, jobs: in
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_the_worker_process_answers_with_show_json(tmp_path: Path, jobs: int) -> None:
-    db = tmp_path / "r.db"
-    store.open_db(db).close()
-    queue = JobStore(db)
     # queued before the server starts: its worker process finds a deep queue, so the answers come
     # up as the model's JSON and the server renders them
-    keys = [post(queue, tmp_path, f"q{i}", text(i)) for i in range(8)]
+    db, _, keys = queued(tmp_path, 8, "q")
     app = create_app(Settings(db=db, backend="rules", jobs=jobs))
     with live(app) as c:
         worker = app.state.service.worker

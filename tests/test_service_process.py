@@ -22,7 +22,7 @@ from conftest import rows
 from live_server import live
 from prometheus_client import CollectorRegistry
 from test_service import serve_process
-from test_service_worker import post, wait_final
+from test_service_worker import post, queued, text, wait_final
 
 from summarizer.backends import get_backend
 from summarizer.backends.rules import RulesBackend
@@ -32,10 +32,6 @@ from summarizer.service.jobs import JobStore, Worker
 from summarizer.service.settings import Settings
 from summarizer.service.worker_process import WorkerProcess
 from summarizer.store import db as store
-
-
-def text(i: int) -> str:
-    return f"{i + 1}、加强组织领导。到2025年，建成{i + 10}个智能工厂。（责任单位：市财政局）\n"
 
 
 def children(pid: int) -> list[int]:
@@ -193,10 +189,7 @@ def test_a_generator_feeds_a_session_and_none_writes_the_oldest(tmp_path: Path) 
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_the_worker_claims_more_while_documents_are_in_flight(tmp_path: Path, jobs: int) -> None:
-    db = tmp_path / "r.db"
-    store.open_db(db).close()
-    store_ = JobStore(db)
-    keys = [post(store_, tmp_path, f"d{i}", text(i)) for i in range(6)]
+    db, store_, keys = queued(tmp_path, 6)
     worker = Worker(store_, get_backend("rules"), db, jobs=jobs, batch=2, idle_refresh=3600)
     seen: list[tuple[int, int]] = []  # (documents in flight, claimed) at each claim that found work
     real_claim = store_.claim

@@ -37,6 +37,19 @@ def post(jobs: JobStore, tmp_path: Path, doc_id: str, text: str, worker: Worker 
     return accepted.job["id"]
 
 
+def text(i: int) -> str:
+    """A small plan item, distinct for each i."""
+    return f"{i + 1}、加强组织领导。到2025年，建成{i + 10}个智能工厂。（责任单位：市财政局）\n"
+
+
+def queued(tmp_path: Path, n: int, prefix: str = "d") -> tuple[Path, JobStore, list[str]]:
+    """A fresh database with n documents accepted and queued: (db, job store, job ids)."""
+    db = tmp_path / "r.db"
+    store.open_db(db).close()
+    jobs = JobStore(db)
+    return db, jobs, [post(jobs, tmp_path, f"{prefix}{i}", text(i)) for i in range(n)]
+
+
 def wait_final(jobs: JobStore, key: str, cap_s: float = 30.0) -> dict:
     """Liveness, not speed: the job must finish at some point within a generous cap."""
     deadline = time.monotonic() + cap_s
