@@ -157,30 +157,18 @@ def _indicator(clause: str) -> str:
     return ind.strip(" 、，,的")
 
 
-def _clause_start(text: str, pos: int, lo: int) -> int:
-    """Just after the last clause separator in text[lo:pos], else lo (`rfind` per separator: a
-    character-by-character walk back ran once per figure)."""
-    return _after_last(text, _CLAUSE_SEP, pos, lo)
-
-
-def _after_last(text: str, stops: str, pos: int, lo: int) -> int:
-    """Just after the last of `stops` in text[lo:pos], else lo (pos itself when pos <= lo)."""
-    if pos <= lo:
-        return pos
-    return max(lo, max(text.rfind(c, lo, pos) for c in stops) + 1)
-
-
 _SENTENCE_SEP = "。；;！？\n|"  # each is a clause separator too
 _CLAUSE_SEP_RE = re.compile("[" + "".join(map(re.escape, _CLAUSE_SEP)) + "]")
 
 
 class _Starts:
-    """Clause and sentence starts (`_clause_start`, `_sentence_start`) for the figures of
-    text[start:end], from the separators' positions found in one scan and bisected.
+    """Where the clause and the sentence holding a figure start, for the figures of
+    text[start:end]: just after the last separator before the figure and not before `lo`,
+    from the separators' positions found in one scan and bisected.
 
-    `_after_last` calls `rfind` once per separator for every figure, and a separator the text
-    lacks (`|`, `;`, `,` in most documents) is searched back to `lo`, usually the start of the
-    text: quadratic in the document's length, 3-4% of a worker's time."""
+    Walking back from each figure (or an `rfind` per separator, which searches a separator
+    the text lacks, `|`, `;`, `,` in most documents, back to `lo`) was quadratic in the
+    document's length: 3-4% of a worker's time."""
 
     def __init__(self, text: str, start: int, end: int) -> None:
         self.clause = [m.start() for m in _CLAUSE_SEP_RE.finditer(text, start, end)]
@@ -194,7 +182,8 @@ class _Starts:
 
     @staticmethod
     def _after(stops: list[int], pos: int, lo: int) -> int:
-        """As `_after_last`, for lo and pos within the scanned part."""
+        """Just after the last of `stops` in [lo, pos), else lo (pos itself when pos <= lo);
+        lo and pos within the scanned part."""
         if pos <= lo:
             return pos
         i = bisect.bisect_left(stops, pos)
@@ -371,12 +360,6 @@ def _object_after(text: str, pos: int, end: int) -> int:
     m = _OBJECT_STOP.search(text, pos, end)
     stop = m.start() if m else end
     return stop if stop - pos <= 30 else pos
-
-
-def _sentence_start(text: str, pos: int, lo: int) -> int:
-    """Just after the last sentence separator in text[lo:pos] (find_goals bisects `_Starts`
-    instead; this is what that is tested against)."""
-    return _after_last(text, _SENTENCE_SEP, pos, lo)
 
 
 # `A、B分别达到65%和55%` / `A、B均达到45%以上`: one target per item, sharing the quote.
@@ -569,9 +552,10 @@ def _return_periods(text: str, start: int, end: int, scopes: list[tuple[int, int
     out: list[GoalCandidate] = []
     if text.find("年一遇", start, end) < 0:
         return out  # most documents: the numeral-first pattern is not tried at every numeral
+    starts = _Starts(text, start, end)
     for m in _RETURN_PERIOD_RE.finditer(text, start, end):
         n = cn_to_number(m.group("n"))
-        c_start = _clause_start(text, m.start(), start)
+        c_start = starts.clause_start(m.start(), start)
         clause = text[c_start : m.start()]
         if n is None or not re.search(r"(?:提高|提升|达到|达)(?:到|至)?$", clause):
             continue  # a standard reached or raised to, not one described

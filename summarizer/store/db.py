@@ -399,12 +399,6 @@ def save_result(db: sqlite_utils.Database, result: DocumentResult, run_id: str, 
     return rid
 
 
-def _without(dumped: dict[str, Any], key: str) -> dict[str, Any]:
-    """The dump with one key taken out, in place: `result_rows` made it and has read that key."""
-    del dumped[key]
-    return dumped
-
-
 def result_rows(result: DocumentResult, run_id: str, sha256: str, backend: str, model: str,
                 prompt_version: str) -> tuple[str, dict[str, list[dict[str, Any]]]]:
     """(result id, table -> rows) for one result: no database needed, so a worker process
@@ -415,8 +409,9 @@ def result_rows(result: DocumentResult, run_id: str, sha256: str, backend: str, 
     keys = {"result_id": rid, "doc_id": result.doc_id, "run_id": run_id}
     mids = [_child_id(rid, "m", i) for i in range(len(result.measures))]
     dumped = result.model_dump(mode="json", include={"goals", "measures"})  # one call, not one per row
+    # Each measure's responsibilities are taken out of its dump (pop) as they become their own rows.
     duties = [{"id": _child_id(mid, "r", j), "measure_id": mid, **keys, "seq": j, **_columns(r)}
-              for mid, m in zip(mids, dumped["measures"]) for j, r in enumerate(m["responsibilities"])]
+              for mid, m in zip(mids, dumped["measures"]) for j, r in enumerate(m.pop("responsibilities"))]
     return rid, {
         "results": [{"id": rid, "doc_id": result.doc_id, "run_id": run_id, "backend": backend,
                      "model": model, "prompt_version": prompt_version, "sha256": sha256,
@@ -426,7 +421,7 @@ def result_rows(result: DocumentResult, run_id: str, sha256: str, backend: str, 
         "plans": [{**keys, **_row(result.plan)}],
         "goals": [{"id": _child_id(rid, "g", i), **keys, "seq": i, **_columns(g)}
                   for i, g in enumerate(dumped["goals"])],
-        "measures": [{"id": mid, **keys, "seq": i, **_columns(_without(m, "responsibilities"))}
+        "measures": [{"id": mid, **keys, "seq": i, **_columns(m)}
                      for i, (mid, m) in enumerate(zip(mids, dumped["measures"]))],
         "responsibilities": duties,
         "unit_mentions": units.mention_rows(rid, duties, result.plan.issuers),

@@ -365,10 +365,11 @@ def _incremental(db: sqlite_utils.Database, changed: set[str]) -> bool:
         # Rows written without their mentions (`result_rows` writes them): resolve them here.
         conn.execute(f"delete from unit_mentions where {mine}")
         _insert(db, "unit_mentions", _mentions_of(db, mine, [], latest))
-    affected.update(r[0] for r in conn.execute(f"select distinct canonical from unit_mentions where {in_docs}"))
+    # The changed documents' mentions, read once: the units they name, and their results' latest flags.
+    named = conn.execute(f"select distinct result_id, canonical from unit_mentions where {in_docs}").fetchall()
+    affected.update(canonical for _, canonical in named)
     conn.executemany("update unit_mentions set latest = ? where result_id = ? and latest != ?",
-                     [(flag, rid, flag) for (rid,) in conn.execute(
-                         f"select distinct result_id from unit_mentions where {in_docs}").fetchall()
+                     [(flag, rid, flag) for rid in dict.fromkeys(rid for rid, _ in named)
                       for flag in (int(rid in latest),)])
     # Re-tally the affected units from their latest mentions, in the order a rebuild reads them.
     conn.execute("create temp table if not exists _affected_units (canonical text primary key)")
