@@ -664,13 +664,6 @@ def distinct_docs(src: Path, n: int, dest: Path) -> list[Path]:
 SERVE_MODES = loadclient.MODES
 
 
-def _post_all(base_url: str, files: list[Path], clients: int, wait_s: float = 300.0,
-              mode: str = "wait") -> dict[str, Any]:
-    """`clients` client processes share the files, in one of `SERVE_MODES`
-    (`summarizer.devtools.loadclient`: each its own process and keep-alive connection)."""
-    return loadclient.post_all(base_url, files, clients, wait_s, mode)
-
-
 _SERVER_PIDS: dict[str, int] = {}  # base URL -> pid of the `summarizer serve` answering there
 
 
@@ -759,7 +752,7 @@ def bench_serve(work: Path, docs_dir: Path, log: Callable[[str], None], clients:
                     kids = child_pids(pid) if pid else []  # the worker process (the pipeline), if any
                     cpu0 = proc_cpu_s(pid) if pid else None
                     pipe0 = proc_cpu_s(kids[0]) if len(kids) == 1 else None
-                    r = _post_all(base, files, c, mode=mode)
+                    r = loadclient.post_all(base, files, c, mode=mode)
                     cpu1 = proc_cpu_s(pid) if pid else None
                     pipe1 = proc_cpu_s(kids[0]) if len(kids) == 1 else None
                 serve_cpu = cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else None
