@@ -56,7 +56,7 @@ from summarizer.ingest.clean import clean_text
 from summarizer.ingest.load import RawDocument, find_documents, read_document
 from summarizer.models import DocumentResult
 from summarizer.store import db as store
-from summarizer.store import guard, identity, runstatus, search
+from summarizer.store import guard, identity, runstatus, search, units
 
 # Model requests (documents in the model stage) at once. The database takes one writer:
 # documents are stored by this process's single writer whatever the number of jobs.
@@ -567,7 +567,7 @@ class RunSession:
         self.heartbeat.__exit__(None, None, None)
         failure = self.failure or None
         if refresh:
-            failure = _refresh_views_or_reason(db, self.db_path, failure, self.writer.changed)
+            failure = _refresh_views_or_reason(db, self.db_path, failure, self.writer.changed, self.writer.tally)
         self.failure = failure
         status = "failed" if failure else status
         s = self.backend.stats
@@ -629,6 +629,12 @@ class _Writer:
         # caller records about it (the service's job row) commits with it or not at all.
         self.in_transaction: Callable[[Any, DocOutcome], None] | None = None
         self.each = False  # commit and report every document as soon as it is written
+        # Into a database with no results yet, the run counts its unit mentions as it commits them,
+        # and the end of the run writes the units from this tally (`units.refresh_units`) instead
+        # of reading every mention back. None once that cannot hold (a document written twice).
+        fresh = db.conn.execute("select 1 from results limit 1").fetchone() is None
+        self.tally: units.Tally | None = units.Tally() if fresh else None
+        self._mentions: list[list[dict[str, Any]]] = []  # the open batch's, counted once it commits
 
     def add(self, item: _Item) -> None:
         if not self.buffer:
@@ -643,6 +649,7 @@ class _Writer:
         if not self.buffer:
             return
         items, outcomes, rids = self.buffer, [], []
+        self._mentions = []
         with store.journals_in_memory(self.db), store.write_lock(self.db):
             for item in items:
                 outcome, rid = self._write(item)
@@ -656,6 +663,13 @@ class _Writer:
                 search.index_pending(self.db)
                 self.unindexed = 0
         self.buffer = []
+        if self.tally is not None:
+            if len(rids) != len(set(rids)) or not self.changed.isdisjoint(rids):
+                self.tally = None  # a result written again replaced its rows: the tally counted both
+            else:
+                for mentions in self._mentions:
+                    self.tally.add_rows(mentions)
+        self._mentions = []
         self.changed.update(rids)
         for o in outcomes:
             self._emit(o)
@@ -709,7 +723,7 @@ class _Writer:
             self.backend.stats.dropped += prep.result.dropped if prep.result else 0
         db.conn.execute("SAVEPOINT doc")
         try:
-            outcome, rid = self._store(item, prep)
+            outcome, rid, mentions = self._store(item, prep)
         except Exception as exc:
             if db.conn.in_transaction:  # SQLite may have rolled the whole transaction back (a full disk)
                 try:
@@ -727,9 +741,11 @@ class _Writer:
             _record(db, self.run_id, item.doc_id, path, "failed", msg, None)
             return DocOutcome(str(path), item.doc_id, "failed", msg), None
         db.conn.execute("RELEASE doc")
+        self._mentions.append(mentions)
         return outcome, rid
 
-    def _store(self, item: _Item, prep: _Prepared) -> tuple[DocOutcome, str | None]:
+    def _store(self, item: _Item, prep: _Prepared) -> tuple[DocOutcome, str | None, list[dict[str, Any]]]:
+        """Write one prepared document; returns its outcome, result id and unit mention rows."""
         db, ident, raw, path = self.db, self.ident, prep.raw, item.path
         assert raw is not None
         doc_id, id_note = item.doc_id, item.note
@@ -744,26 +760,26 @@ class _Writer:
                 if again_prep.error or again_prep.result is None or again_prep.raw is None:
                     msg = again_prep.error or f"{path}: internal error (no result)"
                     _record(db, self.run_id, doc_id, path, "failed", msg, None)
-                    return DocOutcome(str(path), doc_id, "failed", msg), None
+                    return DocOutcome(str(path), doc_id, "failed", msg), None, []
                 prep, raw, result = again_prep, again_prep.raw, again_prep.result
             prep.result, rows = result.model_copy(update={"doc_id": doc_id}), None
         # Another run may have stored this very result while we extracted.
         again = store.find_result(db, doc_id, raw.sha256, ident.backend, ident.model, ident.prompt_version)
         if again and again != item.existing and not self.force:
             _record(db, self.run_id, doc_id, path, "skipped", "stored meanwhile by another run", again)
-            return DocOutcome(str(path), doc_id, "skipped", "stored meanwhile by another run"), None
+            return DocOutcome(str(path), doc_id, "skipped", "stored meanwhile by another run"), None, []
         if rows is not None and rows[0] == doc_id:  # built by the worker: execute them
             _, rid, doc_row, table_rows = rows
             store.write_document_row(db, doc_row)
-            store.write_result_rows(db, rid, table_rows)
             counts, faults = prep.counts, prep.faults
         else:
             result = prep.the_result()
             assert result is not None
             store.save_document(db, doc_id, raw.path, raw.sha256, raw.encoding, raw.text, prep.cleaned)
-            rid = store.save_result(db, result, self.run_id, raw.sha256, ident.backend, ident.model,
-                                    ident.prompt_version)
+            rid, table_rows = store.result_rows(result, self.run_id, raw.sha256, ident.backend, ident.model,
+                                                ident.prompt_version)
             counts, faults = _counts(result), result.faults
+        store.write_result_rows(db, rid, table_rows)
         status = "degraded" if faults else "ok"
         _record(db, self.run_id, doc_id, path, status, _fault_message(path, faults), rid)
         msg = f"{counts[0]} goals, {counts[1]} measures, {counts[2]} responsibilities"
@@ -774,8 +790,8 @@ class _Writer:
         if prep.result is None and prep.result_json is not None:
             shipped = _ShippedOutcome(str(path), doc_id, status, msg, None, counts)
             shipped._json = prep.result_json
-            return shipped, rid
-        return DocOutcome(str(path), doc_id, status, msg, prep.result, counts), rid
+            return shipped, rid, table_rows["unit_mentions"]
+        return DocOutcome(str(path), doc_id, status, msg, prep.result, counts), rid, table_rows["unit_mentions"]
 
 
 def run_one(db, path: Path, backend: Backend, run_id: str, force: bool,  # type: ignore[no-untyped-def]
@@ -808,7 +824,7 @@ def run_one(db, path: Path, backend: Backend, run_id: str, force: bool,  # type:
 
 
 def _refresh_views_or_reason(db, db_path: str | Path, failure: str | None,  # type: ignore[no-untyped-def]
-                             changed: set[str] | None = None) -> str | None:
+                             changed: set[str] | None = None, tally: units.Tally | None = None) -> str | None:
     """Refresh the derived tables unless the database already failed; a failure here is the reason.
 
     On a full disk the run's own row must still be marked failed with why: that small
@@ -817,21 +833,21 @@ def _refresh_views_or_reason(db, db_path: str | Path, failure: str | None,  # ty
     if failure:
         return failure
     try:
-        refresh_views(db, changed)
+        refresh_views(db, changed, tally)
     except sqlite3.Error as exc:
         return guard.describe(exc, db_path)
     return None
 
 
-def refresh_views(db, changed: set[str] | None = None) -> None:  # type: ignore[no-untyped-def]
+def refresh_views(db, changed: set[str] | None = None,  # type: ignore[no-untyped-def]
+                  tally: units.Tally | None = None) -> None:
     """The search index, canonical units and browse views follow every run: only the results a run wrote
-    are indexed and resolved (`refresh_units(db, changed)`), not the whole database; None: all."""
+    are indexed and resolved (`refresh_units(db, changed, tally)`), not the whole database; None: all."""
     from summarizer.interfaces.browse import ensure_views
-    from summarizer.store.units import refresh_units
 
     with store.write_lock(db):  # derived tables: read and rewritten under one write lock
         search.index_pending(db)
-        refresh_units(db, changed)
+        units.refresh_units(db, changed, tally)
         ensure_views(db)
 
 

@@ -152,7 +152,9 @@ def test_incremental_units_equal_a_full_rebuild(tmp_path: Path, monkeypatch) -> 
     edited = files[0]
     edited.write_text(edited.read_text("utf-8").replace("牵头", "负责"), "utf-8")  # units change roles
     run_batch([edited, files[-1]], db, get_backend("rules"), force=True)  # newer results supersede
-    assert took == [True, True, True]  # the tables exist from the start: every run only adds to them
+    # The first run, into a new database, counted its units as it wrote them (no refresh to run);
+    # the others only add to the tables.
+    assert took == [True, True]
     conn = store.open_db(db)
     incremental = (_dump(db)["units"], sorted(conn.execute(
         "select responsibility_id, canonical, level, kind, raw, note, level_source, role, latest "
@@ -163,6 +165,80 @@ def test_incremental_units_equal_a_full_rebuild(tmp_path: Path, monkeypatch) -> 
         "from unit_mentions").fetchall()))
     assert incremental == rebuilt
     assert sum(m[-1] for m in rebuilt[1]) < len(rebuilt[1])  # superseded mentions are there, not latest
+
+
+def _units_and_mentions(conn: Any) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    return (conn.execute("select * from units order by canonical").fetchall(),
+            sorted(conn.execute("select * from unit_mentions").fetchall()))
+
+
+def test_a_run_into_a_new_database_counts_its_units_as_it_writes_them(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """No mention is read back at the end of such a run, and the units are a rebuild's,
+    with worker processes (rows built there) and without (rows built by the writer)."""
+    from summarizer.store import units
+
+    def no_refresh(db, changed):  # type: ignore[no-untyped-def]
+        raise AssertionError("the run's end read its mentions back")
+
+    folder = _corpus(tmp_path, copies=2)
+    for jobs in (1, 2):
+        db = tmp_path / f"r{jobs}.db"
+        with monkeypatch.context() as m:
+            m.setattr(units, "_incremental", no_refresh)
+            m.setattr(units, "_rebuild", no_refresh)
+            run_batch([folder], db, get_backend("rules"), jobs=jobs)
+        conn = store.open_db(db)
+        counted = _units_and_mentions(conn)
+        assert counted[0] and conn.execute("select count(*) from results").fetchone()[0] == 12
+        refresh_units(conn)  # from scratch
+        assert counted == _units_and_mentions(conn)
+
+
+def test_a_result_written_twice_in_one_run_leaves_the_units_to_the_refresh(tmp_path: Path) -> None:
+    """A document fed again to an open session replaces its result (same result id): the
+    run's tally counted both versions, so the end of the run must not use it."""
+    from summarizer.pipeline import RunSession
+
+    f = tmp_path / "a.txt"
+    f.write_text("一、重点任务\n1.推进技术改造。到2025年完成改造企业5家。（责任单位：市经信局）\n", "utf-8")
+    db = tmp_path / "r.db"
+    session = RunSession(db, get_backend("rules"))
+    with session.closing():
+        session.process([f])
+        f.write_text("一、重点任务\n1.推进技术改造。到2025年完成改造企业5家。（责任单位：市科技局）\n", "utf-8")
+        session.process([f])
+        session.completed = True
+    assert session.writer.tally is None
+    conn = store.open_db(db)
+    assert [r[0] for r in conn.execute("select canonical from units")] == ["市科技局"]
+    counted = _units_and_mentions(conn)
+    refresh_units(conn)
+    assert counted == _units_and_mentions(conn)
+
+
+def test_units_tally_does_not_depend_on_the_order_mentions_arrive_in() -> None:
+    """Kind, and level on a tie, come from a unit's first mention in id order, wherever it arrives."""
+    from summarizer.store.units import TALLY_COLUMNS, Tally
+
+    def row(canonical: str, level: str, kind: str, raw: str, rid: str, n: int) -> tuple[Any, ...]:
+        values = {"canonical": canonical, "level": level, "kind": kind, "raw": raw, "note": None,
+                  "role": "lead" if n % 2 else "support", "doc_id": f"d{rid}", "result_id": rid,
+                  "measure_id": f"{rid}m{n:03d}", "responsibility_id": f"{rid}m{n:03d}r000"}
+        return tuple(values[c] for c in TALLY_COLUMNS)
+
+    rows = [row("甲局", "市", "body", "甲局", "b", 1), row("甲局", "区", "other", "区甲局", "a", 2),
+            row("甲局", "市", "body", "市甲局", "c", 0), row("甲局", "区", "body", "甲局", "a", 5),
+            row("乙办", "县", "body", "乙办", "a", 1)]
+    tallies = []
+    for order in (rows, rows[::-1], rows[2:] + rows[:2]):
+        t = Tally()
+        t.add(order)
+        tallies.append(t.rows())
+    assert tallies[0] == tallies[1] == tallies[2]
+    unit = tallies[0][1]
+    assert unit["canonical"] == "甲局" and unit["mentions"] == 4
+    assert unit["kind"] == "other"  # the mention with the smallest id (result a, measure 2)
+    assert unit["level"] == "区"  # 2 against 2: the level of that first mention
 
 
 def test_units_refresh_resolves_results_stored_without_their_mentions(tmp_path: Path) -> None:

@@ -78,7 +78,10 @@ def committed_counts(db: sqlite_utils.Database, run_id: str) -> dict[str, int]:
     by_status = dict.fromkeys(STATUSES, 0)
     for row in db.query("select status, count(*) as n from doc_runs where run_id = ? group by status", [run_id]):
         by_status[row["status"]] = row["n"]
-    items = {t: db.execute(f"select count(*) from [{t}] where run_id = ?", [run_id]).fetchone()[0]
+    # Through the run's results and each table's result_id index: `where run_id = ?` read the
+    # whole table, so a run's end cost followed the database's size (0.3 s at 10,000 documents).
+    items = {t: db.execute(f"select count(*) from [{t}] where result_id in "
+                           "(select id from results where run_id = ?)", [run_id]).fetchone()[0]
              for t in ("goals", "measures", "responsibilities")}
     return {"succeeded": by_status["ok"], "degraded": by_status["degraded"], "failed": by_status["failed"],
             "skipped": by_status["skipped"], **items}
