@@ -38,10 +38,14 @@ def test_bench_rules_and_stub_smoke(tmp_path: Path) -> None:
 
 def test_bench_rules_rounds_report_each_run_and_the_medians(tmp_path: Path) -> None:
     out = tmp_path / "bench"
-    md = run_bench(out, {"rules"}, sizes=(3,), rules_jobs=(1, 2), rules_repeat=3, log=lambda s: None)
+    md = run_bench(out, {"rules"}, sizes=(3, 2), rules_jobs=(1, 2), rules_repeat=3, log=lambda s: None)
     res = json.loads((out / "bench.json").read_text(encoding="utf-8"))
-    assert [(r["round"], r["jobs"]) for r in res["rules"]] == [(k, j) for k in (1, 2, 3) for j in (1, 2)]
-    assert all(r["ok"] == 3 for r in res["rules"])
+    # rounds outermost: each round runs every size and jobs level
+    assert [(r["round"], r["size"], r["jobs"]) for r in res["rules"]] == [
+        (k, n, j) for k in (1, 2, 3) for n in (3, 2) for j in (1, 2)]
+    assert all(r["ok"] == r["size"] for r in res["rules"])
+    res["rules"] = [r for r in res["rules"] if r["size"] == 3]
+    res["rules_medians"] = [m for m in res["rules_medians"] if m["size"] == 3]
     if Path("/proc/stat").exists():  # the machine's idle and stolen seconds meanwhile (Linux)
         assert all(r["machine_idle_s"] >= 0 and r["machine_steal_s"] >= 0 for r in res["rules"])
     for m in res["rules_medians"]:

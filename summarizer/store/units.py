@@ -5,7 +5,9 @@ follow them: `unit_mentions` (one row per responsibility, resolved to a canonica
 name) and `units` (one row per canonical unit over each document's latest result).
 A result's mentions are built with its other rows (`mention_rows`, in the worker
 that read it) and written in the same transaction; `refresh_units(db, changed)` then
-sets the `latest` flags and re-tallies the units those results touch.
+sets the `latest` flags and re-tallies the units those results touch. A run into a
+database with no results counts its mentions as it commits them (`Tally`), and its
+end writes the units from that count.
 `refresh_units(db)` rebuilds both tables from scratch in one transaction, so calling
 it again is harmless and it reflects the current alias table.
 
