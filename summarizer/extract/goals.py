@@ -13,6 +13,7 @@ import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import accumulate, chain
 
 from summarizer.extract.numbers import CN_NUMERAL, DOUBLING_RE, cn_to_number
 from summarizer.models import Comparator
@@ -158,7 +159,16 @@ def _indicator(clause: str) -> str:
 
 
 _SENTENCE_SEP = "。；;！？\n|"  # each is a clause separator too
-_CLAUSE_SEP_RE = re.compile("[" + "".join(map(re.escape, _CLAUSE_SEP)) + "]")
+_PLUS_ONE = (1).__add__
+
+
+def char_positions(text: str, char: str, start: int, end: int) -> list[int]:
+    """Where one character stands in text[start:end], in order: from the lengths of the
+    parts `str.split` cuts (C speed, a character compared at memory-search speed). A regex
+    character class, `[，,；;。]`, runs the class's test on every character of the text:
+    70-170 instructions a character against about 2 for a search of one character."""
+    ends = list(accumulate(map(_PLUS_ONE, map(len, text[start:end].split(char))), initial=start - 1))
+    return ends[1:-1]
 
 
 class _Starts:
@@ -168,11 +178,14 @@ class _Starts:
 
     Walking back from each figure (or an `rfind` per separator, which searches a separator
     the text lacks, `|`, `;`, `,` in most documents, back to `lo`) was quadratic in the
-    document's length: 3-4% of a worker's time."""
+    document's length: 3-4% of a worker's time. The separators are found character by
+    character with `char_positions` (a character-class scan cost 170 instructions per
+    character of the document, a tenth of `find_goals`)."""
 
     def __init__(self, text: str, start: int, end: int) -> None:
-        self.clause = [m.start() for m in _CLAUSE_SEP_RE.finditer(text, start, end)]
-        self.sentence = [p for p in self.clause if text[p] in _SENTENCE_SEP]
+        found = {c: char_positions(text, c, start, end) for c in _CLAUSE_SEP}
+        self.clause = sorted(chain.from_iterable(found.values()))
+        self.sentence = sorted(chain.from_iterable(found[c] for c in _SENTENCE_SEP))
 
     def clause_start(self, pos: int, lo: int) -> int:
         return self._after(self.clause, pos, lo)
