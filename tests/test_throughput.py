@@ -703,3 +703,27 @@ def test_a_batch_keeps_its_savepoint_journals_in_memory_and_restores_the_setting
         session.completed = True
     assert seen and set(seen) == {2}  # 2: MEMORY, inside every batch
     assert session.db.conn.execute("PRAGMA temp_store").fetchone()[0] == before != 2
+
+
+def test_document_level_cleaning_flags_equal_the_character_class_searches() -> None:
+    """The invisible, odd-space and pinyin flags of `clean_text`, found by `isprintable`, single
+    characters and one pattern per bracket, equal the searches with the plain classes."""
+    from summarizer.ingest import clean
+
+    invisible_re = re.compile(f"[{clean._INVISIBLE}]")
+    odd_re = re.compile(f"[{clean._ODD_SPACES}]")
+    pinyin_re = re.compile(f"[(（][{clean._INVISIBLE}]*[a-zü{clean._TONED}]")
+    every = [chr(c) for c in [*range(0, 0xA1), 0x200B, 0xFEFF, 0x3000, 0x2002, 0x2003, 0x2009, 0x2028, 0xAD]]
+    pieces = ["中文", "（一）", "(", "（", "yè", "Ā", "，", "\n", " ", "\r\n", *every]
+    rnd = random.Random(29)
+    texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
+    texts += ["".join(rnd.choice(pieces[:10] if i % 3 else pieces) for _ in range(rnd.randrange(0, 30)))
+              for i in range(3000)]
+    flagged = [0, 0, 0]
+    for t in texts:
+        want = (invisible_re.search(t) is not None, odd_re.search(t) is not None)
+        assert clean._invisible_and_odd(t) == want, repr(t)
+        pinyin = pinyin_re.search(t) is not None
+        assert any(rx.search(t) for rx in clean._PINYIN_HINT_RES) == pinyin, repr(t)
+        flagged = [f + x for f, x in zip(flagged, (*want, pinyin))]
+    assert min(flagged) > 100 and max(flagged) < len(texts) - 500  # both answers are tested
