@@ -727,3 +727,21 @@ def test_document_level_cleaning_flags_equal_the_character_class_searches() -> N
         assert any(rx.search(t) for rx in clean._PINYIN_HINT_RES) == pinyin, repr(t)
         flagged = [f + x for f, x in zip(flagged, (*want, pinyin))]
     assert min(flagged) > 100 and max(flagged) < len(texts) - 500  # both answers are tested
+
+
+def test_magnitude_counts_found_from_their_hints_equal_the_plain_scan() -> None:
+    from summarizer.extract import goals
+
+    rnd = random.Random(31)
+    pieces = ["创建", "打造", "培育", "由", "新增", "、", "百", "千", "万", "百万", "千万", "家", "名", "所", "座",
+              "企业", "“", "，", "a", "计划"]
+    texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
+    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randrange(0, 40))) for _ in range(3000)]
+    found = 0
+    for t in texts:
+        start, end = sorted((rnd.randrange(0, len(t) + 1), rnd.randrange(0, len(t) + 1)))
+        for a, b in ((0, len(t)), (start, end)):
+            want = [(m.span(), m.groups()) for m in goals._MAGNITUDE_RE.finditer(t, a, b)]
+            assert [(m.span(), m.groups()) for m in goals._magnitude_matches(t, a, b)] == want, (t, a, b)
+            found += len(want)
+    assert found > 500

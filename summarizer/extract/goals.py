@@ -539,14 +539,32 @@ _MAGNITUDE_RE = re.compile(
 _MAGNITUDE = {"百": 100, "千": 1000, "万": 10000, "百万": 1_000_000, "千万": 10_000_000}
 
 
-_MAGNITUDE_HINT_RE = re.compile(r"[百千万][家名所座]")  # in every match: skip the scan where it is absent
+def _magnitude_matches(text: str, start: int, end: int) -> Iterator[re.Match[str]]:
+    """The matches `_MAGNITUDE_RE.finditer(text, start, end)` gives, found from their hints.
+
+    Every match holds a hint, `[百千万][家名所座]` (the end of its magnitude and its count
+    word), at most 3 characters after the match's start; so only the starts 0..4 before a
+    hint are tried (in ascending order, each at most once). The pattern has no first
+    character to search for (a verb or a lookbehind): finditer tried it at every position
+    of a document that has a hint, and the hint's class was tested on every character of
+    every document. The hints are found from the count words' positions (`char_positions`)."""
+    hints = sorted(p - 1 for c in "家名所座" for p in char_positions(text, c, start + 1, end) if text[p - 1] in "百千万")
+    pos, tried = start, start - 1  # next free position; highest start tried so far
+    for h in hints:
+        if h < pos:
+            continue  # inside the last match
+        for s in range(max(pos, h - 4, tried + 1), h + 1):
+            m = _MAGNITUDE_RE.match(text, s, end)
+            if m:
+                yield m
+                pos = m.end()  # past h: the match holds a hint, and none lies in [pos, h)
+                break
+        tried = max(tried, h)
 
 
 def _magnitude_counts(text: str, start: int, end: int, scopes: list[tuple[int, int, int]]) -> list[GoalCandidate]:
     out: list[GoalCandidate] = []
-    if not _MAGNITUDE_HINT_RE.search(text, start, end):
-        return out
-    for m in _MAGNITUDE_RE.finditer(text, start, end):
+    for m in _magnitude_matches(text, start, end):
         noun_end = _object_after(text, m.end(), end)
         noun = re.sub(r"(?:组成|构成)$", "", text[m.end() : noun_end]).strip("“”")
         if noun_end <= m.end() or not noun or re.search(r"(?:计划|行动|工程|活动|项目)$", noun):
