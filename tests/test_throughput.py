@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from summarizer.backends import get_backend
 from summarizer.brief import abstract
-from summarizer.extract.goals import _SPLIT_RE, _split_matches
+from summarizer.extract.goals import _SPLIT_RE, _split_keys, _split_matches
 from summarizer.ingest import noise
 from summarizer.interfaces.cli import app
 from summarizer.pipeline import in_shard, parse_shard, run_batch
@@ -265,7 +265,7 @@ def test_split_targets_reader_matches_the_plain_regex_scan() -> None:
     """`_split_matches` only skips starts that cannot match: same matches as finditer."""
     rnd = random.Random(7)
     pieces = ["分别", "均", "达到", "为", "，", "。", "、", "和", "5", "12.5", "%", "亿元", "家", "以上", "指标",
-              "收入", "\n", "a", " ", "市", "县", "人均", "均衡", "分别牵头", "提高"]
+              "收入", "\n", "a", " ", "市", "县", "人均", "均衡", "分别牵头", "提高", "分", "别"]
     texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
     texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randrange(1, 160))) for _ in range(1500)]
     found = 0
@@ -274,6 +274,7 @@ def test_split_targets_reader_matches_the_plain_regex_scan() -> None:
         for lo, hi in ((0, len(t)), (a, rnd.randrange(a, len(t) + 1))):
             want = [(m.span(), m.groups()) for m in _SPLIT_RE.finditer(t, lo, hi)]
             assert [(m.span(), m.groups()) for m in _split_matches(t, lo, hi)] == want, (t, lo, hi)
+            assert _split_keys(t, lo, hi) == [m.span() for m in re.finditer("分别|均", t[:hi]) if m.start() >= lo]
             found += len(want)
     assert found > 100
 

@@ -397,7 +397,7 @@ def _split_matches(text: str, start: int, end: int) -> Iterator[re.Match[str]]:
     of the rules' time went there). A 分别/均 that no verb and figure follow (人均, 均衡,
     分别牵头: most of them) is the key of no match, and its starts are not tried: up to 58
     failing attempts each (a match from them through a later key is found from that key)."""
-    keys = [m.start() for m in _SPLIT_KEY_RE.finditer(text, start, end) if _SPLIT_TAIL_RE.match(text, m.end(), end)]
+    keys = [p for p, e in _split_keys(text, start, end) if _SPLIT_TAIL_RE.match(text, e, end)]
     pos, tried = start, start - 1  # next free position; highest start tried so far
     for p in keys:
         if p - 2 < pos:
@@ -415,7 +415,18 @@ def _split_matches(text: str, start: int, end: int) -> Iterator[re.Match[str]]:
         tried = max(tried, p - 2)
 
 
-_SPLIT_KEY_RE = re.compile("分别|均")
+
+
+def _split_keys(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """(start, end) of each 分别 and 均 in text[start:end], in order (what `分别|均` finds),
+    from the positions of 分 and 均: that pattern tested its first characters' class on every
+    character of the document."""
+    keys = [(p, p + 2) for p in char_positions(text, "分", start, end) if text.startswith("别", p + 1, end)]
+    keys += [(p, p + 1) for p in char_positions(text, "均", start, end)]
+    keys.sort()
+    return keys
+
+
 _SPLIT_TAIL_RE = re.compile(rf"(?:{_SPLIT_VERBS})?\d")  # what `_SPLIT_RE` needs right after its key
 
 
