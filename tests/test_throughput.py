@@ -746,3 +746,21 @@ def test_magnitude_counts_found_from_their_hints_equal_the_plain_scan() -> None:
             assert [(m.span(), m.groups()) for m in goals._magnitude_matches(t, a, b)] == want, (t, a, b)
             found += len(want)
     assert found > 500
+
+
+def test_target_figures_found_from_their_digits_equal_the_plain_scan() -> None:
+    from summarizer.extract import goals
+
+    rnd = random.Random(37)
+    pieces = ["1", "23", "4.5", ".", "-", "—", "至", " ", "%", "亿元", "万", "/", "人", "以上", "左右", "年",
+              "２", "٣", "中", "，", "\n", "TB"]
+    texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
+    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randrange(0, 40))) for _ in range(3000)]
+    found = 0
+    for t in texts:
+        start, end = sorted((rnd.randrange(0, len(t) + 1), rnd.randrange(0, len(t) + 1)))
+        for a, b in ((0, len(t)), (start, end)):
+            want = [(m.span(), m.groups()) for m in goals.TARGET_RE.finditer(t, a, b)]
+            assert [(m.span(), m.groups()) for m in goals._target_matches(t, a, b)] == want, (t, a, b)
+            found += len(want)
+    assert found > 10000

@@ -33,6 +33,23 @@ TARGET_RE = re.compile(
     rf"(?P<unit>(?:{_UNIT_RE})(?:/(?:{_UNIT_RE}))?)?"
     r"(?P<bound>及以上|以上|及以下|以下|以内|左右)?"
 )
+_DIGIT_RE = re.compile(r"\d")
+
+
+def _target_matches(text: str, start: int, end: int) -> Iterator[re.Match[str]]:
+    """The matches `TARGET_RE.finditer(text, start, end)` gives: one at every digit the last
+    match did not take (the pattern matches at a digit, whatever follows, and nowhere else).
+    The digit is searched with a pattern that is one class: the engine then tests the class
+    on each character. TARGET_RE starts with a group, so the engine found no first class
+    and tried the whole pattern at every position (twice the instructions)."""
+    pos = start
+    while (d := _DIGIT_RE.search(text, pos, end)) is not None:
+        m = TARGET_RE.match(text, d.start(), end)
+        assert m is not None  # a digit always starts a match
+        yield m
+        pos = m.end()
+
+
 _YEAR_LEADS = ("到", "至", "于", "力争", "确保", "在")
 _YEAR_SCOPE_RE = re.compile(rf"(?:{'|'.join(_YEAR_LEADS)})?(?P<year>20\d\d)\s*年(?:底|末|前|年底)?(?:前)?")
 _YEAR_CORE_RE = re.compile(r"(?P<year>20\d\d)\s*年(?:底|末|前|年底)?(?:前)?")
@@ -472,7 +489,7 @@ def find_goals(text: str, start: int = 0, end: int | None = None) -> list[GoalCa
     prev_end = -1
     quotes = _QuoteDepth(text)
     starts = _Starts(text, start, end)
-    for m in TARGET_RE.finditer(text, start, end):
+    for m in _target_matches(text, start, end):
         unit = m.group("unit")
         bound = m.group("bound")
         after = text[m.end() : m.end() + 4]
