@@ -230,6 +230,20 @@ _YEAR_HEADING_RE = re.compile(r"^\s*[一二三四五六七八九十]{1,3}、[^�
                               re.M)
 
 
+def _year_headings(text: str) -> Iterator[re.Match[str]]:
+    """The matches `_YEAR_HEADING_RE.finditer(text)` gives, tried at line starts only: the
+    pattern opens with `^` (multiline), which holds nowhere else, but the engine has no first
+    character to search for and tried it at every position of the document."""
+    pos = 0
+    for line_start in (0, *(p + 1 for p in char_positions(text, "\n", 0, len(text)))):
+        if line_start < pos:
+            continue  # inside the last match (its `\s*` takes blank lines)
+        m = _YEAR_HEADING_RE.match(text, line_start)
+        if m:
+            yield m
+            pos = m.end()
+
+
 _PERIOD_AFTER_RE = re.compile(r"[—\-–\d]")  # 2023—2027年: a period, not a deadline
 _BASELINE_AFTER_RE = re.compile(r"(?:底|末)?(?:的)?基础上|(?:底|末)?相比")
 
@@ -269,7 +283,7 @@ def year_scopes(text: str) -> list[tuple[int, int, int]]:
                 nxt = end + 1
         scopes.append((m_start, end, year))
     # `三、2026年重点工作安排`: a top-level heading naming one year scopes its part.
-    for m in _YEAR_HEADING_RE.finditer(text):
+    for m in _year_headings(text):
         nxt = _TOP_HEADING_RE.search(text, m.end())
         scopes.append((m.start(), nxt.start() if nxt else len(text), int(m.group("year"))))
     # `2024—2027年，每年…`: a period that opens a sentence scopes it to its end year.
