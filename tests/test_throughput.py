@@ -412,7 +412,7 @@ def _clean_line_by_line(raw: str) -> tuple[str, tuple[int, ...]]:
     clean._simplify(lines)
     kept = []
     for line in lines:
-        line.delete_matches(clean._DOUBLED_COMMA_RE)
+        line.delete_matches(re.compile(r"[,，](?=[,，、。；;：:！？!?])"))
         clean._normalize_spaces(line)
         if not line.text or clean._TABLE_RULE_RE.match(line.text) or noise.is_noise_line(line.text):
             continue
@@ -779,3 +779,18 @@ def test_year_headings_tried_at_line_starts_equal_the_plain_scan() -> None:
         assert [(m.span(), m.groups()) for m in goals._year_headings(t)] == want, t
         found += len(want)
     assert found > 150
+
+
+def test_doubled_commas_found_per_comma_equal_the_class_pattern() -> None:
+    from summarizer.ingest import clean
+
+    plain = re.compile(r"[,，](?=[,，、。；;：:！？!?])")
+    rnd = random.Random(43)
+    texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
+    texts += ["".join(rnd.choice(",，、。；;：:！？!?中a ") for _ in range(rnd.randrange(0, 30))) for _ in range(3000)]
+    found = 0
+    for t in texts:
+        want = [m.span() for m in plain.finditer(t)]
+        assert clean._doubled_commas(t) == want, t
+        found += len(want)
+    assert found > 3000
