@@ -515,7 +515,7 @@ def test_clause_and_sentence_starts_by_bisection_equal_the_walk_back() -> None:
 def test_separators_found_by_splitting_equal_a_character_class_scan() -> None:
     """`char_positions` (one `str.split` per separator) finds what `[…]` finds, and the
     starts' lists equal a scan with the class (in order, nothing twice)."""
-    from summarizer.extract import goals
+    from summarizer.extract import goals, scan
 
     clause_re = re.compile("[" + re.escape(goals._CLAUSE_SEP) + "]")
     sentence_re = re.compile("[" + re.escape(goals._SENTENCE_SEP) + "]")
@@ -526,7 +526,7 @@ def test_separators_found_by_splitting_equal_a_character_class_scan() -> None:
     for t in texts:
         start, end = sorted((rnd.randrange(0, len(t) + 1), rnd.randrange(0, len(t) + 1)))
         for c in "，\n|a":
-            assert goals.char_positions(t, c, start, end) == [m.start() for m in re.finditer(re.escape(c), t[:end])
+            assert scan.char_positions(t, c, start, end) == [m.start() for m in re.finditer(re.escape(c), t[:end])
                                                              if m.start() >= start]
         starts = goals._Starts(t, start, end)
         assert starts.clause == [m.start() for m in clause_re.finditer(t, start, end)], (t, start, end)
@@ -766,19 +766,23 @@ def test_target_figures_found_from_their_digits_equal_the_plain_scan() -> None:
     assert found > 10000
 
 
-def test_year_headings_tried_at_line_starts_equal_the_plain_scan() -> None:
-    from summarizer.extract import goals
+def test_line_start_patterns_tried_at_line_starts_equal_the_plain_scan() -> None:
+    """Year headings (三、2026年重点工作) and decimal section lines (3.2 预警), patterns that open
+    with `^`: the same matches tried at line starts only."""
+    from summarizer.extract import goals, scan, structure
 
     rnd = random.Random(41)
-    pieces = ["一、", "三、", "十二、", "2026年", "2025 年", "重点工作", "。", "\n", "\n\n", " ", "　", "—", "2024—2026年", "中", "5"]
+    pieces = ["一、", "三、", "十二、", "2026年", "2025 年", "重点工作", "。", "\n", "\n\n", " ", "　", "—", "2024—2026年", "中", "5",
+              "3.2", "1.1 ", "12.3\n", "."]
     texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
     texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randrange(0, 30))) for _ in range(3000)]
-    found = 0
+    found = [0, 0]
     for t in texts:
-        want = [(m.span(), m.groups()) for m in goals._YEAR_HEADING_RE.finditer(t)]
-        assert [(m.span(), m.groups()) for m in goals._year_headings(t)] == want, t
-        found += len(want)
-    assert found > 150
+        for i, rx in enumerate((goals._YEAR_HEADING_RE, structure._DECIMAL_LINE_RE)):
+            want = [(m.span(), m.groups()) for m in rx.finditer(t)]
+            assert [(m.span(), m.groups()) for m in scan.line_start_matches(rx, t)] == want, t
+            found[i] += len(want)
+    assert min(found) > 80
 
 
 def test_doubled_commas_found_per_comma_equal_the_class_pattern() -> None:

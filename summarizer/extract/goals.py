@@ -13,9 +13,10 @@ import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import accumulate, chain
+from itertools import chain
 
 from summarizer.extract.numbers import CN_NUMERAL, DOUBLING_RE, cn_to_number
+from summarizer.extract.scan import char_positions, line_start_matches
 from summarizer.models import Comparator
 
 # Units, longest first so 万元/人 wins over 万元 and 个百分点 over 个.
@@ -176,16 +177,6 @@ def _indicator(clause: str) -> str:
 
 
 _SENTENCE_SEP = "。；;！？\n|"  # each is a clause separator too
-_PLUS_ONE = (1).__add__
-
-
-def char_positions(text: str, char: str, start: int, end: int) -> list[int]:
-    """Where one character stands in text[start:end], in order: from the lengths of the
-    parts `str.split` cuts (C speed, a character compared at memory-search speed). A regex
-    character class, `[，,；;。]`, runs the class's test on every character of the text:
-    70-170 instructions a character against about 2 for a search of one character."""
-    ends = list(accumulate(map(_PLUS_ONE, map(len, text[start:end].split(char))), initial=start - 1))
-    return ends[1:-1]
 
 
 class _Starts:
@@ -230,20 +221,6 @@ _YEAR_HEADING_RE = re.compile(r"^\s*[一二三四五六七八九十]{1,3}、[^�
                               re.M)
 
 
-def _year_headings(text: str) -> Iterator[re.Match[str]]:
-    """The matches `_YEAR_HEADING_RE.finditer(text)` gives, tried at line starts only: the
-    pattern opens with `^` (multiline), which holds nowhere else, but the engine has no first
-    character to search for and tried it at every position of the document."""
-    pos = 0
-    for line_start in (0, *(p + 1 for p in char_positions(text, "\n", 0, len(text)))):
-        if line_start < pos:
-            continue  # inside the last match (its `\s*` takes blank lines)
-        m = _YEAR_HEADING_RE.match(text, line_start)
-        if m:
-            yield m
-            pos = m.end()
-
-
 _PERIOD_AFTER_RE = re.compile(r"[—\-–\d]")  # 2023—2027年: a period, not a deadline
 _BASELINE_AFTER_RE = re.compile(r"(?:底|末)?(?:的)?基础上|(?:底|末)?相比")
 
@@ -283,7 +260,7 @@ def year_scopes(text: str) -> list[tuple[int, int, int]]:
                 nxt = end + 1
         scopes.append((m_start, end, year))
     # `三、2026年重点工作安排`: a top-level heading naming one year scopes its part.
-    for m in _year_headings(text):
+    for m in line_start_matches(_YEAR_HEADING_RE, text):  # `^`: tried at line starts only
         nxt = _TOP_HEADING_RE.search(text, m.end())
         scopes.append((m.start(), nxt.start() if nxt else len(text), int(m.group("year"))))
     # `2024—2027年，每年…`: a period that opens a sentence scopes it to its end year.

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from summarizer.extract.flattables import column_kind, flat_table_rows
 from summarizer.extract.numbers import CN_NUMERAL
+from summarizer.extract.scan import line_start_matches
 
 _CN = f"[{CN_NUMERAL}]+"
 # (style, rank, regex): rank orders styles from outermost to innermost.
@@ -175,6 +176,9 @@ def _match_number(line: str, decimal: bool = False) -> tuple[str, float, str, in
     return None
 
 
+_DECIMAL_LINE_RE = re.compile(r"(?m)^\d{1,2}\.\d{1,2}\s+[\u4e00-\u9fff]")  # a line numbered `3.2 …`
+
+
 def parse_outline(text: str) -> Outline:
     """Build the outline of cleaned text: items with levels, tables, and measures."""
     items: list[Item] = []
@@ -182,7 +186,7 @@ def parse_outline(text: str) -> Outline:
     section_cell: str | None = None
     in_attachments = False
     in_box, box_style = False, None
-    decimal = len(re.findall(r"(?m)^\d{1,2}\.\d{1,2}\s+[\u4e00-\u9fff]", text)) >= 3
+    decimal = sum(1 for _ in line_start_matches(_DECIMAL_LINE_RE, text)) >= 3
     spans = _lines(text)
     flat_rows, used = flat_table_rows(text, spans)
     for row in flat_rows:
