@@ -798,3 +798,36 @@ def test_doubled_commas_found_per_comma_equal_the_class_pattern() -> None:
         assert clean._doubled_commas(t) == want, t
         found += len(want)
     assert found > 3000
+
+
+def test_review_titles_prefiltered_by_their_words_equal_the_plain_search() -> None:
+    from summarizer.extract import structure
+
+    rnd = random.Random(47)
+    words = re.findall(r"[\u4e00-\u9fff]+", structure.REVIEW_TITLE_RE.pattern)
+    pieces = [*words, *"回顾基础现状形势成效绩就进展问题挑战环境背景十一二三四五时期间，。“”\"", "加强", "推进", "发展"]
+    titles = ["".join(rnd.choice(pieces) for _ in range(rnd.randrange(0, 8))) for _ in range(4000)]
+    reviews = 0
+    for t in titles:
+        if structure.REVIEW_TITLE_RE.search(t):
+            assert any(w in t for w in structure._REVIEW_WORDS), t
+        item = structure.Item("cn", 1, "一", t, 0, 0, 0, 0)
+        want = bool(structure.REVIEW_TITLE_RE.search(t)) and not structure._TASK_VERB_RE.match(t)
+        assert structure.is_review(item) == want, t
+        reviews += want
+    assert 500 < reviews < 3500
+
+
+def test_fact_normalization_skips_searches_only_where_they_find_nothing() -> None:
+    import unicodedata
+
+    from summarizer.brief import factcheck
+
+    every = "".join(map(chr, range(0x110000)))
+    assert all(c == " " or not c.isprintable() for c in re.findall(r"\s", every))  # the skip's premise
+    rnd = random.Random(53)
+    pieces = ["1", ",", "000", "１", "，", "中", " ", "\u3000", "\n", "\t", "\xa0", "\u2028", "％", "a"]
+    for _ in range(4000):
+        t = "".join(rnd.choice(pieces) for _ in range(rnd.randrange(0, 20)))
+        plain = re.sub(r",(?<=\d,)(?=\d{3})", "", re.sub(r"\s+", "", unicodedata.normalize("NFKC", t)))
+        assert factcheck.normalize(t) == plain, repr(t)
