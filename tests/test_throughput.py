@@ -831,3 +831,19 @@ def test_fact_normalization_skips_searches_only_where_they_find_nothing() -> Non
         t = "".join(rnd.choice(pieces) for _ in range(rnd.randrange(0, 20)))
         plain = re.sub(r",(?<=\d,)(?=\d{3})", "", re.sub(r"\s+", "", unicodedata.normalize("NFKC", t)))
         assert factcheck.normalize(t) == plain, repr(t)
+
+
+def test_deadline_years_found_from_the_year_equal_the_lead_first_pattern() -> None:
+    from summarizer.extract import metadata
+
+    plain = re.compile(r"(?:到|至|力争到)(20\d\d)\s*年")
+    rnd = random.Random(59)
+    pieces = ["到", "至", "力争", "力争到", "2026", "2030", "20", "1", " ", "年", "年底", "中"]
+    texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
+    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randrange(0, 30))) for _ in range(3000)]
+    found = 0
+    for t in texts:
+        want = plain.findall(t)
+        assert metadata._DEADLINE_RE.findall(t) == want, t
+        found += len(want)
+    assert found > 200
