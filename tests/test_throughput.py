@@ -847,3 +847,19 @@ def test_deadline_years_found_from_the_year_equal_the_lead_first_pattern() -> No
         assert metadata._DEADLINE_RE.findall(t) == want, t
         found += len(want)
     assert found > 200
+
+
+def test_period_scopes_tried_before_their_hints_equal_the_plain_scan() -> None:
+    from summarizer.extract import goals
+
+    rnd = random.Random(61)
+    pieces = ["2024", "2027", "—", "至", "年", "，", "。", "；", "\n", " ", "\u3000", "每年", "中", "1",
+              "2024—2027年，", "2024 - 2027 年 ,", "2025至2030年，", "2023~2025年"]
+    texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
+    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randrange(0, 20))) for _ in range(4000)]
+    found = 0
+    for t in texts:
+        want = [(m.span(), m.groups()) for m in goals._PERIOD_SCOPE_RE.finditer(t)]
+        assert [(m.span(), m.groups()) for m in goals._period_scopes(t)] == want, repr(t)
+        found += len(want)
+    assert found > 100

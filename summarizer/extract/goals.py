@@ -212,8 +212,28 @@ class _Starts:
 
 
 _PERIOD_SCOPE_RE = re.compile(r"(?:^|(?<=[。；;\n]))\s*(20\d\d)\s*[—\-–~至]\s*(20\d\d)\s*年\s*[，,]")
-# What every period scope holds, found by a scan that starts from a digit: most texts have none.
+# What every period scope holds after its blanks, searched for its `20`: most texts have none.
 _PERIOD_HINT_RE = re.compile(r"20\d\d\s*[—\-–~至]\s*20\d\d\s*年\s*[，,]")
+
+
+def _period_scopes(text: str) -> Iterator[re.Match[str]]:
+    """The matches `_PERIOD_SCOPE_RE.finditer(text)` gives, tried only in the blanks before
+    each hint (a match is a sentence start, blanks, then a hint; hints never overlap): the
+    pattern opens with a lookbehind, so the engine tried it at every position."""
+    pos = 0
+    for hint in _PERIOD_HINT_RE.finditer(text):
+        year = hint.start()
+        if year < pos:
+            continue
+        a = year
+        while a > pos and text[a - 1].isspace():  # `\s`: the same characters
+            a -= 1
+        for s in range(a, year + 1):
+            m = _PERIOD_SCOPE_RE.match(text, s)
+            if m:
+                yield m
+                pos = m.end()
+                break
 
 
 _TOP_HEADING_RE = re.compile(r"^\s*[一二三四五六七八九十]{1,3}、", re.M)
@@ -264,7 +284,7 @@ def year_scopes(text: str) -> list[tuple[int, int, int]]:
         nxt = _TOP_HEADING_RE.search(text, m.end())
         scopes.append((m.start(), nxt.start() if nxt else len(text), int(m.group("year"))))
     # `2024—2027年，每年…`: a period that opens a sentence scopes it to its end year.
-    for m in (_PERIOD_SCOPE_RE.finditer(text) if _PERIOD_HINT_RE.search(text) else ()):
+    for m in _period_scopes(text):
         stop = re.search(r"[。\n]", text[m.end() :])
         scopes.append((m.start(), m.end() + (stop.start() if stop else len(text) - m.end()), int(m.group(2))))
     scopes.sort()
