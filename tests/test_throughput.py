@@ -863,3 +863,45 @@ def test_period_scopes_tried_before_their_hints_equal_the_plain_scan() -> None:
         assert [(m.span(), m.groups()) for m in goals._period_scopes(t)] == want, repr(t)
         found += len(want)
     assert found > 100
+
+
+def _find_notes_by_class_search(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """`duty.find_notes` as it was: the next bracket by a class search, labeled lines by finditer."""
+    from summarizer.extract import duty
+
+    spans: list[tuple[int, int]] = []
+    i = start
+    while i < end:
+        o = re.compile("[（(]").search(text, i, end)
+        if o is None:
+            break
+        i = o.start()
+        j = duty._close(text, i, end)
+        if j is None:
+            i += 1
+            continue
+        inner = text[i + 1 : j]
+        if duty._LABEL_RE.search(inner) or duty._VERB_RE.search(inner.rstrip("。；;，, ")):
+            spans.append((i + 1, j))
+        i = j + 1
+    for m in duty._LABEL_LINE_RE.finditer(text[start:end]):
+        spans.append((start + m.start(), start + m.end()))
+    return spans
+
+
+def test_duty_notes_found_from_bracket_positions_equal_the_class_search() -> None:
+    from summarizer.extract import duty
+
+    rnd = random.Random(67)
+    pieces = ["（", "(", "）", ")", "责任单位：", "牵头单位:", "市经信局", "区财政局", "牵头", "负责实施", "，", "。", "\n",
+              " ", "推进", "、"]
+    texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
+    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randrange(0, 40))) for _ in range(3000)]
+    found = 0
+    for t in texts:
+        start, end = sorted((rnd.randrange(0, len(t) + 1), rnd.randrange(0, len(t) + 1)))
+        for a, b in ((0, len(t)), (start, end)):
+            want = _find_notes_by_class_search(t, a, b)
+            assert duty.find_notes(t, a, b) == want, (t, a, b)
+            found += len(want)
+    assert found > 3000
