@@ -905,3 +905,18 @@ def test_duty_notes_found_from_bracket_positions_equal_the_class_search() -> Non
             assert duty.find_notes(t, a, b) == want, (t, a, b)
             found += len(want)
     assert found > 3000
+
+
+def test_footer_words_found_by_substring_tests_as_by_the_footer_pattern() -> None:
+    old = re.compile(r"(copyright|版权所有|all rights reserved|icp备|icp证|公网安备|增值电信业务经营许可证"
+                     r"|违法和不良信息举报|主办单位[:：]|承办单位[:：]|技术支持[:：]|网站标识码)")
+    rnd = random.Random(71)
+    pieces = ["copy", "right", "版权", "所有", "icp", "备", "证", "主办单位", "承办单位", "技术支持", ":", "：", "网站标识码",
+              "all rights reserved", "中", " ", "\n"]
+    hits = 0
+    for _ in range(4000):
+        t = "".join(rnd.choice(pieces) for _ in range(rnd.randrange(0, 12)))
+        want = old.search(t) is not None
+        assert (noise._FOOTER_RE.search(t) is not None) == want == any(w in t for w in noise._FOOTER_WORDS), t
+        hits += want
+    assert 500 < hits < 3500
