@@ -920,3 +920,20 @@ def test_footer_words_found_by_substring_tests_as_by_the_footer_pattern() -> Non
         assert (noise._FOOTER_RE.search(t) is not None) == want == any(w in t for w in noise._FOOTER_WORDS), t
         hits += want
     assert 500 < hits < 3500
+
+
+def test_line_delete_cuts_text_and_offsets_as_a_character_filter() -> None:
+    from summarizer.ingest import clean
+
+    rnd = random.Random(73)
+    for _ in range(3000):
+        n = rnd.randrange(0, 30)
+        text = "".join(rnd.choice("中文ab(yè)") for _ in range(n))
+        offs = sorted(rnd.sample(range(1000), n))
+        cuts = sorted(rnd.choices(range(n + 1), k=2 * rnd.randrange(0, n // 2 + 1)))  # adjacent and empty spans too
+        spans = list(zip(cuts[::2], cuts[1::2]))
+        dropped = {i for a, b in spans for i in range(a, b)}
+        line = clean._Line(text, list(offs))
+        line.delete(spans)
+        assert line.text == "".join(c for i, c in enumerate(text) if i not in dropped), (text, spans)
+        assert line.offs == [o for i, o in enumerate(offs) if i not in dropped], (text, spans)
