@@ -937,3 +937,13 @@ def test_line_delete_cuts_text_and_offsets_as_a_character_filter() -> None:
         line.delete(spans)
         assert line.text == "".join(c for i, c in enumerate(text) if i not in dropped), (text, spans)
         assert line.offs == [o for i, o in enumerate(offs) if i not in dropped], (text, spans)
+
+
+def test_last_part_after_a_separator_equals_the_last_part_of_a_split() -> None:
+    from summarizer.extract import goals
+
+    rnd = random.Random(79)
+    for _ in range(4000):
+        t = "".join(rnd.choice("中文，,：:；a") for _ in range(rnd.randrange(0, 25)))
+        for seps in ("，,", "，,：:"):
+            assert goals._last_part(t, seps) == re.split(f"[{seps}]", t)[-1], (t, seps)

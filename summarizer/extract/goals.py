@@ -335,9 +335,13 @@ _SCOPE_COUNT_BEFORE = re.compile(r"(?:等|在|以|对|向|从|为)$")
 _SCOPE_CLAUSE_RE = re.compile(r"^\s*(?:\d{1,2}[.．、]\s*)?(?:对|在|以|针对)[^，,。；;]{0,30}$")
 
 
+def _last_part(s: str, seps: str) -> str:
+    """What `re.split(f"[{seps}]", s)[-1]` gives, from the separators' last positions (a split
+    tests a class on every character of the sentence and builds every part)."""
+    return s[max(map(s.rfind, seps)) + 1 :]
+
+
 # Patterns of `not_a_target`, compiled once (it runs for every figure in a document).
-_COMMA_RE = re.compile(r"[，,]")
-_CLAUSE_SPLIT_RE = re.compile(r"[，,：:]")
 _SCOPE_NUMBER_RE = re.compile(r"^(?:对|在|以|向)\d")
 _COVERS_AFTER_RE = re.compile(r"[^，,。；;]{0,30}?(?:实施|开展|为重点|为主|进行)")
 _COUNT_NOTE_RE = re.compile(r"[（(][^（()）]{0,30}(?:含|包括|共计|分布于|其中)[^（()）]{0,20}$")
@@ -360,9 +364,9 @@ def not_a_target(text: str, sent_start: int, m: re.Match[str]) -> bool:
     few characters after it for rewards such as `…的5%给予奖励`)."""
     before = text[sent_start : m.start()]
     if m.group("unit") in COUNT_UNITS and (_SCOPE_COUNT_BEFORE.search(before)
-                                           or _SCOPE_NUMBER_RE.match(_COMMA_RE.split(before)[-1])):
+                                           or _SCOPE_NUMBER_RE.match(_last_part(before, "，,"))):
         return True
-    if m.group("unit") in COUNT_UNITS and _SCOPE_CLAUSE_RE.match(_CLAUSE_SPLIT_RE.split(before)[-1]) and _COVERS_AFTER_RE.match(
+    if m.group("unit") in COUNT_UNITS and _SCOPE_CLAUSE_RE.match(_last_part(before, "，,：:")) and _COVERS_AFTER_RE.match(
             text[m.end() : m.end() + 40]):
         return True  # 对沿海56个城市及29个湖库实施总量控制: the places a measure covers
     if text[m.start() - 1 : m.start()] in ("（", "(") and text[m.end() : m.end() + 1] in ("）", ")"):
@@ -372,7 +376,7 @@ def not_a_target(text: str, sent_start: int, m: re.Match[str]) -> bool:
         return True  # （全区圩区分布于14个乡镇，共计64处）, （含三期水闸1座）: a note on what is counted
     stop = _CLAUSE_END_RE.search(text, m.end(), m.end() + 20)
     after = text[m.end() : stop.start() if stop else m.end() + 20]
-    clause = _COMMA_RE.split(before)[-1]
+    clause = _last_part(before, "，,")
     if "由" in clause and _FROM_RE.search(clause) and _FROM_CHANGE_RE.match(text[m.end() : m.end() + 10]):
         return True  # 由95%提高至99%: the figure after 由 is the baseline
     if ("单" in clause and _SIZE_CLASS_RE.search(clause)) or _SIZE_GRADE_RE.match(after):
