@@ -947,3 +947,19 @@ def test_last_part_after_a_separator_equals_the_last_part_of_a_split() -> None:
         t = "".join(rnd.choice("中文，,：:；a") for _ in range(rnd.randrange(0, 25)))
         for seps in ("，,", "，,：:"):
             assert goals._last_part(t, seps) == re.split(f"[{seps}]", t)[-1], (t, seps)
+
+
+def test_end_anchored_patterns_searched_in_the_tail_equal_the_whole_search() -> None:
+    from summarizer.extract import goals
+
+    rnd = random.Random(83)
+    pieces = ["提高", "提升", "增长", "了", "约", "大约", "近", "节约", "等", "在", "为", "中", "\n", " ", "，"]
+    hits = 0
+    for _ in range(4000):
+        t = "".join(rnd.choice(pieces) for _ in range(rnd.randrange(0, 12)))
+        for rx, width in ((goals._GROW_END_RE, 3), (goals._ABOUT_END_RE, 2), (goals._SCOPE_COUNT_BEFORE, 1)):
+            want = rx.search(t)
+            got = goals._at_end(rx, t, width)
+            assert (got and (got.span(), got.groups())) == (want and (want.span(), want.groups())), (t, rx.pattern)
+            hits += want is not None
+    assert hits > 1500

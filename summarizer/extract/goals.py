@@ -131,8 +131,16 @@ _NEW_WORDS = ("新增", "新建", "新开通", "新培育", "新认定", "新招
 
 
 _DEC_TO_RE = re.compile(r"(下降|减少|降低|压减)(到|至)")
-_GROW_END_RE = re.compile(r"(提高|提升|增长|增加|扩大)(了)?$")
-_ABOUT_END_RE = re.compile(r"((?<![节集制签合])约|大约|近)$")
+_GROW_END_RE = re.compile(r"(提高|提升|增长|增加|扩大)(了)?$")  # 3 characters at most
+_ABOUT_END_RE = re.compile(r"((?<![节集制签合])约|大约|近)$")  # 2 at most
+
+
+def _at_end(rx: re.Pattern[str], s: str, width: int) -> re.Match[str] | None:
+    """`rx.search(s)` for a pattern that ends in `$` and spans at most `width` characters:
+    searched in the last width + 1 characters (`$` also holds before a final newline; a
+    lookbehind still sees the characters before). A search of the whole string tested
+    the pattern's first characters on every character of a clause or sentence."""
+    return rx.search(s, max(0, len(s) - width - 1))
 
 
 def _comparator(before: str, bound: str | None, unit: str | None) -> Comparator:
@@ -144,7 +152,7 @@ def _comparator(before: str, bound: str | None, unit: str | None) -> Comparator:
     if any(w in before[-8:] for w in _CHANGE_DEC) and not _DEC_TO_RE.search(before):
         return Comparator.decrease_by
     recent = before[-6:].replace("增加值", "")
-    grow = _GROW_END_RE.search(before) and unit in ("个百分点", "百分点", "%", "％", "倍")
+    grow = _at_end(_GROW_END_RE, before, 3) and unit in ("个百分点", "百分点", "%", "％", "倍")
     if any(w in before for w in _NEW_WORDS) or "年均增" in before or any(
         w in recent for w in ("增长", "增速", "增加", "扩大")) or grow:
         return Comparator.increase_by
@@ -160,7 +168,7 @@ def _comparator(before: str, bound: str | None, unit: str | None) -> Comparator:
                         (("突破", "超过", "超"), Comparator.at_least)):
         if any(w in tail for w in words):
             return comp
-    if _ABOUT_END_RE.search(before):
+    if _at_end(_ABOUT_END_RE, before, 2):
         return Comparator.about
     return Comparator.exactly
 
@@ -331,7 +339,7 @@ _PAST_RE = re.compile(r"目前|现有|已经|已(?:有|达|建|实现|完成|累
 
 # Counts that name a scope rather than set a target: `A、B等6个地区`, `在56个城市实施`,
 # `以580个单元为重点`, `对1436个监测站…`, and a heading's `（108个）`.
-_SCOPE_COUNT_BEFORE = re.compile(r"(?:等|在|以|对|向|从|为)$")
+_SCOPE_COUNT_BEFORE = re.compile(r"(?:等|在|以|对|向|从|为)$")  # 1 character
 _SCOPE_CLAUSE_RE = re.compile(r"^\s*(?:\d{1,2}[.．、]\s*)?(?:对|在|以|针对)[^，,。；;]{0,30}$")
 
 
@@ -363,7 +371,7 @@ def not_a_target(text: str, sent_start: int, m: re.Match[str]) -> bool:
     or a fact, not a target: the genre's wording, checked before the figure (and a
     few characters after it for rewards such as `…的5%给予奖励`)."""
     before = text[sent_start : m.start()]
-    if m.group("unit") in COUNT_UNITS and (_SCOPE_COUNT_BEFORE.search(before)
+    if m.group("unit") in COUNT_UNITS and (_at_end(_SCOPE_COUNT_BEFORE, before, 1)
                                            or _SCOPE_NUMBER_RE.match(_last_part(before, "，,"))):
         return True
     if m.group("unit") in COUNT_UNITS and _SCOPE_CLAUSE_RE.match(_last_part(before, "，,：:")) and _COVERS_AFTER_RE.match(
