@@ -54,7 +54,8 @@ _BREADCRUMB_RE = re.compile(r"^(当前位置[:：]?\s*)?(首页\s*)?([>＞»]\s*
 # Searched in the lower-cased line (not with re.IGNORECASE, which defeats the engine's
 # first-character skip and cost three times as much).
 _FOOTER_WORDS = ("copyright", "版权所有", "all rights reserved", "icp备", "icp证", "公网安备", "增值电信业务经营许可证",
-                 "违法和不良信息举报", *(f"{w}{c}" for w in ("主办单位", "承办单位", "技术支持") for c in ":："), "网站标识码")
+                 "违法和不良信息举报", *(f"{w}{c}" for w in ("主办单位", "承办单位", "技术支持") for c in ":："),
+                 "网站标识码")
 _FOOTER_RE = re.compile("|".join(map(re.escape, _FOOTER_WORDS)))
 
 
