@@ -59,7 +59,10 @@ _THOUSANDS_RE = re.compile(r",(?<=\d,)(?=\d{3})")  # = (?<=\d),(?=\d{3}); the li
 
 def normalize(text: str) -> str:
     """What facts are compared on: NFKC (full-width digits, ％), brackets unified, no whitespace."""
-    return _THOUSANDS_RE.sub("", _SPACES_RE.sub("", unicodedata.normalize("NFKC", text)))
+    text = unicodedata.normalize("NFKC", text)
+    if " " in text or not text.isprintable():  # `\s` other than " " is never printable
+        text = _SPACES_RE.sub("", text)
+    return _THOUSANDS_RE.sub("", text) if "," in text else text
 
 
 _OPENING_RE = re.compile("[" + re.escape("".join(chr(k) for k, v in _BRACKETS.items() if v == "〔")) + "]")

@@ -9,11 +9,13 @@ turns any such clause into (unit, role) pairs with offsets, and reports units th
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from summarizer.extract.scan import char_positions, line_start_matches
 from summarizer.models import Role
 
 # Label forms: `责任单位：…`. Longest labels first so 牵头责任单位 wins over 责任单位.
@@ -202,7 +204,6 @@ def parse_duty_clause(text: str, start: int, end: int, first_is_lead: bool = Fal
 
 
 _NOTE_OPEN = "（("
-_NOTE_OPEN_RE = re.compile("[" + re.escape(_NOTE_OPEN) + "]")
 _NOTE_CLOSE = {"（": "）", "(": ")"}
 
 
@@ -213,12 +214,14 @@ def find_notes(text: str, start: int, end: int) -> list[tuple[int, int]]:
     a duty verb (`…牵头`, `…负责实施`); brackets may nest (`区经信局（金融办）`).
     """
     spans: list[tuple[int, int]] = []
-    i = start
+    # The opening brackets, found per character (a class search tests every character).
+    opens = sorted(p for c in _NOTE_OPEN for p in char_positions(text, c, start, end))
+    i, k = start, 0
     while i < end:
-        o = _NOTE_OPEN_RE.search(text, i, end)  # the next opening bracket (a jump, not a loop)
-        if o is None:
+        k = bisect.bisect_left(opens, i, k)  # the next opening bracket (a jump, not a loop)
+        if k == len(opens):
             break
-        i = o.start()
+        i = opens[k]
         j = _close(text, i, end)
         if j is None:
             i += 1
@@ -228,7 +231,7 @@ def find_notes(text: str, start: int, end: int) -> list[tuple[int, int]]:
             spans.append((i + 1, j))
         i = j + 1
     # A bare labeled line (`责任单位：市经信局`) at the end of an item counts too.
-    for m in _LABEL_LINE_RE.finditer(text[start:end]):
+    for m in line_start_matches(_LABEL_LINE_RE, text[start:end]):  # `^`: tried at line starts only
         spans.append((start + m.start(), start + m.end()))
     return spans
 

@@ -42,7 +42,9 @@ _ORG_END = ("人民政府", "管理委员会", "委员会", "办公室", "办公
 _ORG_RE = re.compile("(?:" + "|".join(sorted(map(re.escape, _ORG_END), key=len, reverse=True)) + ")")
 _PERIOD_RE = re.compile(r"(\d{4})\s*[—\-–~至]+\s*(\d{4})\s*年")
 _FIVE_YEAR_RE = re.compile(r"十([一二三四五六])五")
-_DEADLINE_RE = re.compile(r"(?:到|至|力争到)(20\d\d)\s*年")
+# `到2026年`, `至2026年`, `力争到2026年`: the lead looked up behind the year, so the engine searches
+# for `20` (a lead first, `到|至|力争到`, had it test the leads' first characters everywhere).
+_DEADLINE_RE = re.compile(r"(20\d\d)(?<=[到至]20\d\d)\s*年")
 _TRANSMIT_RE = re.compile(r"(关于)?(印发|转发|批转)")
 _PREFIX_RE = re.compile(r"^(.{2,60}?)(?:关于|印发|批转|转发)")
 _FRONT_MATTER_RE = re.compile(r"^[\u4e00-\u9fff]{2,6}\s*[:：]\s*\S")

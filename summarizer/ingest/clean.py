@@ -88,16 +88,18 @@ class _Line:
         self.offs = offs
 
     def delete(self, spans: list[tuple[int, int]]) -> None:
+        """Drop the characters of `spans` (in order, disjoint): the text joined from the kept
+        slices, the offsets cut in place from the last span back (no list built per span:
+        a line annotated with pinyin throughout has a span every few characters)."""
         if not spans:
             return
-        parts, offs, last = [], [], 0
-        for a, b in spans:
-            parts.append(self.text[last:a])
-            offs.extend(self.offs[last:a])
-            last = b
-        parts.append(self.text[last:])
-        offs.extend(self.offs[last:])
-        self.text, self.offs = "".join(parts), offs
+        text = self.text
+        kept_starts = [0, *(b for _, b in spans)]
+        kept_ends = [*(a for a, _ in spans), len(text)]
+        self.text = "".join([text[a:b] for a, b in zip(kept_starts, kept_ends)])
+        offs = self.offs
+        for a, b in reversed(spans):
+            del offs[a:b]
 
     def delete_matches(self, rx: re.Pattern[str]) -> None:
         self.delete([m.span() for m in rx.finditer(self.text)])
@@ -108,10 +110,14 @@ _INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]")
 # Where a pinyin annotation may start once invisible characters are gone: a document
 # with none (most) skips the per-line search. Never misses: cleaning only deletes
 # invisible characters and extra spaces (a space never joins a bracket to pinyin).
-_PINYIN_HINT_RE = re.compile(f"[(（][{_INVISIBLE}]*[a-zü{_TONED}]")
+# One pattern per bracket: a pattern that starts with one character is searched for that
+# character (a few instructions a character), one that starts with a class `[(（]` runs the
+# class's test on every character (about 40).
+_PINYIN_HINT_RES = tuple(re.compile(f"{re.escape(b)}[{_INVISIBLE}]*[a-zü{_TONED}]") for b in "(（")
 # One for one, so the offsets stay; a regex (not str.translate, which looks up every
 # character of a CJK line in a dict) because most lines have none.
-_ODD_SPACES_RE = re.compile("[\t\u3000\u00a0\u2002\u2003\u2009\x0c]")
+_ODD_SPACES = "\t\u3000\u00a0\u2002\u2003\u2009\x0c"
+_ODD_SPACES_RE = re.compile(f"[{_ODD_SPACES}]")
 # Extra spaces: all but the first of a run, and any at either end of the line.
 _SPACES_RE = re.compile(" +")
 
@@ -127,7 +133,16 @@ def _extra_spaces(text: str) -> list[tuple[int, int]]:
         elif b - a > 1:
             spans.append((a + 1, b))
     return spans
-_DOUBLED_COMMA_RE = re.compile(r"[,，](?=[,，、。；;：:！？!?])")
+# A comma before another mark: `[,，](?=…)` as one pattern per comma, each searched for its
+# character (a class first costs its test on every character of every line).
+_DOUBLED_COMMA_RES = tuple(re.compile(f"{c}(?=[,，、。；;：:！？!?])") for c in ",，")
+
+
+def _doubled_commas(text: str) -> list[tuple[int, int]]:
+    """The spans `[,，](?=[,，、。；;：:！？!?])` matches, in order (one character each)."""
+    spans = [m.span() for rx in _DOUBLED_COMMA_RES for m in rx.finditer(text)]
+    spans.sort()
+    return spans
 
 
 def _normalize_spaces(line: _Line, invisible: bool = True, odd: bool = True) -> None:
@@ -240,6 +255,18 @@ def _split_long(line: _Line) -> list[_Line]:
     return parts
 
 
+def _invisible_and_odd(raw: str) -> tuple[bool, bool]:
+    """Whether the text has invisible characters, and odd spaces. Both are characters
+    `str.isprintable` rejects (controls, format characters, spaces other than ' '), so text
+    that is printable but for its line breaks (most documents) has neither, found by a
+    table lookup per character; a character-class search of a whole document cost about
+    70 instructions a character. Otherwise the odd spaces (seven characters) are searched
+    one by one and the invisible ones by their class."""
+    if raw.replace("\n", "").isprintable():
+        return False, False
+    return _INVISIBLE_RE.search(raw) is not None, any(c in raw for c in _ODD_SPACES)
+
+
 _TABLE_RULE_RE = re.compile(r"^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?$")
 
 
@@ -248,9 +275,8 @@ def clean_text(raw: str) -> CleanText:
     lines: list[_Line] = []
     before: list[str] = []  # each line as first normalized
     pos = 0
-    pinyin = _PINYIN_HINT_RE.search(raw) is not None
-    invisible = _INVISIBLE_RE.search(raw) is not None
-    odd = _ODD_SPACES_RE.search(raw) is not None
+    pinyin = any(rx.search(raw) for rx in _PINYIN_HINT_RES)
+    invisible, odd = _invisible_and_odd(raw)
     for raw_line in raw.splitlines(keepends=True):
         body = raw_line.rstrip("\r\n")
         line = _Line(body, list(range(pos, pos + len(body))))
@@ -264,7 +290,7 @@ def clean_text(raw: str) -> CleanText:
         lines.append(line)
     _simplify(lines)
     for line, text in zip(lines, before):
-        line.delete_matches(_DOUBLED_COMMA_RE)
+        line.delete(_doubled_commas(line.text))
         if line.text != text:  # normalized text stays normalized unless something changed it
             _normalize_spaces(line)
     kept: list[_Line] = []
