@@ -37,6 +37,30 @@ def _corpus(tmp_path: Path, copies: int = 3) -> Path:
     return folder
 
 
+def _texts(rnd: random.Random, pieces: Any, count: int, shortest: int, longest: int) -> list[str]:
+    """The samples, then `count` texts of `shortest` to `longest` - 1 random pieces: what a
+    fast reader is compared with its plain version on."""
+    texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
+    return texts + ["".join(rnd.choice(pieces) for _ in range(rnd.randrange(shortest, longest))) for _ in range(count)]
+
+
+def _spans(matches: Any) -> list[tuple[Any, ...]]:
+    return [(m.span(), m.groups()) for m in matches]
+
+
+def _same_in_windows(rnd: random.Random, texts: list[str], plain: Any, fast: Any) -> int:
+    """fast(t, a, b) == plain(t, a, b) over each whole text and one random window of it;
+    returns how many items the plain version gave (a test asserts there were enough)."""
+    found = 0
+    for t in texts:
+        start, end = sorted((rnd.randrange(0, len(t) + 1), rnd.randrange(0, len(t) + 1)))
+        for a, b in ((0, len(t)), (start, end)):
+            want = plain(t, a, b)
+            assert fast(t, a, b) == want, (t, a, b)
+            found += len(want)
+    return found
+
+
 def _content(db_path: Path) -> dict[str, Any]:
     """Everything stored that does not depend on run ids or clocks."""
     conn = store.open_db(db_path, create=False)
@@ -266,8 +290,7 @@ def test_split_targets_reader_matches_the_plain_regex_scan() -> None:
     rnd = random.Random(7)
     pieces = ["分别", "均", "达到", "为", "，", "。", "、", "和", "5", "12.5", "%", "亿元", "家", "以上", "指标",
               "收入", "\n", "a", " ", "市", "县", "人均", "均衡", "分别牵头", "提高", "分", "别"]
-    texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
-    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randrange(1, 160))) for _ in range(1500)]
+    texts = _texts(rnd, pieces, 1500, 1, 160)
     found = 0
     for t in texts:
         a = rnd.randrange(0, len(t))
@@ -313,8 +336,7 @@ def test_duty_patterns_searched_clause_by_clause_find_what_a_full_scan_finds() -
     pieces = ["市发改委", "区财政局", "各部门", "等有关部门", "、", "和", "由", "牵头", "负责", "配合", "负总责",
               "会同", "对", "工作", "是", "责任主体", "承担", "主体责任", "要", "按照", "分工", "，", "。", "；",
               "：", " ", "\n", "（", "）", "推进"]
-    texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
-    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randrange(1, 60))) for _ in range(1500)]
+    texts = _texts(rnd, pieces, 1500, 1, 60)
     pairs = [(duty._PROSE_RE, duty._ROLE_VERB_RE), *((getattr(duty, f"_{k.upper()}_RE"), rx)
                                                      for k, rx in duty._DUTY_NEEDLE.items())]
     found = 0
@@ -351,8 +373,7 @@ def test_year_scopes_found_from_the_year_equal_the_plain_scan() -> None:
     rnd = random.Random(9)
     pieces = ["到", "至", "于", "力争", "确保", "在", "争", "保", "力", "2025", "2026", "20", "年", "年底", "底", "前",
               " ", "，", "比", "—", "1"]
-    texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
-    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randrange(1, 40))) for _ in range(3000)]
+    texts = _texts(rnd, pieces, 3000, 1, 40)
     found = 0
     for t in texts:
         want = [(m.start(), m.end(), int(m.group("year"))) for m in goals._YEAR_SCOPE_RE.finditer(t)]
@@ -434,8 +455,7 @@ def test_cleaning_with_document_level_prefilters_equals_every_step_on_every_line
     pieces = ["業", "發", "(yè)", "（fā）", "(\u200byè)", "（\ufeffde）", "(", "（", ")", "）", "y", "è", "de", "\u200b", "\ufeff", "\x07", " ", "  ",
               "\u3000", "\t", "，", ",", "。", "\n", "\r\n", "版权所有", "Copyright", "av", "成人视频", "博彩", "|",
               "首页", ">", "中文", "著力", "變革", "2026年"]
-    texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
-    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randrange(0, 60))) for _ in range(3000)]
+    texts = _texts(rnd, pieces, 3000, 0, 60)
     dropped = 0
     for t in texts:
         got = clean.clean_text(t)
@@ -500,9 +520,7 @@ def test_clause_and_sentence_starts_by_bisection_equal_the_walk_back() -> None:
         return i
 
     rnd = random.Random(17)
-    texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
-    texts += ["".join(rnd.choice("中文，,。；;！？：:\n|a、") for _ in range(rnd.randrange(0, 40)))
-              for _ in range(1500)]
+    texts = _texts(rnd, "中文，,。；;！？：:\n|a、", 1500, 0, 40)
     for t in texts:
         start, end = sorted((rnd.randrange(0, len(t) + 1), rnd.randrange(0, len(t) + 1)))
         starts = goals._Starts(t, start, end)
@@ -517,9 +535,7 @@ def test_char_positions_by_splitting_equal_a_one_character_search() -> None:
     from summarizer.extract import scan
 
     rnd = random.Random(23)
-    texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
-    texts += ["".join(rnd.choice("中文，,。；;！？：:\n|a、") for _ in range(rnd.randrange(0, 40)))
-              for _ in range(1500)]
+    texts = _texts(rnd, "中文，,。；;！？：:\n|a、", 1500, 0, 40)
     for t in texts:
         start, end = sorted((rnd.randrange(0, len(t) + 1), rnd.randrange(0, len(t) + 1)))
         for c in "，\n|a家":
@@ -730,15 +746,9 @@ def test_magnitude_counts_found_from_their_hints_equal_the_plain_scan() -> None:
     rnd = random.Random(31)
     pieces = ["创建", "打造", "培育", "由", "新增", "、", "百", "千", "万", "百万", "千万", "家", "名", "所", "座",
               "企业", "“", "，", "a", "计划"]
-    texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
-    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randrange(0, 40))) for _ in range(3000)]
-    found = 0
-    for t in texts:
-        start, end = sorted((rnd.randrange(0, len(t) + 1), rnd.randrange(0, len(t) + 1)))
-        for a, b in ((0, len(t)), (start, end)):
-            want = [(m.span(), m.groups()) for m in goals._MAGNITUDE_RE.finditer(t, a, b)]
-            assert [(m.span(), m.groups()) for m in goals._magnitude_matches(t, a, b)] == want, (t, a, b)
-            found += len(want)
+    texts = _texts(rnd, pieces, 3000, 0, 40)
+    found = _same_in_windows(rnd, texts, lambda t, a, b: _spans(goals._MAGNITUDE_RE.finditer(t, a, b)),
+                             lambda t, a, b: _spans(goals._magnitude_matches(t, a, b)))
     assert found > 500
 
 
@@ -748,15 +758,9 @@ def test_target_figures_found_from_their_digits_equal_the_plain_scan() -> None:
     rnd = random.Random(37)
     pieces = ["1", "23", "4.5", ".", "-", "—", "至", " ", "%", "亿元", "万", "/", "人", "以上", "左右", "年",
               "２", "٣", "中", "，", "\n", "TB"]
-    texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
-    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randrange(0, 40))) for _ in range(3000)]
-    found = 0
-    for t in texts:
-        start, end = sorted((rnd.randrange(0, len(t) + 1), rnd.randrange(0, len(t) + 1)))
-        for a, b in ((0, len(t)), (start, end)):
-            want = [(m.span(), m.groups()) for m in goals.TARGET_RE.finditer(t, a, b)]
-            assert [(m.span(), m.groups()) for m in goals._target_matches(t, a, b)] == want, (t, a, b)
-            found += len(want)
+    texts = _texts(rnd, pieces, 3000, 0, 40)
+    found = _same_in_windows(rnd, texts, lambda t, a, b: _spans(goals.TARGET_RE.finditer(t, a, b)),
+                             lambda t, a, b: _spans(goals._target_matches(t, a, b)))
     assert found > 10000
 
 
@@ -768,8 +772,7 @@ def test_line_start_patterns_tried_at_line_starts_equal_the_plain_scan() -> None
     rnd = random.Random(41)
     pieces = ["一、", "三、", "十二、", "2026年", "2025 年", "重点工作", "。", "\n", "\n\n", " ", "　", "—", "2024—2026年", "中", "5",
               "3.2", "1.1 ", "12.3\n", "."]
-    texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
-    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randrange(0, 30))) for _ in range(3000)]
+    texts = _texts(rnd, pieces, 3000, 0, 30)
     found = [0, 0]
     for t in texts:
         for i, rx in enumerate((goals._YEAR_HEADING_RE, structure._DECIMAL_LINE_RE)):
@@ -784,8 +787,7 @@ def test_doubled_commas_found_per_comma_equal_the_class_pattern() -> None:
 
     plain = re.compile(r"[,，](?=[,，、。；;：:！？!?])")
     rnd = random.Random(43)
-    texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
-    texts += ["".join(rnd.choice(",，、。；;：:！？!?中a ") for _ in range(rnd.randrange(0, 30))) for _ in range(3000)]
+    texts = _texts(rnd, ",，、。；;：:！？!?中a ", 3000, 0, 30)
     found = 0
     for t in texts:
         want = [m.span() for m in plain.finditer(t)]
@@ -833,8 +835,7 @@ def test_deadline_years_found_from_the_year_equal_the_lead_first_pattern() -> No
     plain = re.compile(r"(?:到|至|力争到)(20\d\d)\s*年")
     rnd = random.Random(59)
     pieces = ["到", "至", "力争", "力争到", "2026", "2030", "20", "1", " ", "年", "年底", "中"]
-    texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
-    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randrange(0, 30))) for _ in range(3000)]
+    texts = _texts(rnd, pieces, 3000, 0, 30)
     found = 0
     for t in texts:
         want = plain.findall(t)
@@ -849,8 +850,7 @@ def test_period_scopes_tried_before_their_hints_equal_the_plain_scan() -> None:
     rnd = random.Random(61)
     pieces = ["2024", "2027", "—", "至", "年", "，", "。", "；", "\n", " ", "\u3000", "每年", "中", "1",
               "2024—2027年，", "2024 - 2027 年 ,", "2025至2030年，", "2023~2025年"]
-    texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
-    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randrange(0, 20))) for _ in range(4000)]
+    texts = _texts(rnd, pieces, 4000, 0, 20)
     found = 0
     for t in texts:
         want = [(m.span(), m.groups()) for m in goals._PERIOD_SCOPE_RE.finditer(t)]
@@ -889,16 +889,8 @@ def test_duty_notes_found_from_bracket_positions_equal_the_class_search() -> Non
     rnd = random.Random(67)
     pieces = ["（", "(", "）", ")", "责任单位：", "牵头单位:", "市经信局", "区财政局", "牵头", "负责实施", "，", "。", "\n",
               " ", "推进", "、"]
-    texts = [p.read_text("utf-8") for p in sorted(DOCS.glob("*.txt"))]
-    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randrange(0, 40))) for _ in range(3000)]
-    found = 0
-    for t in texts:
-        start, end = sorted((rnd.randrange(0, len(t) + 1), rnd.randrange(0, len(t) + 1)))
-        for a, b in ((0, len(t)), (start, end)):
-            want = _find_notes_by_class_search(t, a, b)
-            assert duty.find_notes(t, a, b) == want, (t, a, b)
-            found += len(want)
-    assert found > 3000
+    texts = _texts(rnd, pieces, 3000, 0, 40)
+    assert _same_in_windows(rnd, texts, _find_notes_by_class_search, duty.find_notes) > 3000
 
 
 def test_footer_words_found_by_substring_tests_as_by_the_footer_pattern() -> None:
