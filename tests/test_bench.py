@@ -30,6 +30,8 @@ def test_bench_rules_and_stub_smoke(tmp_path: Path) -> None:
     assert [(r["size"], r["jobs"]) for r in res["rules"]] == [(2, 1), (2, 2), (4, 1), (4, 2)]
     assert all(r["ok"] == r["size"] for r in res["rules"])
     assert all(r["worker_peak_rss_mb"] > 0 for r in res["rules"] if r["jobs"] == 2)  # workers ran
+    if Path("/proc/stat").exists():  # the machine's idle and stolen seconds meanwhile (Linux)
+        assert all(r["machine_idle_s"] >= 0 and r["machine_steal_s"] >= 0 for r in res["rules"])
     rows = res["llm_stub"]["rows"]
     assert {(r["scope"], r["mode"], r["jobs"]) for r in rows} == {("targets", m, j) for m in ("chunks", "docs", "cli") for j in (1, 2)}
     for r in rows:
@@ -37,14 +39,26 @@ def test_bench_rules_and_stub_smoke(tmp_path: Path) -> None:
         assert r["rerun_calls"] == 0 and r["rerun_cache_hits"] == r["calls"]  # the llm_calls cache
 
 
-def test_bench_rules_rounds_report_each_run_and_the_medians(tmp_path: Path) -> None:
+def test_bench_rules_rounds_report_each_run_and_the_medians(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Rounds, their speed-ups and the medians, from runs whose times are given (the runs
+    themselves are the smoke test's): the report pairs each round's own runs."""
+    from summarizer.devtools import bench
+
+    walls = iter([3.0, 2.0, 2.0, 1.0, 4.0, 1.5])  # round by round: jobs 1, then jobs 2
+
+    def run(kind, args, timeout=None):  # type: ignore[no-untyped-def]
+        wall, jobs = next(walls), int(args["jobs"])
+        return {"docs": 3, "ok": 3, "wall_s": wall, "bytes": 3000, "rss_before_mb": 50.0, "peak_rss_mb": 60.0 + wall,
+                "worker_peak_rss_mb": 40.0 if jobs > 1 else None, "cpu_main_s": wall / jobs,
+                "cpu_workers_s": wall if jobs > 1 else 0.0, "loadavg": [0.5, 0.5], "machine_idle_s": 0.1,
+                "machine_steal_s": 0.0, "timed_out": False}
+
+    monkeypatch.setattr(bench, "_worker", run)
     out = tmp_path / "bench"
     md = run_bench(out, {"rules"}, sizes=(3,), rules_jobs=(1, 2), rules_repeat=3, log=lambda s: None)
     res = json.loads((out / "bench.json").read_text(encoding="utf-8"))
     assert [(r["round"], r["jobs"]) for r in res["rules"]] == [(k, j) for k in (1, 2, 3) for j in (1, 2)]
-    assert all(r["ok"] == 3 for r in res["rules"])
-    if Path("/proc/stat").exists():  # the machine's idle and stolen seconds meanwhile (Linux)
-        assert all(r["machine_idle_s"] >= 0 and r["machine_steal_s"] >= 0 for r in res["rules"])
+    assert [round(r["speedup"], 3) for r in res["rules"] if r["jobs"] == 2] == [1.5, 2.0, 2.667]
     for m in res["rules_medians"]:
         runs = [r for r in res["rules"] if r["jobs"] == m["jobs"]]
         assert m["rounds"] == 3
