@@ -454,8 +454,6 @@ def _split_matches(text: str, start: int, end: int) -> Iterator[re.Match[str]]:
         tried = max(tried, p - 2)
 
 
-
-
 def _split_keys(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """(start, end) of each 分别 and 均 in text[start:end], in order (what `分别|均` finds),
     from the positions of 分 and 均: that pattern tested its first characters' class on every

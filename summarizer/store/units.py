@@ -383,7 +383,7 @@ def _incremental(db: sqlite_utils.Database, changed: set[str]) -> bool:
     conn.executemany("update unit_mentions set latest = ? where result_id = ? and latest != ?",
                      [(flag, rid, flag) for rid in dict.fromkeys(rid for rid, _ in named)
                       for flag in (int(rid in latest),)])
-    # Re-tally the affected units from their latest mentions, in the order a rebuild reads them.
+    # Re-tally the affected units from their latest mentions (in any order: `Tally`).
     conn.execute("create temp table if not exists _affected_units (canonical text primary key)")
     conn.execute("delete from _affected_units")
     conn.executemany("insert or ignore into _affected_units values (?)", [(c,) for c in affected])
